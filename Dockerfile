@@ -1,0 +1,37 @@
+# syntax=docker/dockerfile:1
+# confid — GraphQL service image (Strawberry + Starlette + uvicorn).
+# Build:  docker build -t confid .
+# Run:    see docker-compose.yml (needs MongoDB as a replica set and a tokens file).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+
+# The app resolves graphql/schema.graphql relative to this working directory.
+WORKDIR /srv/confid
+
+COPY pyproject.toml README.md ./
+COPY app/ ./app/
+COPY graphql/ ./graphql/
+
+RUN pip install --no-cache-dir . \
+ && rm -rf build ./*.egg-info \
+ && groupadd --system --gid 10001 confid \
+ && useradd --system --uid 10001 --gid confid --home-dir /srv/confid \
+        --no-create-home --shell /usr/sbin/nologin confid
+
+# Source files stay root-owned (read-only for the service user).
+USER 10001:10001
+
+ENV CONFID_HOST=0.0.0.0 \
+    CONFID_PORT=8000
+
+EXPOSE 8000
+
+# No curl in slim images: probe liveness with the standard library.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["python", "-c", "import os, sys, urllib.request; port = os.environ.get('CONFID_PORT', '8000'); sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:%s/healthz' % port, timeout=4).status == 200 else 1)"]
+
+CMD ["python", "-m", "app"]

@@ -1,0 +1,1 @@
+"""confid: view, change and reset audio-conferencing conference IDs over GraphQL."""

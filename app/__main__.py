@@ -1,0 +1,29 @@
+"""`python -m app`: serve confid with uvicorn, configured from the environment."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import uvicorn
+
+from app.main import StartupError, create_app
+from app.services.tokens import TokenFileError
+from app.settings import Settings, SettingsError
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        settings = Settings.from_env()
+        app = create_app(settings)
+    except (SettingsError, TokenFileError, StartupError) as exc:
+        print(f"confid: {exc}", file=sys.stderr)
+        return 2
+    print(f"confid: GraphiQL at http://{settings.host}:{settings.port}/graphql", file=sys.stderr)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

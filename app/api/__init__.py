@@ -1,0 +1,1 @@
+"""The GraphQL API (Strawberry only): schema, types, permissions, errors, HTTP view."""

@@ -1,0 +1,76 @@
+"""The only place that maps errors to the API: `userErrors` and `extensions.code`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from graphql import GraphQLError
+
+from app.domain.errors import (
+    BadRequest,
+    Forbidden,
+    Problem,
+    QueryTooComplex,
+    Unauthenticated,
+)
+
+log = logging.getLogger("confid.api")
+
+UNAUTHENTICATED = "UNAUTHENTICATED"
+FORBIDDEN = "FORBIDDEN"
+QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+BAD_REQUEST = "BAD_REQUEST"
+INTERNAL = "INTERNAL"
+
+# graphql-core and Strawberry's limit rules report plain messages; these mark them.
+_LIMIT_MARKERS = ("exceeds maximum operation depth", "aliases found", "tokens. Parsing aborted")
+
+
+def code_of(error: GraphQLError) -> str:
+    """The `extensions.code` an error gets."""
+    original = error.original_error
+    if isinstance(original, Unauthenticated):
+        return UNAUTHENTICATED
+    if isinstance(original, Forbidden):
+        return FORBIDDEN
+    if isinstance(original, QueryTooComplex):
+        return QUERY_TOO_COMPLEX
+    if isinstance(original, BadRequest):
+        return BAD_REQUEST
+    if original is None and error.path is None:
+        # Parse, validation and variable-coercion errors: the client's own mistake.
+        if any(marker in error.message for marker in _LIMIT_MARKERS):
+            return QUERY_TOO_COMPLEX
+        return BAD_REQUEST
+    if isinstance(original, GraphQLError) and original.original_error is None:
+        return BAD_REQUEST  # e.g. an invalid scalar value raised while parsing input
+    return INTERNAL
+
+
+def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
+    """The JSON of one error, internal ones masked (and logged with the request id)."""
+    code = code_of(error)
+    formatted: dict[str, Any] = dict(error.formatted)
+    if code == INTERNAL:
+        formatted["message"] = f"Internal server error (request id {request_id})."
+    formatted["extensions"] = {"code": code, "requestId": request_id}
+    return formatted
+
+
+def top_level_error(code: str, message: str, request_id: str | None = None) -> dict[str, Any]:
+    """A response body with one top-level error and no data."""
+    extensions: dict[str, Any] = {"code": code}
+    if request_id:
+        extensions["requestId"] = request_id
+    return {"data": None, "errors": [{"message": message, "extensions": extensions}]}
+
+
+def user_error_fields(problem: Problem) -> dict[str, Any]:
+    """A domain problem as the fields of a `UserError`."""
+    return {
+        "field": list(problem.field) or None,
+        "message": problem.message,
+        "code": problem.code.value,
+        "rule": problem.rule,
+    }

@@ -1,0 +1,286 @@
+"""The Query root (SPEC §4), each field checking the caller's role first."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+
+from app.api import enums
+from app.api.connections import (
+    AuditEventConnection,
+    AuditEventEdge,
+    NotificationConnection,
+    NotificationEdge,
+    UserConnection,
+    UserEdge,
+)
+from app.api.context import Info
+from app.api.ids import decode_id, require_id, split_node_id
+from app.api.pagination import check_first, decode_cursor, encode_cursor
+from app.api.types import (
+    AuditEvent,
+    AuditVerification,
+    Bridge,
+    ConferenceIdCheck,
+    Node,
+    Notification,
+    PageInfo,
+    User,
+    Viewer,
+    user_errors,
+)
+from app.domain.access import Capability
+from app.domain.errors import BadRequest
+from app.domain.models import AuditAction, AuditOutcome, NotificationKind
+from app.store.audit import AuditFilter
+from app.store.users import UserKey
+
+SEARCH_MAX = 200
+ACTOR_MAX = 100
+CONFERENCE_ID_INPUT_MAX = 64
+
+
+def _bounded(value: str | None, name: str, limit: int) -> str | None:
+    if value is not None and len(value) > limit:
+        raise BadRequest(f"`{name}` may have at most {limit} characters.")
+    return value
+
+
+@strawberry.type(description="Read access to users, bridges, conference IDs and the audit trail.")
+class Query:
+    @strawberry.field(description="The caller: token name and role.")
+    def viewer(self, info: Info) -> Viewer:
+        principal = info.context.require(Capability.READ_DIRECTORY)
+        return Viewer(name=principal.name, role=enums.ActorRole(principal.role.value))
+
+    @strawberry.field(description="Any object by its global id (Relay); null when not found.")
+    async def node(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Id.")]
+    ) -> Node | None:
+        ctx = info.context
+        ctx.require(Capability.READ_DIRECTORY)
+        parts = split_node_id(id)
+        if parts is None:
+            raise BadRequest("`id` is not a valid global id.")
+        kind, raw = parts
+        if kind == "User":
+            user = await ctx.users.load(raw)
+            return User(_user=user) if user else None
+        if kind == "Bridge":
+            bridge = await ctx.bridges.load(raw)
+            return Bridge(_bridge=bridge) if bridge else None
+        if kind in ("AuditEvent", "Notification"):
+            ctx.require(Capability.READ_AUDIT)
+            if kind == "AuditEvent" and raw.isdigit() and raw.isascii() and len(raw) < 19:
+                entry = await ctx.audit_events.load(int(raw))
+                return AuditEvent(_entry=entry) if entry else None
+            if kind == "Notification":
+                found = await ctx.services.audit.notifications_by_id([raw])
+                return Notification(_note=found[raw]) if raw in found else None
+            return None
+        raise BadRequest("`id` is not a valid global id.")
+
+    @strawberry.field(description="One user by global id or by email address; null if none.")
+    async def user(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="The user's global id.")
+        ] = None,
+        email: Annotated[
+            str | None, strawberry.argument(description="The user's email (any case).")
+        ] = None,
+    ) -> User | None:
+        ctx = info.context
+        ctx.require(Capability.READ_DIRECTORY)
+        if (id is None) == (email is None):
+            raise BadRequest("Pass exactly one of `id` and `email`.")
+        if id is not None:
+            found = await ctx.users.load(require_id(id, "User", "id"))
+        else:
+            found = await ctx.services.directory.user_by_email(_bounded(email, "email", 254) or "")
+        return User(_user=found) if found else None
+
+    @strawberry.field(description="Users in directory order, optionally filtered by `search`.")
+    async def users(
+        self,
+        info: Info,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size, 1-100 (default 20).")
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="`endCursor` of the previous page.")
+        ] = None,
+        search: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Case-insensitive text found in the display name or email."
+            ),
+        ] = None,
+    ) -> UserConnection:
+        ctx = info.context
+        ctx.require(Capability.READ_DIRECTORY)
+        size = check_first(first)
+        key = decode_cursor(after, "users", 2)
+        position = UserKey(str(key[0]), str(key[1])) if key else None
+        rows, more = await ctx.services.directory.users_page(
+            size, position, _bounded(search, "search", SEARCH_MAX) or None
+        )
+        edges = [
+            UserEdge(cursor=encode_cursor("users", [k.name_key, k.user_id]), node=User(_user=u))
+            for u, k in rows
+        ]
+        return UserConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+        )
+
+    @strawberry.field(description="Every audio-conferencing bridge.")
+    async def bridges(self, info: Info) -> list[Bridge]:
+        info.context.require(Capability.READ_DIRECTORY)
+        return [Bridge(_bridge=b) for b in await info.context.services.directory.bridges()]
+
+    @strawberry.field(
+        description="Dry run of `setConferenceId`'s policy for one user; writes nothing."
+    )
+    async def check_conference_id(
+        self,
+        info: Info,
+        user_id: Annotated[strawberry.ID, strawberry.argument(description="The user's id.")],
+        conference_id: Annotated[str, strawberry.argument(description="The ID to check.")],
+    ) -> ConferenceIdCheck:
+        ctx = info.context
+        ctx.require(Capability.READ_DIRECTORY)
+        problems = await ctx.services.changes.check(decode_id(user_id, "User"), conference_id)
+        return ConferenceIdCheck(valid=not problems, errors=user_errors(problems))
+
+    @strawberry.field(
+        description="Who a caller entering this ID reaches: the holder of an active ID; "
+        "null for retired or unknown IDs."
+    )
+    async def lookup_conference_id(
+        self,
+        info: Info,
+        conference_id: Annotated[str, strawberry.argument(description="The ID a caller entered.")],
+        bridge_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Bridge (default bridge).")
+        ] = None,
+    ) -> User | None:
+        ctx = info.context
+        ctx.require(Capability.LOOKUP_ID)
+        bridge = require_id(bridge_id, "Bridge", "bridgeId") if bridge_id is not None else None
+        conference_id = _bounded(conference_id, "conferenceId", CONFERENCE_ID_INPUT_MAX) or ""
+        holder = await ctx.services.directory.holder(bridge, conference_id)
+        return User(_user=holder) if holder else None
+
+    @strawberry.field(description="The audit trail, newest first, filters combined with AND.")
+    async def audit_events(
+        self,
+        info: Info,
+        user_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Only this user's entries.")
+        ] = None,
+        action: Annotated[
+            enums.AuditAction | None, strawberry.argument(description="Only this action.")
+        ] = None,
+        outcome: Annotated[
+            enums.AuditOutcome | None, strawberry.argument(description="Only this outcome.")
+        ] = None,
+        actor: Annotated[
+            str | None, strawberry.argument(description="Only this actor (token name).")
+        ] = None,
+        from_: Annotated[
+            datetime | None,
+            strawberry.argument(name="from", description="Only entries at or after this."),
+        ] = None,
+        to: Annotated[
+            datetime | None, strawberry.argument(description="Only entries before this.")
+        ] = None,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size, 1-100 (default 20).")
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="`endCursor` of the previous page.")
+        ] = None,
+    ) -> AuditEventConnection:
+        ctx = info.context
+        ctx.require(Capability.READ_AUDIT)
+        size = check_first(first)
+        key = decode_cursor(after, "audit", 1)
+        where = AuditFilter(
+            user_id=require_id(user_id, "User", "userId") if user_id is not None else None,
+            action=AuditAction(action.value) if action else None,
+            outcome=AuditOutcome(outcome.value) if outcome else None,
+            actor=_bounded(actor, "actor", ACTOR_MAX),
+            occurred_from=from_,
+            occurred_to=to,
+        )
+        before = int(key[0]) if key and isinstance(key[0], int) else None
+        if key and before is None:
+            raise BadRequest("`after` is not a cursor returned by this list.")
+        entries, more = await ctx.services.audit.events(where, size, before)
+        edges = [
+            AuditEventEdge(cursor=encode_cursor("audit", [e.sequence]), node=AuditEvent(_entry=e))
+            for e in entries
+        ]
+        return AuditEventConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+        )
+
+    @strawberry.field(description="Recompute the audit hash chain and name the first bad entry.")
+    async def verify_audit_trail(self, info: Info) -> AuditVerification:
+        ctx = info.context
+        ctx.require(Capability.READ_AUDIT)
+        result = await ctx.services.audit.verify()
+        return AuditVerification(
+            ok=result.ok,
+            checked=result.checked,
+            first_invalid_sequence=result.first_invalid_sequence,
+            reason=result.reason,
+            head_hash=result.head_hash,
+        )
+
+    @strawberry.field(description="Recorded emails, newest first.")
+    async def notifications(
+        self,
+        info: Info,
+        user_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Only this user's emails.")
+        ] = None,
+        kind: Annotated[
+            enums.NotificationKind | None, strawberry.argument(description="Only this kind.")
+        ] = None,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size, 1-100 (default 20).")
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="`endCursor` of the previous page.")
+        ] = None,
+    ) -> NotificationConnection:
+        ctx = info.context
+        ctx.require(Capability.READ_AUDIT)
+        size = check_first(first)
+        key = decode_cursor(after, "notifications", 1)
+        before = int(key[0]) if key and isinstance(key[0], int) else None
+        if key and before is None:
+            raise BadRequest("`after` is not a cursor returned by this list.")
+        notes, more = await ctx.services.audit.notifications(
+            require_id(user_id, "User", "userId") if user_id is not None else None,
+            NotificationKind(kind.value) if kind else None,
+            size,
+            before,
+        )
+        edges = [
+            NotificationEdge(
+                cursor=encode_cursor("notifications", [n.audit_sequence]),
+                node=Notification(_note=n),
+            )
+            for n in notes
+        ]
+        return NotificationConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+        )

@@ -1,0 +1,53 @@
+"""The Strawberry schema: a module-level singleton, with its extensions and limits."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaxTokensLimiter, ParserCache, ValidationCache
+from strawberry.types import ExecutionContext
+
+from app.api.errors import INTERNAL, code_of
+from app.api.limits import MAX_TOKENS, QueryLimits
+from app.api.mutations import Mutation
+from app.api.queries import Query
+from app.api.scalars import DateTime
+from app.api.types import AuditEvent, Bridge, Notification, User
+
+log = logging.getLogger("confid.api")
+
+
+class ConfidSchema(strawberry.Schema):
+    """Logs only unexpected errors (with their request id); client mistakes are not noise."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        context: Any = execution_context.context if execution_context else None
+        request_id = getattr(context, "request_id", "-")
+        for error in errors:
+            if code_of(error) == INTERNAL:
+                log.error(
+                    "internal error in request %s at %s",
+                    request_id,
+                    error.path,
+                    exc_info=error.original_error or error,
+                )
+
+
+schema = ConfidSchema(
+    query=Query,
+    mutation=Mutation,
+    types=[User, Bridge, AuditEvent, Notification],
+    scalar_overrides={datetime: DateTime},
+    extensions=[
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        QueryLimits,
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+    ],
+)

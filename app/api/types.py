@@ -1,0 +1,304 @@
+"""Object types of the schema; each wraps a domain object and describes every field."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from app.api import enums
+from app.api.context import Info
+from app.api.ids import encode_id
+from app.domain import models
+from app.domain.errors import Problem
+
+
+@strawberry.interface(description="An object with an opaque, globally unique id.")
+class Node:
+    @strawberry.field(description="Opaque global id; pass it back as given.")
+    def id(self) -> strawberry.ID:
+        raise NotImplementedError
+
+
+@strawberry.type(description="An audio-conferencing bridge that users' IDs belong to.")
+class Bridge(Node):
+    _bridge: strawberry.Private[models.Bridge]
+
+    @strawberry.field(description="Opaque global id of the bridge.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(encode_id("Bridge", self._bridge.id))
+
+    @strawberry.field(description="Display name of the bridge.")
+    def name(self) -> str:
+        return self._bridge.name
+
+    @strawberry.field(description="How many digits every conference ID on this bridge has.")
+    def conference_id_length(self) -> int:
+        return self._bridge.conference_id_length
+
+    @strawberry.field(description="Default toll dial-in number, E.164 (e.g. +14255550100).")
+    def default_toll_number(self) -> str | None:
+        return self._bridge.default_toll_number
+
+    @strawberry.field(description="Default toll-free dial-in number, E.164.")
+    def default_toll_free_number(self) -> str | None:
+        return self._bridge.default_toll_free_number
+
+    @strawberry.field(description="True for the bridge that mutations use by default.")
+    def is_default(self) -> bool:
+        return self._bridge.is_default
+
+
+@strawberry.type(description="A user's audio-conferencing settings: the active conference ID.")
+class AudioConferencing:
+    _audio: strawberry.Private[models.AudioConferencing]
+
+    @strawberry.field(description="The active conference ID: ASCII digits, leading zeros kept.")
+    def conference_id(self) -> str:
+        return self._audio.conference_id
+
+    @strawberry.field(description="The bridge the ID belongs to.")
+    async def bridge(self, info: Info) -> Bridge:
+        bridge = await info.context.bridges.load(self._audio.bridge_id)
+        if bridge is None:  # pragma: no cover - bridges are never deleted
+            raise LookupError(f"bridge {self._audio.bridge_id} is missing")
+        return Bridge(_bridge=bridge)
+
+    @strawberry.field(description="Toll number callers dial (the bridge's default).")
+    async def toll_number(self, info: Info) -> str | None:
+        bridge = await info.context.bridges.load(self._audio.bridge_id)
+        return bridge.default_toll_number if bridge else None
+
+    @strawberry.field(description="Toll-free number callers dial (the bridge's default).")
+    async def toll_free_number(self, info: Info) -> str | None:
+        bridge = await info.context.bridges.load(self._audio.bridge_id)
+        return bridge.default_toll_free_number if bridge else None
+
+    @strawberry.field(description="When this ID was assigned to the user.")
+    def assigned_at(self) -> datetime:
+        return self._audio.assigned_at
+
+
+@strawberry.type(description="A person in the directory.")
+class User(Node):
+    _user: strawberry.Private[models.User]
+
+    @strawberry.field(description="Opaque global id of the user.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(encode_id("User", self._user.id))
+
+    @strawberry.field(description="The user's display name.")
+    def display_name(self) -> str:
+        return self._user.display_name
+
+    @strawberry.field(description="The user's primary email address.")
+    def email(self) -> str:
+        return self._user.email
+
+    @strawberry.field(description="Audio-conferencing settings; null when the user is not enabled.")
+    def audio_conferencing(self) -> AudioConferencing | None:
+        return AudioConferencing(_audio=self._user.audio) if self._user.audio else None
+
+
+@strawberry.type(description="Who did something: a token's name and role, or `system`.")
+class Actor:
+    name: str = strawberry.field(description="The token's name from the tokens file.")
+    role: enums.ActorRole = strawberry.field(description="The token's role, or SYSTEM.")
+
+
+@strawberry.type(description="One entry of the append-only, hash-chained audit trail.")
+class AuditEvent(Node):
+    _entry: strawberry.Private[models.AuditEntry]
+
+    @strawberry.field(description="Opaque global id of the entry.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(encode_id("AuditEvent", self._entry.sequence))
+
+    @strawberry.field(description="Gapless position in the trail: 1, 2, 3, ... in append order.")
+    def sequence(self) -> int:
+        return self._entry.sequence
+
+    @strawberry.field(description="When the entry was appended (server UTC).")
+    def occurred_at(self) -> datetime:
+        return self._entry.occurred_at
+
+    @strawberry.field(description="What was done or attempted.")
+    def action(self) -> enums.AuditAction:
+        return enums.AuditAction(self._entry.action.value)
+
+    @strawberry.field(description="SUCCESS, or REJECTED with `errorCodes`.")
+    def outcome(self) -> enums.AuditOutcome:
+        return enums.AuditOutcome(self._entry.outcome.value)
+
+    @strawberry.field(description="Why the attempt was refused; empty on success.")
+    def error_codes(self) -> list[enums.UserErrorCode]:
+        return [enums.UserErrorCode(c.value) for c in self._entry.error_codes]
+
+    @strawberry.field(description="The target user (null when the id named nobody).")
+    async def user(self, info: Info) -> User | None:
+        if self._entry.user_id is None:
+            return None
+        user = await info.context.users.load(self._entry.user_id)
+        return User(_user=user) if user else None
+
+    @strawberry.field(description="The target user's stored id as recorded (for unknown ids).")
+    def user_ref(self) -> str | None:
+        return self._entry.user_id
+
+    @strawberry.field(description="The user's conference ID before the change.")
+    def previous_conference_id(self) -> str | None:
+        return self._entry.previous_conference_id
+
+    @strawberry.field(
+        description="The ID after the change; on a refused SET, the ID that was attempted."
+    )
+    def new_conference_id(self) -> str | None:
+        return self._entry.new_conference_id
+
+    @strawberry.field(description="Who acted.")
+    def actor(self) -> Actor:
+        actor = self._entry.actor
+        return Actor(name=actor.name, role=enums.ActorRole(actor.role.value))
+
+    @strawberry.field(description="The client's IP address as seen by confid.")
+    def source_ip(self) -> str | None:
+        return self._entry.source_ip
+
+    @strawberry.field(description="The client's User-Agent header.")
+    def user_agent(self) -> str | None:
+        return self._entry.user_agent
+
+    @strawberry.field(description="The request id (also in the X-Request-Id response header).")
+    def request_id(self) -> str | None:
+        return self._entry.request_id
+
+    @strawberry.field(description="The free-text reason given with the change.")
+    def reason(self) -> str | None:
+        return self._entry.reason
+
+    @strawberry.field(description="SEND_INFO: the addresses the email went to.")
+    def recipients(self) -> list[str]:
+        return list(self._entry.recipients)
+
+    @strawberry.field(description="SEND_INFO: true when a recipient is not the primary address.")
+    def to_non_primary_address(self) -> bool:
+        return self._entry.to_non_primary
+
+    @strawberry.field(description="Hash of the previous entry (64 zeros for the first).")
+    def previous_hash(self) -> str:
+        return self._entry.previous_hash
+
+    @strawberry.field(description="SHA-256 (hex) over the canonical encoding of every other field.")
+    def hash(self) -> str:
+        return self._entry.hash
+
+
+@strawberry.type(description="A recorded email about a conference ID.")
+class Notification(Node):
+    _note: strawberry.Private[models.Notification]
+
+    @strawberry.field(description="Opaque global id of the notification.")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(encode_id("Notification", self._note.id))
+
+    @strawberry.field(description="Which email this is.")
+    def kind(self) -> enums.NotificationKind:
+        return enums.NotificationKind(self._note.kind.value)
+
+    @strawberry.field(description="Recipient addresses.")
+    def to(self) -> list[str]:
+        return list(self._note.to)
+
+    @strawberry.field(description="The subject line.")
+    def subject(self) -> str:
+        return self._note.subject
+
+    @strawberry.field(description="The plain-text body, exactly as sent. Never has a PIN.")
+    def body(self) -> str:
+        return self._note.body
+
+    @strawberry.field(description="The conference ID the email carries.")
+    def conference_id(self) -> str:
+        return self._note.conference_id
+
+    @strawberry.field(description="Delivery status.")
+    def status(self) -> enums.NotificationStatus:
+        return enums.NotificationStatus(self._note.status.value)
+
+    @strawberry.field(description="Why delivery failed, when it did.")
+    def error(self) -> str | None:
+        return self._note.error
+
+    @strawberry.field(description="When the email was recorded.")
+    def created_at(self) -> datetime:
+        return self._note.created_at
+
+    @strawberry.field(description="False when sent to an address other than the primary one.")
+    def to_primary_address(self) -> bool:
+        return self._note.to_primary_address
+
+    @strawberry.field(description="The audit entry of the change or send that caused it.")
+    async def audit_event(self, info: Info) -> AuditEvent | None:
+        entry = await info.context.audit_events.load(self._note.audit_sequence)
+        return AuditEvent(_entry=entry) if entry else None
+
+    @strawberry.field(description="The user the email is about.")
+    async def user(self, info: Info) -> User | None:
+        user = await info.context.users.load(self._note.user_id)
+        return User(_user=user) if user else None
+
+
+@strawberry.type(description="Why a request was refused, addressed to the input field at fault.")
+class UserError:
+    field: list[str] | None = strawberry.field(
+        description="Path of the input field at fault, e.g. [`input`, `conferenceId`]."
+    )
+    message: str = strawberry.field(description="What is wrong, in words for a person.")
+    code: enums.UserErrorCode = strawberry.field(description="Machine-readable reason.")
+    rule: str | None = strawberry.field(
+        description="For WEAK_PATTERN: SINGLE_DIGIT, RUN_OF_FIVE, SEQUENCE or REPEATED_GROUP."
+    )
+
+
+def user_errors(problems: list[Problem]) -> list[UserError]:
+    """Domain problems as `UserError`s."""
+    return [
+        UserError(
+            field=list(p.field) or None,
+            message=p.message,
+            code=enums.UserErrorCode(p.code.value),
+            rule=p.rule,
+        )
+        for p in problems
+    ]
+
+
+@strawberry.type(description="Result of a dry run of `setConferenceId`'s policy.")
+class ConferenceIdCheck:
+    valid: bool = strawberry.field(description="True when `setConferenceId` would accept it.")
+    errors: list[UserError] = strawberry.field(description="Every rule it breaks.")
+
+
+@strawberry.type(description="Result of recomputing the audit hash chain.")
+class AuditVerification:
+    ok: bool = strawberry.field(description="True when every entry verified.")
+    checked: int = strawberry.field(description="How many entries verified.")
+    first_invalid_sequence: int | None = strawberry.field(
+        description="The first sequence that does not verify (missing, edited, relinked)."
+    )
+    reason: str | None = strawberry.field(description="Why that entry does not verify.")
+    head_hash: str | None = strawberry.field(
+        description="Hash of the last entry when the chain verified: keep it to compare later."
+    )
+
+
+@strawberry.type(description="The caller, as the token identifies them.")
+class Viewer:
+    name: str = strawberry.field(description="The token's name (recorded as the actor).")
+    role: enums.ActorRole = strawberry.field(description="The token's role.")
+
+
+@strawberry.type(description="Where a page ends and whether more follow.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="True when `after: endCursor` gives more.")
+    end_cursor: str | None = strawberry.field(description="Cursor of the last edge of this page.")

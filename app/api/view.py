@@ -1,0 +1,218 @@
+"""The HTTP side of /graphql: body limit, bearer auth, strict JSON, error mapping."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+from typing import Any
+
+from cross_web import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Message, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
+
+from app.api.context import Context
+from app.api.errors import BAD_REQUEST, INTERNAL, UNAUTHENTICATED, format_error, top_level_error
+from app.api.limits import MAX_BODY_BYTES, MAX_JSON_NESTING
+from app.api.schema import schema
+from app.domain.errors import BadRequest, Unauthenticated
+from app.domain.models import RequestMeta
+from app.services.container import Services
+from app.services.tokens import TokenRegistry
+
+log = logging.getLogger("confid.http")
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_QUERY_TOKEN_PARAMS = ("access_token", "token", "bearer", "authorization", "api_key")
+USER_AGENT_MAX = 512
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"x-request-id":
+            text: str = value.decode("latin-1")
+            if _REQUEST_ID.fullmatch(text):
+                return text
+    return secrets.token_hex(8)
+
+
+def _nesting(text: str) -> int:
+    """Deepest bracket nesting of a JSON text (outside strings), computed without recursion."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+class GraphQLView(GraphQL[Context, None]):
+    """Strawberry's ASGI view, made strict: every client mistake is a JSON error with a code."""
+
+    def __init__(self, services: Services, tokens: TokenRegistry) -> None:
+        super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
+        self.services = services
+        self.tokens = tokens
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # no subscriptions: refuse websockets politely
+            await send({"type": "websocket.close", "code": 1003})
+            return
+        request_id = _request_id(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        body, too_large = await _read_body(scope, receive)
+        if too_large:
+            response: Response = JSONResponse(
+                top_level_error(
+                    BAD_REQUEST,
+                    f"The request body is over the {MAX_BODY_BYTES} byte limit.",
+                    request_id,
+                ),
+                status_code=413,
+            )
+        else:
+            response = await self._respond(scope, _replay(body), request_id)
+        response.headers["X-Request-Id"] = request_id
+        await response(scope, receive, send)
+
+    async def _respond(self, scope: Scope, receive: Receive, request_id: str) -> Response:
+        request = Request(scope, receive=receive)
+        try:
+            return await self.run(request)
+        except Unauthenticated as exc:
+            return JSONResponse(
+                top_level_error(UNAUTHENTICATED, str(exc), request_id),
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="confid"'},
+            )
+        except (HTTPException, BadRequest) as exc:
+            status = exc.status_code if isinstance(exc, HTTPException) else 400
+            message = exc.reason if isinstance(exc, HTTPException) else str(exc)
+            if status == 405:
+                return JSONResponse(
+                    top_level_error(BAD_REQUEST, message, request_id),
+                    status_code=405,
+                    headers={"Allow": "GET, POST"},
+                )
+            return JSONResponse(
+                top_level_error(BAD_REQUEST, message, request_id), status_code=status
+            )
+        except RecursionError:
+            return JSONResponse(
+                top_level_error(BAD_REQUEST, "The request is nested too deeply.", request_id),
+                status_code=400,
+            )
+        except Exception:
+            log.exception("internal error in request %s", request_id)
+            return JSONResponse(
+                top_level_error(
+                    INTERNAL, f"Internal server error (request id {request_id}).", request_id
+                ),
+                status_code=500,
+            )
+
+    async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
+        request_id: str = request.scope["state"]["request_id"]
+        if self.should_render_graphql_ide(self.request_adapter_class(request)):
+            return Context(self.services, None, None, request_id)  # the page needs no token
+        if any(p in request.query_params for p in _QUERY_TOKEN_PARAMS):
+            raise Unauthenticated(
+                "Tokens are never accepted in the query string (URLs end up in logs). "
+                "Send `Authorization: Bearer <token>`."
+            )
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if not header:
+            raise Unauthenticated("Missing token: send `Authorization: Bearer <token>`.")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("Malformed Authorization header: use `Bearer <token>`.")
+        principal = self.tokens.authenticate(token.strip())
+        if principal is None:
+            raise Unauthenticated("Unknown or revoked token.")
+        client = request.client.host if request.client else None
+        meta = RequestMeta(
+            actor=principal.actor,
+            source_ip=client,
+            user_agent=(request.headers.get("user-agent") or "")[:USER_AGENT_MAX] or None,
+            request_id=request_id,
+        )
+        return Context(self.services, principal, meta, request_id)
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            text = data.decode("utf-8") if isinstance(data, bytes) else data
+        except UnicodeDecodeError:
+            raise HTTPException(400, "The request body is not valid UTF-8.") from None
+        if _nesting(text) > MAX_JSON_NESTING:
+            raise HTTPException(400, f"The JSON is nested deeper than {MAX_JSON_NESTING}.")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise HTTPException(400, f"The request body is not valid JSON: {exc.msg}.") from None
+        if isinstance(value, list):
+            raise HTTPException(400, "Batched requests (a JSON array) are not supported.")
+        if not isinstance(value, dict):
+            raise HTTPException(400, "The request body must be a JSON object with a `query`.")
+        return value
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        request_id: str = request.scope["state"]["request_id"]
+        data: GraphQLHTTPResponse = {"data": result.data}
+        if result.errors:
+            data["errors"] = [format_error(e, request_id) for e in result.errors]
+        if result.extensions:
+            data["extensions"] = result.extensions
+        return data
+
+
+async def _read_body(scope: Scope, receive: Receive) -> tuple[bytes, bool]:
+    """The whole body, or (b"", True) once it passes the limit (the rest is drained)."""
+    declared = dict(scope.get("headers", [])).get(b"content-length")
+    too_large = declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            too_large = True
+        if not too_large:
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return (b"", True) if too_large else (b"".join(chunks), False)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive

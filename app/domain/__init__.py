@@ -1,0 +1,1 @@
+"""Pure domain rules of confid: no database, no web framework."""

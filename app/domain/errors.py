@@ -1,0 +1,79 @@
+"""The one error hierarchy of confid; `app.api.errors` maps it to the API.
+
+ConfidError
+├── Rejected            a domain refusal; carries `Problem`s -> `userErrors`
+├── AccessDenied
+│   ├── Unauthenticated missing, unknown or misplaced token -> HTTP 401
+│   └── Forbidden       the role may not do this -> FORBIDDEN
+├── BadRequest          malformed arguments, cursors, ids -> BAD_REQUEST
+├── QueryTooComplex     depth, size or alias limits -> QUERY_TOO_COMPLEX
+└── StoreError          the database misbehaved -> INTERNAL (masked)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class UserErrorCode(Enum):
+    """Why a mutation (or a dry run) was refused."""
+
+    NOT_FOUND = "NOT_FOUND"
+    NOT_ENABLED = "NOT_ENABLED"
+    ALREADY_ENABLED = "ALREADY_ENABLED"
+    INVALID_CHARACTERS = "INVALID_CHARACTERS"
+    WRONG_LENGTH = "WRONG_LENGTH"
+    SAME_AS_CURRENT = "SAME_AS_CURRENT"
+    IN_USE = "IN_USE"
+    RETIRED = "RETIRED"
+    WEAK_PATTERN = "WEAK_PATTERN"
+    INVALID_EMAIL = "INVALID_EMAIL"
+    TOO_LONG = "TOO_LONG"
+    CONFLICT = "CONFLICT"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One reason a request was refused, addressed to the input field that caused it."""
+
+    code: UserErrorCode
+    message: str
+    field: tuple[str, ...] = ()
+    rule: str | None = None
+
+
+class ConfidError(Exception):
+    """Base of every error confid raises on purpose."""
+
+
+class Rejected(ConfidError):
+    """A domain refusal: the request was understood and refused; nothing changed."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = problems
+
+
+class AccessDenied(ConfidError):
+    """The caller may not do this."""
+
+
+class Unauthenticated(AccessDenied):
+    """No valid bearer token in the Authorization header."""
+
+
+class Forbidden(AccessDenied):
+    """The caller's role does not allow this operation."""
+
+
+class BadRequest(ConfidError):
+    """The request is malformed: bad argument values, cursors or ids."""
+
+
+class QueryTooComplex(ConfidError):
+    """The query exceeds a documented limit."""
+
+
+class StoreError(ConfidError):
+    """The database did not behave as expected; reported as INTERNAL."""

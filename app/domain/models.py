@@ -1,0 +1,150 @@
+"""Domain objects: bridges, users, their conference IDs, audit entries, notifications."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from app.domain.errors import UserErrorCode
+
+
+class Role(Enum):
+    """Who an actor is: a token's role, or the system itself."""
+
+    ADMIN = "ADMIN"
+    HELPDESK = "HELPDESK"
+    AUDITOR = "AUDITOR"
+    SYSTEM = "SYSTEM"
+
+
+class AuditAction(Enum):
+    """What an audit entry records."""
+
+    ASSIGN = "ASSIGN"
+    SET = "SET"
+    RESET = "RESET"
+    SEND_INFO = "SEND_INFO"
+
+
+class AuditOutcome(Enum):
+    """Whether the audited attempt changed anything."""
+
+    SUCCESS = "SUCCESS"
+    REJECTED = "REJECTED"
+
+
+class NotificationKind(Enum):
+    """The kinds of email confid sends."""
+
+    CONFERENCE_INFO = "CONFERENCE_INFO"
+    CONFERENCE_ID_CHANGED = "CONFERENCE_ID_CHANGED"
+
+
+class NotificationStatus(Enum):
+    """How far an email got; never claims more than happened."""
+
+    PENDING = "PENDING"
+    RECORDED = "RECORDED"
+    SENT = "SENT"
+    FAILED = "FAILED"
+    SUPPRESSED = "SUPPRESSED"
+
+
+@dataclass(frozen=True, slots=True)
+class Bridge:
+    """An audio-conferencing bridge; its ID length never changes."""
+
+    id: str
+    name: str
+    conference_id_length: int
+    default_toll_number: str | None
+    default_toll_free_number: str | None
+    is_default: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AudioConferencing:
+    """A user's active conference ID on a bridge."""
+
+    conference_id: str
+    bridge_id: str
+    assigned_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A person who may be enabled for audio conferencing."""
+
+    id: str
+    display_name: str
+    email: str
+    audio: AudioConferencing | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who did something: a token's name and role, or `system`."""
+
+    name: str
+    role: Role
+
+
+SYSTEM_ACTOR = Actor(name="system", role=Role.SYSTEM)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestMeta:
+    """Where a request came from, recorded on every audit entry."""
+
+    actor: Actor
+    source_ip: str | None = None
+    user_agent: str | None = None
+    request_id: str | None = None
+
+
+SYSTEM_META = RequestMeta(actor=SYSTEM_ACTOR)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One link of the append-only audit chain."""
+
+    sequence: int
+    occurred_at: datetime
+    action: AuditAction
+    outcome: AuditOutcome
+    error_codes: tuple[UserErrorCode, ...]
+    user_id: str | None
+    bridge_id: str | None
+    previous_conference_id: str | None
+    new_conference_id: str | None
+    actor: Actor
+    source_ip: str | None
+    user_agent: str | None
+    request_id: str | None
+    reason: str | None
+    recipients: tuple[str, ...]
+    to_non_primary: bool
+    operation_id: str
+    previous_hash: str
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A recorded email and its delivery status."""
+
+    id: str
+    kind: NotificationKind
+    to: tuple[str, ...]
+    subject: str
+    body: str
+    conference_id: str
+    status: NotificationStatus
+    created_at: datetime
+    to_primary_address: bool
+    audit_sequence: int
+    user_id: str
+    operation_id: str
+    error: str | None = None

@@ -1,0 +1,114 @@
+"""The app factory: settings, database, services, routes and the lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from app.api.view import GraphQLView
+from app.notify.transport import Transport
+from app.services.container import Services, build_services
+from app.services.steps import Checkpoint, no_checkpoint
+from app.services.tokens import TokenRegistry
+from app.settings import Settings
+from app.store.database import Connection, connect
+
+log = logging.getLogger("confid")
+
+
+class StartupError(RuntimeError):
+    """confid cannot start with this configuration; the message says why."""
+
+
+def _tokens(settings: Settings) -> TokenRegistry:
+    if settings.tokens_file is not None:
+        return TokenRegistry.from_file(settings.tokens_file)
+    if not settings.embedded:
+        raise StartupError(
+            "CONFID_TOKENS_FILE is required with MONGODB_URL (generated demo tokens are only "
+            "for the embedded store)."
+        )
+    registry, plain = TokenRegistry.generated()
+    lines = "\n".join(f"    {role:<9} {token}" for role, token in plain.items())
+    # Printed once to the console, never logged: these are the only copies.
+    print(
+        "\nconfid demo tokens (valid until this process exits); in GraphiQL add the header\n"
+        '  {"Authorization": "Bearer <token>"}\n' + lines + "\n",
+        file=sys.stderr,
+        flush=True,
+    )
+    return registry
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Any | None = None,
+    transport: Transport | None = None,
+    checkpoint: Checkpoint = no_checkpoint,
+) -> Starlette:
+    """Build confid. `database`, when given, is an open async database used as is."""
+    settings = settings or Settings.from_env()
+    connection = (
+        Connection(database, None, embedded=settings.embedded)
+        if database is not None
+        else connect(settings)
+    )
+    services = build_services(
+        connection.database, settings, transport=transport, checkpoint=checkpoint
+    )
+    view = GraphQLView(services, _tokens(settings))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await services.start()
+        sweeper = asyncio.create_task(_sweep_forever(services, settings.sweep_interval_seconds))
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await connection.close()
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        if await services.ready():
+            return JSONResponse({"status": "ready"})
+        return JSONResponse({"status": "database unavailable"}, status_code=503)
+
+    async def home(request: Request) -> Response:
+        return RedirectResponse("/graphql", status_code=307)
+
+    app = Starlette(
+        routes=[
+            Route("/", home),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/graphql", view),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    return app
+
+
+async def _sweep_forever(services: Services, interval: float) -> None:
+    """The periodic recovery sweep; a failing pass is logged and retried next time."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await services.recovery.sweep()
+        except Exception:
+            log.exception("recovery sweep failed; retrying in %.0f s", interval)

@@ -1,0 +1,1 @@
+"""Emails about conference IDs: rendering and transports."""

@@ -1,0 +1,1 @@
+"""Use cases: the one place where store, domain and notify are combined."""

@@ -1,0 +1,550 @@
+"""Enable, set, reset and send info: the step order of every change lives here.
+
+A change of one user runs in this order, with no multi-document transaction:
+
+    1. lock     the user document gets `lock` = the full intent (who, what, new ID)
+    2. claim    the new ID is inserted into the registry (the primary key refuses a twin)
+    3. commit   one update sets the user's new ID and `lock.committed`   <- commit point
+    4. retire   the old ID is retired, the new one marked active
+    5. audit    the SUCCESS entry is appended (unique per operation)
+    6. record   the notification is recorded (unique per operation)
+    7. unlock   the lock is removed
+    8. deliver  the email is handed to the transport, at most once
+
+Steps 4-8 are `finish`, which recovery runs for a committed intent found on a stale lock;
+an uncommitted one is undone (reservation released, lock removed). So a process may die
+between any two steps and the ID, registry, trail and records still end up agreeing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+
+from app.domain.audit import AuditDraft
+from app.domain.errors import Problem, UserErrorCode
+from app.domain.generator import RandomBelow, generate_conference_id
+from app.domain.models import (
+    AudioConferencing,
+    AuditAction,
+    AuditEntry,
+    AuditOutcome,
+    Bridge,
+    Notification,
+    NotificationKind,
+    RequestMeta,
+    User,
+)
+from app.domain.operation import Intent
+from app.domain.policy import email_problems, format_problems, reason_problems
+from app.services.clock import Clock
+from app.services.outbox import Outbox
+from app.services.steps import Checkpoint, Step
+from app.store.audit import AuditRepository
+from app.store.bridges import BridgeRepository
+from app.store.registry import ConferenceIdRegistry, IdState, Registration
+from app.store.users import UserRepository
+
+log = logging.getLogger("confid.changes")
+
+MAX_CANDIDATES = 50
+ATTEMPTED_ID_MAX = 32
+
+
+@dataclass(slots=True)
+class ChangeOutcome:
+    """What a mutation reports: the user, its audit entry and email, or the problems."""
+
+    user: User | None = None
+    audit_event: AuditEntry | None = None
+    notification: Notification | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Tenant-wide behaviour of changes."""
+
+    send_emails_automatically: bool
+    lock_wait: timedelta
+    stale_after: timedelta
+
+
+def new_operation_id() -> str:
+    """A fresh, unguessable operation id."""
+    return "op_" + secrets.token_hex(12)
+
+
+def _problem(code: UserErrorCode, message: str, *fields: str) -> Problem:
+    return Problem(code, message, ("input", *fields) if fields else ())
+
+
+def _attempted(conference_id: str) -> str:
+    """A refused ID as the audit trail keeps it (bounded, whatever was sent)."""
+    if len(conference_id) <= ATTEMPTED_ID_MAX:
+        return conference_id
+    return conference_id[:ATTEMPTED_ID_MAX] + "…"
+
+
+class ChangeService:
+    """The four mutations of SPEC §4 and the completion step recovery shares."""
+
+    def __init__(
+        self,
+        *,
+        users: UserRepository,
+        bridges: BridgeRepository,
+        registry: ConferenceIdRegistry,
+        audit: AuditRepository,
+        outbox: Outbox,
+        policy: Policy,
+        clock: Clock,
+        randbelow: RandomBelow,
+        checkpoint: Checkpoint,
+    ) -> None:
+        self._users = users
+        self._bridges = bridges
+        self._registry = registry
+        self._audit = audit
+        self._outbox = outbox
+        self._policy = policy
+        self._clock = clock
+        self._randbelow = randbelow
+        self._checkpoint = checkpoint
+        self._local_locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self.repair_stale: Callable[[str], Awaitable[None]] | None = None
+
+    # --- public use cases --------------------------------------------------------------
+
+    async def enable(
+        self,
+        meta: RequestMeta,
+        user_id: str | None,
+        bridge_id: str | None,
+        send_email: bool | None,
+    ) -> ChangeOutcome:
+        """Enable a user for audio conferencing with a generated ID on a bridge."""
+        op = new_operation_id()
+        user = await self._users.get(user_id) if user_id else None
+        bridge = await (
+            self._bridges.get(bridge_id) if bridge_id is not None else self._bridges.default()
+        )
+        problems: list[Problem] = []
+        if user is None:
+            problems.append(self._not_found())
+        elif user.audio is not None:
+            problems.append(
+                _problem(
+                    UserErrorCode.ALREADY_ENABLED,
+                    "This user is already enabled for audio conferencing; reset the "
+                    "conference ID instead.",
+                    "userId",
+                )
+            )
+        if bridge is None:
+            problems.append(_problem(UserErrorCode.NOT_FOUND, "No bridge has this id.", "bridgeId"))
+        if problems or user is None or bridge is None:
+            return await self._reject(op, AuditAction.ASSIGN, meta, user, user_id, problems)
+        return await self._change(
+            op, AuditAction.ASSIGN, meta, user, bridge, None, None, self._email(send_email)
+        )
+
+    async def set(
+        self,
+        meta: RequestMeta,
+        user_id: str | None,
+        conference_id: str,
+        reason: str | None,
+        send_email: bool | None,
+    ) -> ChangeOutcome:
+        """Give a user a hand-picked conference ID that passes the policy."""
+        op = new_operation_id()
+        attempted = _attempted(conference_id)
+        user, bridge, problems = await self._enabled_user(user_id)
+        problems += reason_problems(reason)
+        if bridge is not None:
+            problems += format_problems(conference_id, bridge.conference_id_length)
+            if user is not None and user.audio and user.audio.conference_id == conference_id:
+                problems.append(self._same_as_current())
+        if problems or user is None or bridge is None:
+            return await self._reject(
+                op, AuditAction.SET, meta, user, user_id, problems, reason, attempted
+            )
+        return await self._change(
+            op, AuditAction.SET, meta, user, bridge, conference_id, reason, self._email(send_email)
+        )
+
+    async def reset(
+        self, meta: RequestMeta, user_id: str | None, reason: str | None, send_email: bool | None
+    ) -> ChangeOutcome:
+        """Replace a user's ID with a fresh generated one; the old one is retired."""
+        op = new_operation_id()
+        user, bridge, problems = await self._enabled_user(user_id)
+        problems += reason_problems(reason)
+        if problems or user is None or bridge is None:
+            return await self._reject(op, AuditAction.RESET, meta, user, user_id, problems, reason)
+        return await self._change(
+            op, AuditAction.RESET, meta, user, bridge, None, reason, self._email(send_email)
+        )
+
+    async def send_info(
+        self, meta: RequestMeta, user_id: str | None, to_address: str | None
+    ) -> ChangeOutcome:
+        """Email the user's conference info, to their address or to `to_address`."""
+        op = new_operation_id()
+        user, bridge, problems = await self._enabled_user(user_id)
+        if to_address is not None:
+            problems += email_problems(to_address, ("input", "toAddress"))
+        if problems or user is None or bridge is None:
+            recipients = (to_address[:254],) if to_address else ()
+            return await self._reject(
+                op, AuditAction.SEND_INFO, meta, user, user_id, problems, recipients=recipients
+            )
+        return await self._change(
+            op, AuditAction.SEND_INFO, meta, user, bridge, None, None, True, to_address
+        )
+
+    async def check(self, user_id: str | None, conference_id: str) -> list[Problem]:
+        """`setConferenceId`'s policy as a dry run: every problem, nothing written."""
+        user, bridge, problems = await self._enabled_user(user_id)
+        if user is None or bridge is None or user.audio is None:
+            return problems
+        problems = format_problems(conference_id, bridge.conference_id_length)
+        if user.audio.conference_id == conference_id:
+            return [*problems, self._same_as_current()]
+        if problems:
+            return problems
+        taken = await self._registry.get(bridge.id, conference_id)
+        if taken is not None and not await self._registry.is_free_again(taken, self._clock()):
+            problems.append(self._taken(taken))
+        return problems
+
+    # --- the change itself ---------------------------------------------------------
+
+    async def _change(
+        self,
+        op: str,
+        action: AuditAction,
+        meta: RequestMeta,
+        user: User,
+        bridge: Bridge,
+        chosen: str | None,
+        reason: str | None,
+        send_email: bool,
+        to_address: str | None = None,
+    ) -> ChangeOutcome:
+        async with self._user_turn(user.id):
+            for _ in range(MAX_CANDIDATES):
+                new_id = chosen
+                if action in (AuditAction.ASSIGN, AuditAction.RESET):
+                    new_id = generate_conference_id(bridge.conference_id_length, self._randbelow)
+                intent = Intent(
+                    operation_id=op,
+                    action=action,
+                    user_id=user.id,
+                    bridge_id=bridge.id,
+                    new_conference_id=new_id,
+                    previous_conference_id=None,
+                    reason=reason,
+                    meta=meta,
+                    send_email=send_email,
+                    to_address=to_address,
+                    started_at=self._clock(),
+                )
+                locked = await self._lock(intent)
+                if locked is None:
+                    return await self._reject(
+                        op, action, meta, user, user.id, [self._conflict()], reason, chosen
+                    )
+                outcome = await self._under_lock(intent, locked, bridge, chosen)
+                if outcome is not None:
+                    return outcome
+            return await self._reject(
+                op, action, meta, user, user.id, [self._conflict()], reason, chosen
+            )
+
+    async def _under_lock(
+        self, intent: Intent, current: User, bridge: Bridge, chosen: str | None
+    ) -> ChangeOutcome | None:
+        """Validate against the locked state, claim, commit, finish.
+
+        Returns None when a generated candidate was taken and another should be drawn.
+        """
+        await self._checkpoint(Step.LOCKED)
+        problems = self._state_problems(intent.action, current)
+        if chosen is not None and current.audio and current.audio.conference_id == chosen:
+            problems.append(self._same_as_current())
+        if problems:
+            await self._users.unlock(current.id, intent.operation_id)
+            return await self._reject(
+                intent.operation_id, intent.action, intent.meta, current, current.id,
+                problems, intent.reason, chosen,
+            )  # fmt: skip
+        try:
+            now = self._clock()
+            if intent.new_conference_id is not None:
+                taken = await self._registry.claim(
+                    bridge.id, intent.new_conference_id, current.id, intent.operation_id, now
+                )
+                if taken is not None:
+                    await self._users.unlock(current.id, intent.operation_id)
+                    if chosen is None:
+                        return None  # a generated clash: draw again
+                    return await self._reject(
+                        intent.operation_id, intent.action, intent.meta, current, current.id,
+                        [self._taken(taken)], intent.reason, chosen,
+                    )  # fmt: skip
+                await self._checkpoint(Step.CLAIMED)
+            committed = replace(
+                intent,
+                previous_conference_id=current.audio.conference_id if current.audio else None,
+                new_conference_id=intent.new_conference_id
+                or (current.audio.conference_id if current.audio else None),
+                committed=True,
+            )
+            audio = (
+                AudioConferencing(intent.new_conference_id, bridge.id, now)
+                if intent.new_conference_id is not None
+                else None
+            )
+            if not await self._users.commit(committed, audio):
+                await self._registry.release(intent.operation_id)
+                return await self._reject(
+                    intent.operation_id, intent.action, intent.meta, current, current.id,
+                    [self._conflict()], intent.reason, chosen,
+                )  # fmt: skip
+        except Exception:
+            # Before the commit point: undo what this operation reserved, then report.
+            await self._undo_quietly(current.id, intent.operation_id)
+            raise
+        await self._checkpoint(Step.COMMITTED)
+        return await self.finish(committed)
+
+    async def finish(self, intent: Intent) -> ChangeOutcome:
+        """Steps 4-8 for a committed intent; idempotent, shared with recovery."""
+        assert intent.committed and intent.bridge_id is not None
+        bridge = await self._bridges.get(intent.bridge_id)
+        user = await self._users.get(intent.user_id)
+        if bridge is None or user is None:
+            raise LookupError(f"operation {intent.operation_id} refers to a missing user/bridge")
+        now = self._clock()
+        changes_id = intent.action is not AuditAction.SEND_INFO
+        if changes_id and intent.previous_conference_id is not None:
+            await self._registry.retire(bridge.id, intent.previous_conference_id, now)
+        if changes_id and intent.new_conference_id is not None:
+            await self._registry.activate(bridge.id, intent.new_conference_id, intent.operation_id)
+        await self._checkpoint(Step.RETIRED)
+
+        entry = await self._audit.by_operation(intent.operation_id)
+        to_non_primary = bool(
+            intent.to_address and intent.to_address.casefold() != user.email.casefold()
+        )
+        recipients = (intent.to_address or user.email,)
+        if entry is None:
+            entry = await self._audit.append(
+                AuditDraft(
+                    occurred_at=now,
+                    action=intent.action,
+                    outcome=AuditOutcome.SUCCESS,
+                    error_codes=(),
+                    user_id=user.id,
+                    bridge_id=bridge.id,
+                    previous_conference_id=intent.previous_conference_id if changes_id else None,
+                    new_conference_id=intent.new_conference_id,
+                    meta=intent.meta,
+                    reason=intent.reason,
+                    recipients=recipients if not changes_id else (),
+                    to_non_primary=to_non_primary,
+                    operation_id=intent.operation_id,
+                )
+            )
+        await self._checkpoint(Step.AUDITED)
+
+        kind = (
+            NotificationKind.CONFERENCE_ID_CHANGED
+            if intent.action in (AuditAction.SET, AuditAction.RESET)
+            else NotificationKind.CONFERENCE_INFO
+        )
+        assert intent.new_conference_id is not None
+        note = await self._outbox.record(
+            kind=kind,
+            to=recipients,
+            to_primary_address=not to_non_primary,
+            display_name=user.display_name,
+            conference_id=intent.new_conference_id,
+            bridge=bridge,
+            suppressed=not intent.send_email,
+            audit_sequence=entry.sequence,
+            user_id=user.id,
+            operation_id=intent.operation_id,
+        )
+        await self._checkpoint(Step.RECORDED)
+        await self._users.unlock(user.id, intent.operation_id)
+        await self._checkpoint(Step.UNLOCKED)
+        note = await self._outbox.deliver(note)
+        await self._checkpoint(Step.DELIVERED)
+        return ChangeOutcome(user=user, audit_event=entry, notification=note)
+
+    async def undo(self, user_id: str, operation_id: str) -> None:
+        """Undo an uncommitted change: release its reservation, then its lock."""
+        await self._registry.release(operation_id)
+        await self._users.unlock(user_id, operation_id)
+
+    async def _undo_quietly(self, user_id: str, operation_id: str) -> None:
+        try:
+            await self.undo(user_id, operation_id)
+        except Exception:  # the sweep undoes it later; the first error is the one to report
+            log.warning("could not undo operation %s; the recovery sweep will", operation_id)
+
+    # --- locking ---------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _user_turn(self, user_id: str) -> AsyncIterator[None]:
+        """Queue this process's changes of one user in arrival order."""
+        lock, holders = self._local_locks.get(user_id, (asyncio.Lock(), 0))
+        self._local_locks[user_id] = (lock, holders + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, holders = self._local_locks[user_id]
+            if holders <= 1:
+                del self._local_locks[user_id]
+            else:
+                self._local_locks[user_id] = (lock, holders - 1)
+
+    async def _lock(self, intent: Intent) -> User | None:
+        """Take the user's database lock, waiting for another process's change to end."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._policy.lock_wait.total_seconds()
+        delay = 0.005
+        while True:
+            locked = await self._users.lock(intent)
+            if locked is not None:
+                return locked.user
+            holder = await self._users.locked(intent.user_id)
+            if holder is None:
+                return None
+            if holder.intent is None:
+                continue  # released between our two reads
+            stale = self._clock() - holder.intent.started_at > self._policy.stale_after
+            if stale and self.repair_stale is not None:
+                await self.repair_stale(intent.user_id)
+                continue
+            if loop.time() >= deadline:
+                return None
+            await asyncio.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 0.2)
+
+    # --- refusals --------------------------------------------------------------------
+
+    async def _enabled_user(
+        self, user_id: str | None
+    ) -> tuple[User | None, Bridge | None, list[Problem]]:
+        user = await self._users.get(user_id) if user_id else None
+        if user is None:
+            return None, None, [self._not_found()]
+        if user.audio is None:
+            return user, None, [self._not_enabled()]
+        bridge = await self._bridges.get(user.audio.bridge_id)
+        if bridge is None:  # pragma: no cover - bridges are never deleted
+            raise LookupError(f"user {user.id} is on a bridge that does not exist")
+        return user, bridge, []
+
+    def _state_problems(self, action: AuditAction, current: User) -> list[Problem]:
+        if action is AuditAction.ASSIGN and current.audio is not None:
+            return [
+                _problem(
+                    UserErrorCode.ALREADY_ENABLED,
+                    "This user was enabled for audio conferencing meanwhile.",
+                    "userId",
+                )
+            ]
+        if action is not AuditAction.ASSIGN and current.audio is None:
+            return [self._not_enabled()]
+        return []
+
+    async def _reject(
+        self,
+        op: str,
+        action: AuditAction,
+        meta: RequestMeta,
+        user: User | None,
+        user_id: str | None,
+        problems: list[Problem],
+        reason: str | None = None,
+        attempted: str | None = None,
+        recipients: tuple[str, ...] = (),
+    ) -> ChangeOutcome:
+        """Append the REJECTED entry for a refused attempt; nothing else changes."""
+        codes = tuple(dict.fromkeys(p.code for p in problems))
+        target = user.id if user else (user_id[:200] if user_id else None)
+        entry = await self._audit.append(
+            AuditDraft(
+                occurred_at=self._clock(),
+                action=action,
+                outcome=AuditOutcome.REJECTED,
+                error_codes=codes,
+                user_id=target,
+                bridge_id=user.audio.bridge_id if user and user.audio else None,
+                previous_conference_id=user.audio.conference_id if user and user.audio else None,
+                new_conference_id=attempted,
+                meta=meta,
+                reason=reason if reason is not None and not reason_problems(reason) else None,
+                recipients=recipients,
+                to_non_primary=bool(recipients) and user is not None
+                and recipients[0].casefold() != user.email.casefold(),
+                operation_id=op,
+            )
+        )  # fmt: skip
+        return ChangeOutcome(user=user, audit_event=entry, problems=problems)
+
+    def _email(self, send_email: bool | None) -> bool:
+        return self._policy.send_emails_automatically if send_email is None else send_email
+
+    @staticmethod
+    def _not_found() -> Problem:
+        return _problem(UserErrorCode.NOT_FOUND, "No user has this id.", "userId")
+
+    @staticmethod
+    def _not_enabled() -> Problem:
+        return _problem(
+            UserErrorCode.NOT_ENABLED,
+            "This user is not enabled for audio conferencing, so has no conference ID.",
+            "userId",
+        )
+
+    @staticmethod
+    def _same_as_current() -> Problem:
+        return _problem(
+            UserErrorCode.SAME_AS_CURRENT,
+            "This is already the user's conference ID.",
+            "conferenceId",
+        )
+
+    @staticmethod
+    def _conflict() -> Problem:
+        return _problem(
+            UserErrorCode.CONFLICT,
+            "Another change of this user is in progress; try again in a moment.",
+            "userId",
+        )
+
+    @staticmethod
+    def _taken(taken: Registration) -> Problem:
+        if taken.state is IdState.RETIRED:
+            return _problem(
+                UserErrorCode.RETIRED,
+                "This conference ID was retired and can never be assigned again, so that "
+                "callers with old invites cannot land in someone else's meeting.",
+                "conferenceId",
+            )
+        return _problem(
+            UserErrorCode.IN_USE, "Another user holds this conference ID.", "conferenceId"
+        )

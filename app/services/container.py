@@ -1,0 +1,105 @@
+"""Builds every service of one app from a database, settings and injectable parts."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from app.domain.generator import RandomBelow
+from app.notify.transport import RecordOnlyTransport, Transport
+from app.services.audit import AuditService
+from app.services.changes import ChangeService, Policy
+from app.services.clock import Clock, utc_now
+from app.services.directory import DirectoryService
+from app.services.outbox import Outbox
+from app.services.recovery import RecoveryService
+from app.services.seed import seed_demo
+from app.services.steps import Checkpoint, no_checkpoint
+from app.settings import Settings
+from app.store.audit import AuditRepository
+from app.store.bridges import BridgeRepository
+from app.store.database import Database, ping
+from app.store.indexes import ensure_indexes
+from app.store.notifications import NotificationRepository
+from app.store.registry import ConferenceIdRegistry
+from app.store.users import UserRepository
+
+
+@dataclass(slots=True)
+class Services:
+    """Everything the API layer may call."""
+
+    database: Database
+    directory: DirectoryService
+    changes: ChangeService
+    audit: AuditService
+    recovery: RecoveryService
+    _bridges: BridgeRepository
+    _users: UserRepository
+    _settings: Settings
+
+    async def start(self) -> None:
+        """Indexes, recovery of what a dead process left, then the demo seed if asked."""
+        await ensure_indexes(self.database)
+        await self.recovery.sweep()
+        if self._settings.seed_demo:
+            await seed_demo(self._bridges, self._users, self.changes, self._settings.demo_users)
+
+    async def ready(self) -> bool:
+        """True when the database answers."""
+        try:
+            await ping(self.database)
+        except Exception:
+            return False
+        return True
+
+
+def build_services(
+    database: Database,
+    settings: Settings,
+    *,
+    transport: Transport | None = None,
+    clock: Clock = utc_now,
+    randbelow: RandomBelow = secrets.randbelow,
+    checkpoint: Checkpoint = no_checkpoint,
+) -> Services:
+    """Wire repositories and services over one database."""
+    users = UserRepository(database)
+    bridges = BridgeRepository(database)
+    quarantine = (
+        timedelta(days=settings.quarantine_days) if settings.quarantine_days is not None else None
+    )
+    registry = ConferenceIdRegistry(database, quarantine)
+    audit = AuditRepository(database)
+    notes = NotificationRepository(database)
+    outbox = Outbox(notes, transport or RecordOnlyTransport(), clock)
+    grace = timedelta(seconds=settings.recovery_grace_seconds)
+    changes = ChangeService(
+        users=users,
+        bridges=bridges,
+        registry=registry,
+        audit=audit,
+        outbox=outbox,
+        policy=Policy(
+            send_emails_automatically=settings.send_emails_automatically,
+            lock_wait=timedelta(seconds=settings.lock_wait_seconds),
+            stale_after=grace,
+        ),
+        clock=clock,
+        randbelow=randbelow,
+        checkpoint=checkpoint,
+    )
+    recovery = RecoveryService(
+        users=users, registry=registry, changes=changes, outbox=outbox, clock=clock, grace=grace
+    )
+    return Services(
+        database=database,
+        directory=DirectoryService(users, bridges),
+        changes=changes,
+        audit=AuditService(audit, notes),
+        recovery=recovery,
+        _bridges=bridges,
+        _users=users,
+        _settings=settings,
+    )

@@ -1,0 +1,97 @@
+"""The recovery sweep: finishes or undoes changes whose process died, and stuck emails.
+
+Only state older than the grace period is touched, so a sweep never races a change that
+is still in flight in another confid process on the same database.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from app.services.changes import ChangeService
+from app.services.clock import Clock
+from app.services.outbox import Outbox
+from app.store.registry import ConferenceIdRegistry
+from app.store.users import UserRepository
+
+log = logging.getLogger("confid.recovery")
+
+
+@dataclass(slots=True)
+class SweepReport:
+    """What one sweep repaired."""
+
+    finished: int = 0
+    undone: int = 0
+    released: int = 0
+    delivered: int = 0
+    failed_unknown: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.finished + self.undone + self.released + self.delivered + self.failed_unknown
+
+
+class RecoveryService:
+    """Repairs what a dead process left half-done."""
+
+    def __init__(
+        self,
+        *,
+        users: UserRepository,
+        registry: ConferenceIdRegistry,
+        changes: ChangeService,
+        outbox: Outbox,
+        clock: Clock,
+        grace: timedelta,
+    ) -> None:
+        self._users = users
+        self._registry = registry
+        self._changes = changes
+        self._outbox = outbox
+        self._clock = clock
+        self._grace = grace
+        changes.repair_stale = self.repair_user
+
+    async def repair_user(self, user_id: str, report: SweepReport | None = None) -> None:
+        """Finish (committed) or undo (not committed) the stale change holding the user."""
+        report = report or SweepReport()
+        held = await self._users.locked(user_id)
+        if held is None or held.intent is None:
+            return
+        intent = held.intent
+        if self._clock() - intent.started_at < self._grace:
+            return
+        if intent.committed:
+            log.warning("recovery: finishing operation %s on user %s", intent.operation_id, user_id)
+            await self._changes.finish(intent)
+            report.finished += 1
+        else:
+            log.warning("recovery: undoing operation %s on user %s", intent.operation_id, user_id)
+            await self._changes.undo(user_id, intent.operation_id)
+            report.undone += 1
+
+    async def sweep(self) -> SweepReport:
+        """One pass over stale locks, orphaned reservations and stuck emails."""
+        report = SweepReport()
+        cutoff = self._clock() - self._grace
+        for user_id in await self._users.locked_before(cutoff):
+            await self.repair_user(user_id, report)
+        for operation_id in await self._registry.reserved_before(cutoff):
+            if not await self._users.is_locked_by(operation_id):
+                await self._registry.release(operation_id)
+                report.released += 1
+        for note, handed_over in await self._outbox.pending_before(cutoff):
+            if handed_over:
+                await self._outbox.give_up(
+                    note, "delivery outcome unknown: the process stopped during hand-over"
+                )
+                report.failed_unknown += 1
+            else:
+                await self._outbox.deliver(note)
+                report.delivered += 1
+        if report.total:
+            log.warning("recovery sweep repaired: %s", report)
+        return report

@@ -1,0 +1,104 @@
+"""The embedded demo: one bridge and N users, most enabled through the real change path."""
+
+from __future__ import annotations
+
+import logging
+import random
+
+from app.domain.models import SYSTEM_META, Bridge, User
+from app.services.changes import ChangeService
+from app.store.bridges import BridgeRepository
+from app.store.users import UserRepository
+
+log = logging.getLogger("confid.seed")
+
+DEMO_BRIDGE = Bridge(
+    id="default",
+    name="Contoso Audio Conferencing",
+    conference_id_length=7,
+    default_toll_number="+14255550100",
+    default_toll_free_number="+18005550199",
+    is_default=True,
+)
+
+_FIRST = [
+    "Adele",
+    "Ana",
+    "Ben",
+    "Chen",
+    "Diego",
+    "Elif",
+    "Farah",
+    "Grace",
+    "Hiro",
+    "Ines",
+    "Jonas",
+    "Kai",
+    "Lena",
+    "Mateo",
+    "Nadia",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tariq",
+    "Uma",
+    "Viktor",
+    "Wen",
+    "Yara",
+    "Zoe",
+]
+_LAST = [
+    "Vance",
+    "Costa",
+    "Okafor",
+    "Li",
+    "Ramos",
+    "Yilmaz",
+    "Haddad",
+    "Kim",
+    "Tanaka",
+    "Silva",
+    "Berg",
+    "Novak",
+    "Fischer",
+    "Rossi",
+    "Khan",
+    "Dubois",
+    "Patel",
+    "Murphy",
+    "Garcia",
+    "Larsen",
+    "Aziz",
+    "Rao",
+    "Petrov",
+    "Zhang",
+    "Haddad",
+    "Meyer",
+]
+
+
+async def seed_demo(
+    bridges: BridgeRepository, users: UserRepository, changes: ChangeService, count: int
+) -> int:
+    """Seed an empty database; returns how many users were created (0 if not empty)."""
+    if await bridges.all():
+        return 0
+    await bridges.insert(DEMO_BRIDGE)
+    rng = random.Random(20261129)  # names only; conference IDs come from `secrets`
+    created: list[User] = []
+    for number in range(count):
+        first, last = rng.choice(_FIRST), rng.choice(_LAST)
+        user = User(
+            id=f"u{number + 1:05d}",
+            display_name=f"{first} {last}",
+            email=f"{first}.{last}.{number + 1}@contoso.example".lower(),
+        )
+        await users.insert(user)
+        created.append(user)
+    for number, user in enumerate(created):
+        if number % 8 != 7:  # most users are enabled; every eighth is left for the demo
+            await changes.enable(SYSTEM_META, user.id, DEMO_BRIDGE.id, send_email=False)
+    log.info("seeded the demo: 1 bridge, %d users", count)
+    return count

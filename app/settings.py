@@ -1,0 +1,86 @@
+"""Settings: read from the environment once, in `main`, and handed down."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """An environment variable has a value confid cannot use."""
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be 1/0, true/false, yes/no or on/off, not {raw!r}")
+
+
+def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {raw!r}") from None
+    if not value >= minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, not {raw!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything configurable about one confid process."""
+
+    mongodb_url: str | None = None
+    database_name: str = "confid"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    seed_demo: bool = True
+    demo_users: int = 50
+    tokens_file: Path | None = None
+    send_emails_automatically: bool = True
+    quarantine_days: float | None = None
+    recovery_grace_seconds: float = 60.0
+    sweep_interval_seconds: float = 30.0
+    lock_wait_seconds: float = 10.0
+
+    @property
+    def embedded(self) -> bool:
+        """True when confid runs on the in-memory store."""
+        return self.mongodb_url is None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from `CONFID_*` and `MONGODB_URL` variables."""
+        env = os.environ if env is None else env
+        url = env.get("MONGODB_URL", "").strip() or None
+        port = _number(env, "CONFID_PORT", 8000, 0)
+        if port != int(port) or port > 65535:
+            raise SettingsError(f"CONFID_PORT must be a port number, not {env['CONFID_PORT']!r}")
+        users = _number(env, "CONFID_DEMO_USERS", 50, 0)
+        tokens = env.get("CONFID_TOKENS_FILE", "").strip()
+        quarantine = env.get("CONFID_QUARANTINE_DAYS", "").strip()
+        return cls(
+            mongodb_url=url,
+            database_name=env.get("CONFID_DB_NAME", "").strip() or "confid",
+            host=env.get("CONFID_HOST", "").strip() or "127.0.0.1",
+            port=int(port),
+            seed_demo=_flag(env, "CONFID_SEED_DEMO", url is None),
+            demo_users=int(users),
+            tokens_file=Path(tokens) if tokens else None,
+            send_emails_automatically=_flag(env, "CONFID_SEND_EMAILS_AUTOMATICALLY", True),
+            quarantine_days=(_number(env, "CONFID_QUARANTINE_DAYS", 0, 0) if quarantine else None),
+            recovery_grace_seconds=_number(env, "CONFID_RECOVERY_GRACE_SECONDS", 60, 0),
+            sweep_interval_seconds=_number(env, "CONFID_SWEEP_INTERVAL_SECONDS", 30, 0.1),
+            lock_wait_seconds=_number(env, "CONFID_LOCK_WAIT_SECONDS", 10, 0),
+        )

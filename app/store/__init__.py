@@ -1,0 +1,1 @@
+"""MongoDB access: connection, one repository per collection, indexes, demo seed."""

@@ -1,0 +1,136 @@
+"""The `audit_events` collection: gapless, hash-linked appends and filtered reads.
+
+Entries are only ever inserted. `_id` is the sequence, so two writers can never take the
+same place: the loser of a race re-reads the head and tries the next place. Within one
+process appends are serialized by a lock and the head is cached, so a normal append is a
+single insert.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from app.domain.audit import GENESIS_HASH, AuditDraft, seal
+from app.domain.errors import StoreError
+from app.domain.models import AuditAction, AuditEntry, AuditOutcome
+from app.store import codec
+from app.store.database import AUDIT_EVENTS, Database
+
+MAX_APPEND_ATTEMPTS = 1000
+VERIFY_PAGE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """Which entries a reader wants; every field optional, all combined with AND."""
+
+    user_id: str | None = None
+    action: AuditAction | None = None
+    outcome: AuditOutcome | None = None
+    actor: str | None = None
+    occurred_from: datetime | None = None
+    occurred_to: datetime | None = None
+
+    def query(self) -> dict[str, Any]:
+        q: dict[str, Any] = {}
+        if self.user_id is not None:
+            q["userId"] = self.user_id
+        if self.action is not None:
+            q["action"] = self.action.value
+        if self.outcome is not None:
+            q["outcome"] = self.outcome.value
+        if self.actor is not None:
+            q["actor.name"] = self.actor
+        span: dict[str, datetime] = {}
+        if self.occurred_from is not None:
+            span["$gte"] = self.occurred_from
+        if self.occurred_to is not None:
+            span["$lt"] = self.occurred_to
+        if span:
+            q["occurredAt"] = span
+        return q
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    """An entry as read for verification: decoded, or the reason it could not be."""
+
+    sequence: int
+    entry: AuditEntry | None
+    problem: str | None
+
+
+class AuditRepository:
+    """Append-only access to the audit chain."""
+
+    def __init__(self, database: Database) -> None:
+        self._events = database.get_collection(AUDIT_EVENTS)
+        self._lock = asyncio.Lock()
+        self._head: tuple[int, str] | None = None
+
+    async def _read_head(self) -> tuple[int, str]:
+        docs = await self._events.find({}, {"hash": 1}).sort("_id", -1).limit(1).to_list(None)
+        if not docs:
+            return 0, GENESIS_HASH
+        return int(docs[0]["_id"]), str(docs[0]["hash"])
+
+    async def append(self, draft: AuditDraft) -> AuditEntry:
+        """Add the draft as the next entry of the chain and return it sealed."""
+        async with self._lock:
+            head = self._head or await self._read_head()
+            for _ in range(MAX_APPEND_ATTEMPTS):
+                entry = seal(draft, head[0] + 1, head[1])
+                try:
+                    await self._events.insert_one(codec.audit_doc(entry))
+                except DuplicateKeyError:
+                    existing = await self.by_operation(draft.operation_id)
+                    if existing is not None:
+                        return existing  # this operation is already in the chain
+                    head = await self._read_head()  # another process appended first
+                    continue
+                except BaseException:
+                    self._head = None  # unknown whether it landed: re-read next time
+                    raise
+                self._head = (entry.sequence, entry.hash)
+                return entry
+            raise StoreError("could not append to the audit trail: the head kept moving")
+
+    async def by_operation(self, operation_id: str) -> AuditEntry | None:
+        doc = await self._events.find_one({"operationId": operation_id})
+        return codec.audit_from(doc) if doc else None
+
+    async def get_many(self, sequences: list[int]) -> dict[int, AuditEntry]:
+        cursor = self._events.find({"_id": {"$in": sequences}})
+        return {int(d["_id"]): codec.audit_from(d) for d in await cursor.to_list(None)}
+
+    async def page(
+        self, where: AuditFilter, first: int, before: int | None
+    ) -> tuple[list[AuditEntry], bool]:
+        """Newest first: up to `first` entries below sequence `before`, and whether more."""
+        query = where.query()
+        if before is not None:
+            query["_id"] = {"$lt": before}
+        cursor = self._events.find(query).sort("_id", -1).limit(first + 1)
+        docs = await cursor.to_list(None)
+        return [codec.audit_from(d) for d in docs[:first]], len(docs) > first
+
+    async def ascending(self, page_size: int = VERIFY_PAGE) -> AsyncIterator[StoredEntry]:
+        """Every stored entry in storage order, read in bounded pages."""
+        last: Any = None
+        while True:
+            query = {} if last is None else {"_id": {"$gt": last}}
+            docs = await self._events.find(query).sort("_id", 1).limit(page_size).to_list(None)
+            for doc in docs:
+                try:
+                    yield StoredEntry(int(doc["_id"]), codec.audit_from(doc), None)
+                except (KeyError, ValueError, TypeError, AttributeError) as exc:
+                    yield StoredEntry(int(doc["_id"]), None, f"{type(exc).__name__}: {exc}")
+            if len(docs) < page_size:
+                return
+            last = docs[-1]["_id"]

@@ -1,0 +1,248 @@
+"""Translation between stored documents and domain objects (one place for field names)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from app.domain.errors import UserErrorCode
+from app.domain.models import (
+    Actor,
+    AudioConferencing,
+    AuditAction,
+    AuditEntry,
+    AuditOutcome,
+    Bridge,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+    RequestMeta,
+    Role,
+    User,
+)
+from app.domain.operation import Intent
+
+Doc = dict[str, Any]
+
+
+def utc(moment: datetime) -> datetime:
+    """Stored datetimes come back naive (mongomock) or aware (pymongo): make them aware."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _opt(doc: Doc, key: str, value: Any) -> None:
+    """Absent keys are omitted rather than stored as null (sparse indexes see null)."""
+    if value is not None:
+        doc[key] = value
+
+
+def bridge_from(doc: Doc) -> Bridge:
+    return Bridge(
+        id=doc["_id"],
+        name=doc["name"],
+        conference_id_length=doc["conferenceIdLength"],
+        default_toll_number=doc.get("defaultTollNumber"),
+        default_toll_free_number=doc.get("defaultTollFreeNumber"),
+        is_default=bool(doc.get("isDefault", False)),
+    )
+
+
+def bridge_doc(bridge: Bridge) -> Doc:
+    doc: Doc = {
+        "_id": bridge.id,
+        "name": bridge.name,
+        "conferenceIdLength": bridge.conference_id_length,
+        "isDefault": bridge.is_default,
+    }
+    _opt(doc, "defaultTollNumber", bridge.default_toll_number)
+    _opt(doc, "defaultTollFreeNumber", bridge.default_toll_free_number)
+    return doc
+
+
+def user_from(doc: Doc) -> User:
+    audio = doc.get("audio")
+    return User(
+        id=doc["_id"],
+        display_name=doc["displayName"],
+        email=doc["email"],
+        audio=(
+            AudioConferencing(
+                conference_id=audio["conferenceId"],
+                bridge_id=audio["bridgeId"],
+                assigned_at=utc(audio["assignedAt"]),
+            )
+            if audio
+            else None
+        ),
+    )
+
+
+def user_doc(user: User) -> Doc:
+    doc: Doc = {
+        "_id": user.id,
+        "displayName": user.display_name,
+        "displayNameKey": user.display_name.casefold(),
+        "email": user.email,
+        "emailKey": user.email.casefold(),
+    }
+    if user.audio is not None:
+        doc["audio"] = audio_doc(user.audio)
+    return doc
+
+
+def audio_doc(audio: AudioConferencing) -> Doc:
+    return {
+        "conferenceId": audio.conference_id,
+        "bridgeId": audio.bridge_id,
+        "assignedAt": audio.assigned_at,
+    }
+
+
+def meta_doc(meta: RequestMeta) -> Doc:
+    doc: Doc = {"actor": {"name": meta.actor.name, "role": meta.actor.role.value}}
+    _opt(doc, "sourceIp", meta.source_ip)
+    _opt(doc, "userAgent", meta.user_agent)
+    _opt(doc, "requestId", meta.request_id)
+    return doc
+
+
+def meta_from(doc: Doc) -> RequestMeta:
+    return RequestMeta(
+        actor=Actor(doc["actor"]["name"], Role(doc["actor"]["role"])),
+        source_ip=doc.get("sourceIp"),
+        user_agent=doc.get("userAgent"),
+        request_id=doc.get("requestId"),
+    )
+
+
+def intent_doc(intent: Intent) -> Doc:
+    doc: Doc = {
+        "op": intent.operation_id,
+        "action": intent.action.value,
+        "meta": meta_doc(intent.meta),
+        "sendEmail": intent.send_email,
+        "at": intent.started_at,
+        "committed": intent.committed,
+    }
+    _opt(doc, "bridgeId", intent.bridge_id)
+    _opt(doc, "new", intent.new_conference_id)
+    _opt(doc, "previous", intent.previous_conference_id)
+    _opt(doc, "reason", intent.reason)
+    _opt(doc, "toAddress", intent.to_address)
+    return doc
+
+
+def intent_from(user_id: str, doc: Doc) -> Intent:
+    return Intent(
+        operation_id=doc["op"],
+        action=AuditAction(doc["action"]),
+        user_id=user_id,
+        bridge_id=doc.get("bridgeId"),
+        new_conference_id=doc.get("new"),
+        previous_conference_id=doc.get("previous"),
+        reason=doc.get("reason"),
+        meta=meta_from(doc["meta"]),
+        send_email=bool(doc["sendEmail"]),
+        to_address=doc.get("toAddress"),
+        started_at=utc(doc["at"]),
+        committed=bool(doc.get("committed", False)),
+    )
+
+
+def audit_doc(entry: AuditEntry) -> Doc:
+    doc: Doc = {
+        "_id": entry.sequence,
+        "sequence": entry.sequence,
+        "occurredAt": entry.occurred_at,
+        "action": entry.action.value,
+        "outcome": entry.outcome.value,
+        "errorCodes": [c.value for c in entry.error_codes],
+        "actor": {"name": entry.actor.name, "role": entry.actor.role.value},
+        "recipients": list(entry.recipients),
+        "toNonPrimary": entry.to_non_primary,
+        "operationId": entry.operation_id,
+        "previousHash": entry.previous_hash,
+        "hash": entry.hash,
+    }
+    _opt(doc, "userId", entry.user_id)
+    _opt(doc, "bridgeId", entry.bridge_id)
+    _opt(doc, "previousConferenceId", entry.previous_conference_id)
+    _opt(doc, "newConferenceId", entry.new_conference_id)
+    _opt(doc, "sourceIp", entry.source_ip)
+    _opt(doc, "userAgent", entry.user_agent)
+    _opt(doc, "requestId", entry.request_id)
+    _opt(doc, "reason", entry.reason)
+    return doc
+
+
+def audit_from(doc: Doc) -> AuditEntry:
+    """Tolerant of tampered documents: a missing or mangled field reads as empty."""
+    actor = doc.get("actor") or {}
+    try:
+        role = Role(actor.get("role"))
+    except ValueError:
+        role = Role.SYSTEM
+    codes = []
+    for code in doc.get("errorCodes") or []:
+        try:
+            codes.append(UserErrorCode(code))
+        except ValueError:
+            continue
+    return AuditEntry(
+        sequence=int(doc["sequence"]),
+        occurred_at=utc(doc["occurredAt"]),
+        action=AuditAction(doc["action"]),
+        outcome=AuditOutcome(doc["outcome"]),
+        error_codes=tuple(codes),
+        user_id=doc.get("userId"),
+        bridge_id=doc.get("bridgeId"),
+        previous_conference_id=doc.get("previousConferenceId"),
+        new_conference_id=doc.get("newConferenceId"),
+        actor=Actor(str(actor.get("name", "")), role),
+        source_ip=doc.get("sourceIp"),
+        user_agent=doc.get("userAgent"),
+        request_id=doc.get("requestId"),
+        reason=doc.get("reason"),
+        recipients=tuple(doc.get("recipients") or ()),
+        to_non_primary=bool(doc.get("toNonPrimary", False)),
+        operation_id=str(doc.get("operationId", "")),
+        previous_hash=str(doc.get("previousHash", "")),
+        hash=str(doc.get("hash", "")),
+    )
+
+
+def notification_doc(n: Notification) -> Doc:
+    doc: Doc = {
+        "_id": n.id,
+        "kind": n.kind.value,
+        "to": list(n.to),
+        "subject": n.subject,
+        "body": n.body,
+        "conferenceId": n.conference_id,
+        "status": n.status.value,
+        "createdAt": n.created_at,
+        "toPrimaryAddress": n.to_primary_address,
+        "auditSequence": n.audit_sequence,
+        "userId": n.user_id,
+        "operationId": n.operation_id,
+    }
+    _opt(doc, "error", n.error)
+    return doc
+
+
+def notification_from(doc: Doc) -> Notification:
+    return Notification(
+        id=doc["_id"],
+        kind=NotificationKind(doc["kind"]),
+        to=tuple(doc["to"]),
+        subject=doc["subject"],
+        body=doc["body"],
+        conference_id=doc["conferenceId"],
+        status=NotificationStatus(doc["status"]),
+        created_at=utc(doc["createdAt"]),
+        to_primary_address=bool(doc["toPrimaryAddress"]),
+        audit_sequence=int(doc["auditSequence"]),
+        user_id=doc["userId"],
+        operation_id=doc["operationId"],
+        error=doc.get("error"),
+    )

@@ -1,0 +1,72 @@
+"""Connecting to MongoDB (real or embedded) and the few calls whose drivers differ."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from app.settings import Settings
+
+log = logging.getLogger("confid.store")
+
+# Either client's database object: pymongo's AsyncDatabase or mongomock-motor's.
+Database = Any
+Collection = Any
+
+USERS = "users"
+BRIDGES = "bridges"
+CONFERENCE_IDS = "conference_ids"
+AUDIT_EVENTS = "audit_events"
+NOTIFICATIONS = "notifications"
+
+
+@dataclass(slots=True)
+class Connection:
+    """An open database and how to close its client (None when injected)."""
+
+    database: Database
+    client: Any | None
+    embedded: bool
+
+    async def close(self) -> None:
+        """Close the client if confid opened it; both drivers' close may be sync or async."""
+        if self.client is None:
+            return
+        closed = self.client.close()
+        if inspect.isawaitable(closed):
+            await closed
+
+
+def connect(settings: Settings) -> Connection:
+    """Open the database named by the settings: MongoDB at MONGODB_URL, or in memory."""
+    if settings.mongodb_url is not None:
+        from pymongo import AsyncMongoClient
+
+        client: Any = AsyncMongoClient(
+            settings.mongodb_url, tz_aware=True, serverSelectionTimeoutMS=5000
+        )
+        default = client.get_default_database(default=settings.database_name)
+        return Connection(default, client, embedded=False)
+    from mongomock_motor import AsyncMongoMockClient
+
+    client = AsyncMongoMockClient()
+    log.warning(
+        "EMBEDDED IN-MEMORY STORE: data lives in this process only and is LOST AT EXIT. "
+        "Set MONGODB_URL to use a real MongoDB."
+    )
+    return Connection(client[settings.database_name], client, embedded=True)
+
+
+async def aggregate(collection: Collection, pipeline: list[dict[str, Any]]) -> list[Any]:
+    """Run a pipeline on either driver (pymongo awaits `aggregate`, mongomock-motor not)."""
+    cursor = collection.aggregate(pipeline)
+    if inspect.isawaitable(cursor):
+        cursor = await cursor
+    return list(await cursor.to_list(None))
+
+
+async def ping(database: Database) -> None:
+    """Raise when the database does not answer."""
+    await database.command("ping")

@@ -1,0 +1,41 @@
+"""Indexes, created at start-up; the unique ones are what make races harmless."""
+
+from __future__ import annotations
+
+from pymongo import ASCENDING, DESCENDING
+
+from app.store.database import AUDIT_EVENTS, CONFERENCE_IDS, NOTIFICATIONS, USERS, Database
+
+
+async def ensure_indexes(database: Database) -> None:
+    """Create every index confid relies on (idempotent)."""
+    users = database.get_collection(USERS)
+    await users.create_index([("emailKey", ASCENDING)], unique=True, name="email_unique")
+    await users.create_index(
+        [("displayNameKey", ASCENDING), ("_id", ASCENDING)], name="directory_order"
+    )
+    # A second guard behind the registry: no two users hold one ID on a bridge.
+    await users.create_index(
+        [("audio.bridgeId", ASCENDING), ("audio.conferenceId", ASCENDING)],
+        unique=True,
+        sparse=True,
+        name="active_id_unique",
+    )
+    await users.create_index([("lock.at", ASCENDING)], sparse=True, name="lock_age")
+
+    # conference_ids: the primary key `<bridge>:<id>` is the claim; this serves the sweep.
+    ids = database.get_collection(CONFERENCE_IDS)
+    await ids.create_index([("state", ASCENDING), ("at", ASCENDING)], name="state_age")
+    await ids.create_index([("op", ASCENDING)], name="by_operation")
+
+    events = database.get_collection(AUDIT_EVENTS)  # _id is the gapless sequence
+    await events.create_index([("operationId", ASCENDING)], unique=True, name="one_per_operation")
+    await events.create_index([("userId", ASCENDING), ("_id", DESCENDING)], name="by_user")
+    await events.create_index([("actor.name", ASCENDING), ("_id", DESCENDING)], name="by_actor")
+    await events.create_index([("occurredAt", DESCENDING)], name="by_time")
+
+    notes = database.get_collection(NOTIFICATIONS)
+    await notes.create_index([("operationId", ASCENDING)], unique=True, name="one_per_operation")
+    await notes.create_index([("auditSequence", DESCENDING)], unique=True, name="by_sequence")
+    await notes.create_index([("userId", ASCENDING), ("auditSequence", DESCENDING)], name="by_user")
+    await notes.create_index([("status", ASCENDING), ("createdAt", ASCENDING)], name="by_status")
