@@ -276,17 +276,17 @@ class ChangeService:
 
         Returns None when a generated candidate was taken and another should be drawn.
         """
-        await self._checkpoint(Step.LOCKED)
-        problems = self._state_problems(intent.action, current)
-        if chosen is not None and current.audio and current.audio.conference_id == chosen:
-            problems.append(self._same_as_current())
-        if problems:
-            await self._users.unlock(current.id, intent.operation_id)
-            return await self._reject(
-                intent.operation_id, intent.action, intent.meta, current, current.id,
-                problems, intent.reason, chosen,
-            )  # fmt: skip
         try:
+            await self._checkpoint(Step.LOCKED)
+            problems = self._state_problems(intent.action, current)
+            if chosen is not None and current.audio and current.audio.conference_id == chosen:
+                problems.append(self._same_as_current())
+            if problems:
+                await self._users.unlock(current.id, intent.operation_id)
+                return await self._reject(
+                    intent.operation_id, intent.action, intent.meta, current, current.id,
+                    problems, intent.reason, chosen,
+                )  # fmt: skip
             now = self._clock()
             if intent.new_conference_id is not None:
                 taken = await self._registry.claim(

@@ -1,0 +1,181 @@
+"""HTTP-level behaviour: auth, bad bodies, limits, GraphiQL, health checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import TOKENS, Api, operation
+
+
+def code(body: dict[str, Any]) -> str:
+    (error,) = body["errors"]
+    result: str = error["extensions"]["code"]
+    return result
+
+
+async def trail_length(api: Api) -> int:
+    data = await api.data(operation("ListAuditEvents"), {"first": 1})
+    return int(data["auditEvents"]["edges"][0]["node"]["sequence"])
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic abc"},
+     {"Authorization": "Bearer "}, {"Authorization": f"Token {TOKENS['admin']}"}],
+)  # fmt: skip
+async def test_missing_or_unknown_token_is_401(api: Api, headers: dict[str, str]) -> None:
+    before = await trail_length(api)
+    user = await api.enabled_user()
+    response = await api.client.post(
+        "/graphql",
+        json={
+            "query": operation("ResetConferenceId"),
+            "variables": {"input": {"userId": user["id"]}},
+        },
+        headers=headers,
+    )
+    assert response.status_code == 401
+    assert code(response.json()) == "UNAUTHENTICATED"
+    assert response.json()["data"] is None
+    assert await trail_length(api) == before
+
+
+async def test_token_in_the_query_string_is_refused(api: Api) -> None:
+    response = await api.client.get(
+        "/graphql", params={"query": "{ viewer { name } }", "access_token": TOKENS["admin"]}
+    )
+    assert response.status_code == 401
+    assert "query string" in response.json()["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("content", "status"),
+    [
+        (b"{not json", 400),
+        (b"null", 400),
+        (b"42", 400),
+        (b'[{"query": "{ viewer { name } }"}]', 400),
+        (b'{"query": "{ viewer { name } }"}\xff\xfe', 400),
+        (b"[" * 5000 + b"]" * 5000, 400),
+        (b'{"query": 5}', 400),
+        (b'{"query": "{ viewer { name } }", "variables": [1]}', 400),
+    ],
+)
+async def test_malformed_bodies_are_bad_requests(api: Api, content: bytes, status: int) -> None:
+    response = await api.client.post(
+        "/graphql",
+        content=content,
+        headers={"Authorization": f"Bearer {TOKENS['admin']}", "Content-Type": "application/json"},
+    )
+    assert response.status_code == status
+    assert code(response.json()) == "BAD_REQUEST"
+
+
+async def test_wrong_content_type(api: Api) -> None:
+    response = await api.client.post(
+        "/graphql",
+        content=b"query { viewer { name } }",
+        headers={"Authorization": f"Bearer {TOKENS['admin']}", "Content-Type": "text/plain"},
+    )
+    assert response.status_code == 400 and code(response.json()) == "BAD_REQUEST"
+
+
+async def test_body_over_one_mebibyte_is_413(api: Api) -> None:
+    response = await api.post({"query": "{ viewer { name } }", "pad": "x" * (1024 * 1024)})
+    assert response.status_code == 413
+    assert code(response.json()) == "BAD_REQUEST"
+
+
+async def test_mutation_over_get_is_refused(api: Api) -> None:
+    user = await api.enabled_user()
+    response = await api.client.get(
+        "/graphql",
+        params={"query": f'mutation {{ resetConferenceId(input: {{userId: "{user["id"]}"}}) '
+                         "{ userErrors { code } } }"},
+        headers={"Authorization": f"Bearer {TOKENS['admin']}"},
+    )  # fmt: skip
+    assert response.status_code in (400, 405)
+    assert code(response.json()) == "BAD_REQUEST"
+
+
+async def test_queries_over_get_work(api: Api) -> None:
+    response = await api.client.get(
+        "/graphql",
+        params={"query": "{ viewer { role } }"},
+        headers={"Authorization": f"Bearer {TOKENS['auditor']}"},
+    )
+    assert response.json() == {"data": {"viewer": {"role": "AUDITOR"}}}
+
+
+async def test_depth_limit(api: Api) -> None:
+    deepest = (  # depth 8: the deepest real path is allowed
+        "{ notifications { edges { node { auditEvent { user { audioConferencing { bridge "
+        "{ id } } } } } } } }"
+    )
+    assert "errors" not in await api.gql(deepest)
+    # The schema has no real path deeper than 10, so the limit is shown on a deeper shape.
+    query = "{ viewer " + "{ a " * 11 + "}" * 11 + " }"
+    body = await api.gql(query)
+    codes = {e["extensions"]["code"] for e in body["errors"]}
+    assert "QUERY_TOO_COMPLEX" in codes
+    assert any("depth" in e["message"] for e in body["errors"])
+
+
+async def test_introspection_is_not_depth_limited(api: Api) -> None:
+    from graphql import get_introspection_query
+
+    body = await api.gql(get_introspection_query())
+    assert "errors" not in body and body["data"]["__schema"]["queryType"]["name"] == "Query"
+
+
+async def test_aliases_over_thirty_are_too_complex(api: Api) -> None:
+    query = "{ " + " ".join(f"a{i}: viewer {{ name }}" for i in range(31)) + " }"
+    assert code(await api.gql(query)) == "QUERY_TOO_COMPLEX"
+    query = "{ " + " ".join(f"a{i}: viewer {{ name }}" for i in range(30)) + " }"
+    assert "errors" not in await api.gql(query)
+
+
+async def test_tokens_over_two_thousand_are_too_complex(api: Api) -> None:
+    query = "{ viewer { " + "__typename " * 2100 + "} }"
+    assert code(await api.gql(query)) == "QUERY_TOO_COMPLEX"
+
+
+async def test_validation_errors_keep_their_message(api: Api) -> None:
+    body = await api.gql("{ viewer { nope } }")
+    assert code(body) == "BAD_REQUEST"
+    assert "nope" in body["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("first", [0, -1, 101])
+async def test_first_out_of_range(api: Api, first: int) -> None:
+    body = await api.gql(operation("ListUsers"), {"first": first})
+    assert code(body) == "BAD_REQUEST"
+
+
+@pytest.mark.parametrize("after", ["garbage", '{"$gt": ""}', "WyJhdWRpdCIsNV0"])
+async def test_foreign_cursors_are_bad_requests(api: Api, after: str) -> None:
+    body = await api.gql(operation("ListUsers"), {"after": after})
+    assert code(body) == "BAD_REQUEST"
+
+
+async def test_invalid_global_id_in_a_query(api: Api) -> None:
+    assert code(await api.gql(operation("GetUser"), {"id": '{"$ne": null}'})) == "BAD_REQUEST"
+
+
+async def test_injection_looking_search_matches_literally(api: Api) -> None:
+    for search in ['{"$ne": null}', ".*", "$where", "a|b"]:
+        data = await api.data(operation("ListUsers"), {"search": search})
+        assert data["users"]["edges"] == []
+
+
+async def test_graphiql_page_needs_no_token(api: Api) -> None:
+    response = await api.client.get("/graphql", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert "graphiql" in response.text.lower()
+
+
+async def test_health_checks(api: Api) -> None:
+    assert (await api.client.get("/healthz")).json() == {"status": "ok"}
+    assert (await api.client.get("/readyz")).json() == {"status": "ready"}

@@ -1,0 +1,116 @@
+"""Crash recovery: a change interrupted after any step is finished or undone, once."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pytest
+
+from app.domain.access import Principal
+from app.domain.models import NotificationStatus, RequestMeta, Role
+from app.notify.transport import DeliveryResult, OutgoingEmail
+from app.services.steps import Step
+from app.settings import Settings
+from tests.conftest import make_api
+from tests.invariants import assert_consistent
+
+META = RequestMeta(actor=Principal("admin-1", Role.ADMIN).actor, request_id="r1")
+
+
+class ProcessDied(BaseException):
+    """Stands for the process dying: nothing after this point runs, no cleanup either."""
+
+
+@dataclass
+class Fault:
+    step: Step | None = None
+    error: type[BaseException] = ProcessDied
+
+    async def __call__(self, step: Step) -> None:
+        if step is self.step:
+            self.step = None  # fire once
+            raise self.error(f"injected at {step.value}")
+
+
+@dataclass
+class CountingTransport:
+    sent: list[OutgoingEmail] = field(default_factory=list)
+
+    async def deliver(self, email: OutgoingEmail) -> DeliveryResult:
+        self.sent.append(email)
+        return DeliveryResult(NotificationStatus.RECORDED)
+
+
+COMMITTED = {Step.COMMITTED, Step.RETIRED, Step.AUDITED, Step.RECORDED, Step.UNLOCKED,
+             Step.DELIVERED}  # fmt: skip
+
+
+async def first_enabled(database: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = await database.get_collection("users").find_one(
+        {"audio": {"$exists": True}}
+    )
+    return doc
+
+
+@pytest.mark.parametrize("step", list(Step))
+@pytest.mark.parametrize("mode", ["dies", "raises"])
+async def test_reset_interrupted_after_each_step(
+    settings: Settings, raw_database: Any, step: Step, mode: str
+) -> None:
+    fault = Fault(error=ProcessDied if mode == "dies" else RuntimeError)
+    transport = CountingTransport()
+    quick = replace(settings, recovery_grace_seconds=0)
+    first = await make_api(quick, raw_database, checkpoint=fault, transport=transport)
+    before = await first_enabled(raw_database)
+    old_id = before["audio"]["conferenceId"]
+
+    fault.step = step
+    with pytest.raises((ProcessDied, RuntimeError)):
+        await first.services.changes.reset(META, before["_id"], "crash test", None)
+    await asyncio.sleep(0.01)  # recovery only touches state older than the grace period
+
+    if mode == "dies":  # a fresh process on the same database recovers at start-up
+        second = await make_api(quick, raw_database, transport=transport)
+        await second.client.aclose()
+    else:  # the same process: its periodic sweep repairs
+        await first.services.recovery.sweep()
+    await first.client.aclose()
+
+    after = await raw_database.get_collection("users").find_one({"_id": before["_id"]})
+    events = (
+        await raw_database.get_collection("audit_events")
+        .find({"userId": before["_id"], "action": "RESET"})
+        .to_list(None)
+    )
+    if step in COMMITTED:
+        assert after["audio"]["conferenceId"] != old_id
+        assert len(events) == 1 and events[0]["newConferenceId"] == after["audio"]["conferenceId"]
+        changed = [e for e in transport.sent if "has changed" in e.subject]
+        assert len(changed) == 1, "the email must be sent exactly once"
+        retired = await raw_database.get_collection("conference_ids").find_one(
+            {"conferenceId": old_id}
+        )
+        assert retired["state"] == "RETIRED"
+    else:
+        assert after["audio"]["conferenceId"] == old_id
+        assert events == []
+    await assert_consistent(raw_database)
+
+
+async def test_a_stale_lock_does_not_block_the_next_change(
+    settings: Settings, raw_database: Any
+) -> None:
+    fault = Fault()
+    api = await make_api(replace(settings, recovery_grace_seconds=0), raw_database,
+                         checkpoint=fault)  # fmt: skip
+    user = await first_enabled(raw_database)
+    fault.step = Step.CLAIMED
+    with pytest.raises(ProcessDied):
+        await api.services.changes.reset(META, user["_id"], None, None)
+    await asyncio.sleep(0.01)
+    outcome = await api.services.changes.reset(META, user["_id"], None, None)
+    assert outcome.problems == []
+    await api.client.aclose()
+    await assert_consistent(raw_database)
