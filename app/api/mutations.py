@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from typing import Annotated
 
 import strawberry
 
@@ -117,7 +118,11 @@ class Mutation:
         "and sends CONFERENCE_INFO. (admin, helpdesk)"
     )
     async def enable_audio_conferencing(
-        self, info: Info, input: EnableAudioConferencingInput
+        self,
+        info: Info,
+        input: Annotated[
+            EnableAudioConferencingInput, strawberry.argument(description="What to do.")
+        ],
     ) -> EnableAudioConferencingPayload:
         ctx = info.context
         ctx.require(Capability.MANAGE_IDS)
@@ -142,7 +147,9 @@ class Mutation:
         "never reused; CONFERENCE_ID_CHANGED is sent. (admin)"
     )
     async def set_conference_id(
-        self, info: Info, input: SetConferenceIdInput
+        self,
+        info: Info,
+        input: Annotated[SetConferenceIdInput, strawberry.argument(description="What to do.")],
     ) -> SetConferenceIdPayload:
         ctx = info.context
         ctx.require(Capability.CHOOSE_ID)
@@ -165,7 +172,9 @@ class Mutation:
         "and never reused; CONFERENCE_ID_CHANGED is sent. (admin, helpdesk)"
     )
     async def reset_conference_id(
-        self, info: Info, input: ResetConferenceIdInput
+        self,
+        info: Info,
+        input: Annotated[ResetConferenceIdInput, strawberry.argument(description="What to do.")],
     ) -> ResetConferenceIdPayload:
         ctx = info.context
         ctx.require(Capability.MANAGE_IDS)
@@ -184,7 +193,9 @@ class Mutation:
         "address or to `toAddress`. (admin, helpdesk)"
     )
     async def send_conference_info(
-        self, info: Info, input: SendConferenceInfoInput
+        self,
+        info: Info,
+        input: Annotated[SendConferenceInfoInput, strawberry.argument(description="What to do.")],
     ) -> SendConferenceInfoPayload:
         ctx = info.context
         ctx.require(Capability.MANAGE_IDS)

@@ -1,0 +1,126 @@
+"""Queries: users and search, lookups, the dry-run check, and masked internal errors."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from app.api.ids import encode_id
+from app.settings import Settings
+from tests.conftest import Api, make_api, operation
+
+
+async def check(api: Api, user_id: str, conference_id: str) -> dict[str, Any]:
+    data = await api.data(
+        operation("CheckConferenceId"), {"userId": user_id, "conferenceId": conference_id},
+        token="auditor",
+    )  # fmt: skip
+    result: dict[str, Any] = data["checkConferenceId"]
+    return result
+
+
+async def test_users_page_through_the_directory(api: Api) -> None:
+    seen: list[str] = []
+    after = None
+    while True:
+        data = await api.data(operation("ListUsers"), {"first": 5, "after": after})
+        seen += [e["node"]["displayName"] for e in data["users"]["edges"]]
+        if not data["users"]["pageInfo"]["hasNextPage"]:
+            break
+        after = data["users"]["pageInfo"]["endCursor"]
+    assert len(seen) == 12 and seen == sorted(seen, key=str.casefold)
+
+
+async def test_search_by_name_or_email_any_case(api: Api) -> None:
+    user = await api.enabled_user()
+    first_name = user["displayName"].split()[0]
+    data = await api.data(operation("ListUsers"), {"search": first_name.upper()})
+    names = [e["node"]["displayName"] for e in data["users"]["edges"]]
+    assert user["displayName"] in names and all(first_name in n for n in names)
+    by_email = await api.data(operation("GetUser"), {"email": user["email"].upper()})
+    assert by_email["user"]["id"] == user["id"]
+
+
+async def test_user_by_unknown_id_is_null(api: Api) -> None:
+    data = await api.data(operation("GetUser"), {"id": encode_id("User", "nobody")})
+    assert data["user"] is None
+
+
+async def test_bridges(api: Api) -> None:
+    data = await api.data(operation("ListBridges"))
+    (bridge,) = data["bridges"]
+    assert bridge["conferenceIdLength"] == 7 and bridge["isDefault"] is True
+    assert bridge["defaultTollNumber"].startswith("+")
+
+
+async def test_check_conference_id_is_a_dry_run(api: Api) -> None:
+    user, other = await api.enabled_user(0), await api.enabled_user(1)
+    before = await api.data(operation("ListAuditEvents"), {"first": 1})
+    assert await check(api, user["id"], "8390146") == {"valid": True, "errors": []}
+    weak = await check(api, user["id"], "1212121")
+    assert weak["valid"] is False
+    assert [(e["code"], e["rule"]) for e in weak["errors"]] == [("WEAK_PATTERN", "REPEATED_GROUP")]
+    taken = await check(api, user["id"], other["audioConferencing"]["conferenceId"])
+    assert [e["code"] for e in taken["errors"]] == ["IN_USE"]
+    same = await check(api, user["id"], user["audioConferencing"]["conferenceId"])
+    assert [e["code"] for e in same["errors"]] == ["SAME_AS_CURRENT"]
+    assert [e["code"] for e in (await check(api, "junk", "8390146"))["errors"]] == ["NOT_FOUND"]
+    after = await api.data(operation("ListAuditEvents"), {"first": 1})
+    assert after == before
+
+
+async def test_check_reports_retired_ids(api: Api) -> None:
+    user = await api.enabled_user()
+    old = user["audioConferencing"]["conferenceId"]
+    await api.data(operation("ResetConferenceId"), {"input": {"userId": user["id"]}})
+    result = await check(api, user["id"], old)
+    assert [e["code"] for e in result["errors"]] == ["RETIRED"]
+
+
+async def test_lookup_of_unknown_or_malformed_ids_is_null(api: Api) -> None:
+    for conference_id in ["8390146", "", "x" * 64, '{"$ne": null}']:
+        data = await api.data(operation("LookupConferenceId"), {"conferenceId": conference_id})
+        assert data["lookupConferenceId"] is None
+
+
+async def test_node_resolves_every_kind(api: Api) -> None:
+    user = await api.enabled_user()
+    data = await api.data(operation("Node"), {"id": user["id"]})
+    assert data["node"]["__typename"] == "User"
+    event = await api.data(operation("ListAuditEvents"), {"first": 1})
+    event_id = event["auditEvents"]["edges"][0]["node"]["id"]
+    data = await api.data(operation("Node"), {"id": event_id})
+    assert data["node"]["__typename"] == "AuditEvent"
+    denied = await api.gql(operation("Node"), {"id": event_id}, token="helpdesk")
+    assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_internal_errors_are_masked_and_logged(
+    api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken() -> None:
+        raise RuntimeError("secret connection string mongodb://user:pw@db")
+
+    monkeypatch.setattr(api.services.directory, "bridges", broken)
+    with caplog.at_level(logging.ERROR, logger="confid.api"):
+        body = await api.gql(operation("ListBridges"))
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "INTERNAL"
+    assert "secret" not in error["message"]
+    assert error["extensions"]["requestId"] in error["message"]
+    assert any("internal error" in r.getMessage() for r in caplog.records)
+
+
+async def test_emails_off_for_the_tenant(settings: Settings, raw_database: Any) -> None:
+    api = await make_api(replace(settings, send_emails_automatically=False), raw_database)
+    user = await api.enabled_user()
+    data = await api.data(operation("ResetConferenceId"), {"input": {"userId": user["id"]}})
+    assert data["resetConferenceId"]["notification"]["status"] == "SUPPRESSED"
+    asked = await api.data(
+        operation("ResetConferenceId"), {"input": {"userId": user["id"], "sendEmail": True}}
+    )
+    assert asked["resetConferenceId"]["notification"]["status"] == "RECORDED"
+    await api.client.aclose()

@@ -1,0 +1,70 @@
+"""Settings from the environment, and the tokens file: clear errors for bad values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.domain.models import Role
+from app.services.tokens import TokenFileError, TokenRegistry, hash_token
+from app.settings import Settings, SettingsError
+
+
+def test_defaults_are_the_embedded_demo() -> None:
+    settings = Settings.from_env({})
+    assert settings.embedded and settings.seed_demo and settings.port == 8000
+    assert settings.host == "127.0.0.1" and settings.quarantine_days is None
+
+
+def test_mongodb_url_turns_seeding_off_by_default() -> None:
+    settings = Settings.from_env({"MONGODB_URL": "mongodb://db:27017/confid"})
+    assert not settings.embedded and not settings.seed_demo
+    forced = Settings.from_env({"MONGODB_URL": "mongodb://db", "CONFID_SEED_DEMO": "1"})
+    assert forced.seed_demo
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{"CONFID_PORT": "http"}, {"CONFID_PORT": "70000"}, {"CONFID_SEED_DEMO": "maybe"},
+     {"CONFID_QUARANTINE_DAYS": "-1"}, {"CONFID_DEMO_USERS": "lots"}],
+)  # fmt: skip
+def test_bad_values_are_named(env: dict[str, str]) -> None:
+    with pytest.raises(SettingsError, match=next(iter(env))):
+        Settings.from_env(env)
+
+
+def test_tokens_file_maps_hashes_to_principals(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text(
+        f'[[tokens]]\nname = "alice"\nrole = "admin"\nsha256 = "{hash_token("s3cret")}"\n'
+    )
+    registry = TokenRegistry.from_file(path)
+    principal = registry.authenticate("s3cret")
+    assert principal is not None and principal.name == "alice" and principal.role is Role.ADMIN
+    assert registry.authenticate("S3cret") is None
+    assert registry.authenticate("") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("not toml [", "not valid TOML"),
+        ("", "no \\[\\[tokens\\]\\]"),
+        ('[[tokens]]\nname = "a"\nrole = "root"\nsha256 = "' + "0" * 64 + '"', "role"),
+        ('[[tokens]]\nname = "a"\nrole = "admin"\nsha256 = "plaintext"', "sha256"),
+        ('[[tokens]]\nrole = "admin"\nsha256 = "' + "0" * 64 + '"', "name"),
+    ],
+)
+def test_bad_tokens_files(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text(text)
+    with pytest.raises(TokenFileError, match=message):
+        TokenRegistry.from_file(path)
+
+
+def test_generated_tokens_are_one_per_role() -> None:
+    registry, plain = TokenRegistry.generated()
+    assert set(plain) == {"admin", "helpdesk", "auditor"} and len(registry) == 3
+    roles = {registry.authenticate(t).role for t in plain.values()}  # type: ignore[union-attr]
+    assert roles == {Role.ADMIN, Role.HELPDESK, Role.AUDITOR}
