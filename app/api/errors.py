@@ -14,6 +14,7 @@ from app.domain.errors import (
     QueryTooComplex,
     Unauthenticated,
 )
+from app.services.health import database_unavailable
 
 log = logging.getLogger("confid.api")
 
@@ -48,11 +49,23 @@ def code_of(error: GraphQLError) -> str:
     return INTERNAL
 
 
+def unavailable(error: GraphQLError) -> bool:
+    """True when the error means the database could not be reached (HTTP 503)."""
+    return database_unavailable(error.original_error)
+
+
+def unavailable_message(request_id: str) -> str:
+    """What a client is told when the database cannot be reached."""
+    return f"The database is unavailable; try again shortly (request id {request_id})."
+
+
 def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     """The JSON of one error, internal ones masked (and logged with the request id)."""
     code = code_of(error)
     formatted: dict[str, Any] = dict(error.formatted)
-    if code == INTERNAL:
+    if code == INTERNAL and unavailable(error):
+        formatted["message"] = unavailable_message(request_id)
+    elif code == INTERNAL:
         formatted["message"] = f"Internal server error (request id {request_id})."
     formatted["extensions"] = {"code": code, "requestId": request_id}
     return formatted

@@ -17,12 +17,21 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from app.api.context import Context
-from app.api.errors import BAD_REQUEST, INTERNAL, UNAUTHENTICATED, format_error, top_level_error
+from app.api.errors import (
+    BAD_REQUEST,
+    INTERNAL,
+    UNAUTHENTICATED,
+    format_error,
+    top_level_error,
+    unavailable,
+    unavailable_message,
+)
 from app.api.limits import MAX_BODY_BYTES, MAX_JSON_NESTING
 from app.api.schema import schema
 from app.domain.errors import BadRequest, Unauthenticated
 from app.domain.models import RequestMeta
 from app.services.container import Services
+from app.services.health import database_unavailable
 from app.services.tokens import TokenRegistry
 
 log = logging.getLogger("confid.http")
@@ -95,7 +104,11 @@ class GraphQLView(GraphQL[Context, None]):
     async def _respond(self, scope: Scope, receive: Receive, request_id: str) -> Response:
         request = Request(scope, receive=receive)
         try:
-            return await self.run(request)
+            response = await self.run(request)
+            if scope["state"].get("database_unavailable"):
+                response.status_code = 503
+                response.headers["Retry-After"] = "5"
+            return response
         except Unauthenticated as exc:
             return JSONResponse(
                 top_level_error(UNAUTHENTICATED, str(exc), request_id),
@@ -119,7 +132,14 @@ class GraphQLView(GraphQL[Context, None]):
                 top_level_error(BAD_REQUEST, "The request is nested too deeply.", request_id),
                 status_code=400,
             )
-        except Exception:
+        except Exception as exc:
+            if database_unavailable(exc):
+                log.warning("database unavailable in request %s: %s", request_id, exc)
+                return JSONResponse(
+                    top_level_error(INTERNAL, unavailable_message(request_id), request_id),
+                    status_code=503,
+                    headers={"Retry-After": "5"},
+                )
             log.exception("internal error in request %s", request_id)
             return JSONResponse(
                 top_level_error(
@@ -179,6 +199,8 @@ class GraphQLView(GraphQL[Context, None]):
         data: GraphQLHTTPResponse = {"data": result.data}
         if result.errors:
             data["errors"] = [format_error(e, request_id) for e in result.errors]
+            if any(unavailable(e) for e in result.errors):
+                request.scope["state"]["database_unavailable"] = True
         if result.extensions:
             data["extensions"] = result.extensions
         return data

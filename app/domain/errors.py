@@ -77,3 +77,7 @@ class QueryTooComplex(ConfidError):
 
 class StoreError(ConfidError):
     """The database did not behave as expected; reported as INTERNAL."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached right now; the request may be retried."""

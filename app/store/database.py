@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from app.domain.errors import StoreUnavailable
 from app.settings import Settings
 
 log = logging.getLogger("confid.store")
@@ -44,8 +45,13 @@ def connect(settings: Settings) -> Connection:
     if settings.mongodb_url is not None:
         from pymongo import AsyncMongoClient
 
+        # Bounded waits: an unreachable server is an error within seconds, never a hang.
         client: Any = AsyncMongoClient(
-            settings.mongodb_url, tz_aware=True, serverSelectionTimeoutMS=5000
+            settings.mongodb_url,
+            tz_aware=True,
+            serverSelectionTimeoutMS=3000,
+            connectTimeoutMS=3000,
+            timeoutMS=15000,
         )
         default = client.get_default_database(default=settings.database_name)
         return Connection(default, client, embedded=False)
@@ -65,6 +71,13 @@ async def aggregate(collection: Collection, pipeline: list[dict[str, Any]]) -> l
     if inspect.isawaitable(cursor):
         cursor = await cursor
     return list(await cursor.to_list(None))
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """True for errors that mean "the database cannot be reached", not a bug."""
+    from pymongo.errors import ConnectionFailure, ExecutionTimeout
+
+    return isinstance(error, ConnectionFailure | ExecutionTimeout | StoreUnavailable)
 
 
 async def ping(database: Database) -> None:
