@@ -41,6 +41,10 @@ class UserErrorCode(Enum):
     CONFLICT = strawberry.enum_value(
         "CONFLICT", description="Another change of the same user did not finish in time."
     )
+    IDEMPOTENCY_KEY_REUSED = strawberry.enum_value(
+        "IDEMPOTENCY_KEY_REUSED",
+        description="The idempotency key was already used with a different input.",
+    )
 
 
 @strawberry.enum(description="What an audit entry records.")

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import strawberry
 
-from app.api.context import Info
+from app.api.context import Context, Info
 from app.api.ids import decode_id
 from app.api.types import AuditEvent, Notification, User, UserError, user_errors
 from app.domain.access import Capability
+from app.domain.models import AuditAction
 from app.services.changes import ChangeOutcome
+from app.services.idempotency import fingerprint
 
 
 @strawberry.input(description="Enable a user for audio conferencing.")
@@ -24,6 +26,12 @@ class EnableAudioConferencingInput:
     send_email: bool | None = strawberry.field(
         default=None,
         description="Send the CONFERENCE_INFO email; defaults to the tenant setting.",
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Any string of up to 100 characters, unique per intended change: a retry "
+        "with the same key returns the first result and changes nothing more; the same key "
+        "with a different input is refused (IDEMPOTENCY_KEY_REUSED). Remembered for 24 hours.",
     )
 
 
@@ -40,6 +48,12 @@ class SetConferenceIdInput:
         default=None,
         description="Send the CONFERENCE_ID_CHANGED email; defaults to the tenant setting.",
     )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Any string of up to 100 characters, unique per intended change: a retry "
+        "with the same key returns the first result and changes nothing more; the same key "
+        "with a different input is refused (IDEMPOTENCY_KEY_REUSED). Remembered for 24 hours.",
+    )
 
 
 @strawberry.input(description="Replace a user's conference ID with a fresh generated one.")
@@ -52,6 +66,12 @@ class ResetConferenceIdInput:
         default=None,
         description="Send the CONFERENCE_ID_CHANGED email; defaults to the tenant setting.",
     )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Any string of up to 100 characters, unique per intended change: a retry "
+        "with the same key returns the first result and changes nothing more; the same key "
+        "with a different input is refused (IDEMPOTENCY_KEY_REUSED). Remembered for 24 hours.",
+    )
 
 
 @strawberry.input(description="Email a user's conference ID and dial-in numbers.")
@@ -61,6 +81,12 @@ class SendConferenceInfoInput:
         default=None,
         description="Another address to send to (at most 254 characters); flagged as not "
         "the primary address.",
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Any string of up to 100 characters, unique per intended change: a retry "
+        "with the same key returns the first result and changes nothing more; the same key "
+        "with a different input is refused (IDEMPOTENCY_KEY_REUSED). Remembered for 24 hours.",
     )
 
 
@@ -95,9 +121,18 @@ class SendConferenceInfoPayload:
     user_errors: list[UserError] = strawberry.field(description="Why it was refused, if it was.")
 
 
-async def _run(change: Awaitable[ChangeOutcome]) -> ChangeOutcome:
-    """Shield a change from client disconnects, so it is never abandoned halfway."""
-    return await asyncio.shield(change)
+async def _once(
+    ctx: Context,
+    action: AuditAction,
+    user_id: str | None,
+    key: str | None,
+    digest: str,
+    start: Callable[[str], Awaitable[ChangeOutcome]],
+) -> ChangeOutcome:
+    """Run a change (at most once per idempotency key), shielded from client disconnects
+    so it is never abandoned halfway."""
+    run = ctx.services.idempotency.run(ctx.request_meta(), action, user_id, key, digest, start)
+    return await asyncio.shield(run)
 
 
 def _parts(
@@ -126,17 +161,17 @@ class Mutation:
     ) -> EnableAudioConferencingPayload:
         ctx = info.context
         ctx.require(Capability.MANAGE_IDS)
-        outcome = await _run(
-            ctx.services.changes.enable(
-                ctx.request_meta(),
-                decode_id(input.user_id, "User"),
-                # An id that is not a Bridge id names no bridge: NOT_FOUND, not the default.
-                (decode_id(input.bridge_id, "Bridge") or "")
-                if input.bridge_id is not None
-                else None,
-                input.send_email,
-            )
+        meta, user_id = ctx.request_meta(), decode_id(input.user_id, "User")
+        # An id that is not a Bridge id names no bridge: NOT_FOUND, not the default.
+        bridge = (
+            (decode_id(input.bridge_id, "Bridge") or "") if input.bridge_id is not None else None
         )
+        outcome = await _once(
+            ctx, AuditAction.ASSIGN, user_id, input.idempotency_key,
+            fingerprint("enableAudioConferencing", [input.user_id, input.bridge_id,
+                                                    input.send_email]),
+            lambda op: ctx.services.changes.enable(meta, user_id, bridge, input.send_email, op=op),
+        )  # fmt: skip
         user, event, note, errors = _parts(outcome)
         return EnableAudioConferencingPayload(
             user=user, audit_event=event, notification=note, user_errors=errors
@@ -153,15 +188,15 @@ class Mutation:
     ) -> SetConferenceIdPayload:
         ctx = info.context
         ctx.require(Capability.CHOOSE_ID)
-        outcome = await _run(
-            ctx.services.changes.set(
-                ctx.request_meta(),
-                decode_id(input.user_id, "User"),
-                input.conference_id,
-                input.reason,
-                input.send_email,
-            )
-        )
+        meta, user_id = ctx.request_meta(), decode_id(input.user_id, "User")
+        outcome = await _once(
+            ctx, AuditAction.SET, user_id, input.idempotency_key,
+            fingerprint("setConferenceId", [input.user_id, input.conference_id, input.reason,
+                                            input.send_email]),
+            lambda op: ctx.services.changes.set(
+                meta, user_id, input.conference_id, input.reason, input.send_email, op=op
+            ),
+        )  # fmt: skip
         user, event, note, errors = _parts(outcome)
         return SetConferenceIdPayload(
             user=user, audit_event=event, notification=note, user_errors=errors
@@ -178,11 +213,14 @@ class Mutation:
     ) -> ResetConferenceIdPayload:
         ctx = info.context
         ctx.require(Capability.MANAGE_IDS)
-        outcome = await _run(
-            ctx.services.changes.reset(
-                ctx.request_meta(), decode_id(input.user_id, "User"), input.reason, input.send_email
-            )
-        )
+        meta, user_id = ctx.request_meta(), decode_id(input.user_id, "User")
+        outcome = await _once(
+            ctx, AuditAction.RESET, user_id, input.idempotency_key,
+            fingerprint("resetConferenceId", [input.user_id, input.reason, input.send_email]),
+            lambda op: ctx.services.changes.reset(
+                meta, user_id, input.reason, input.send_email, op=op
+            ),
+        )  # fmt: skip
         user, event, note, errors = _parts(outcome)
         return ResetConferenceIdPayload(
             user=user, audit_event=event, notification=note, user_errors=errors
@@ -199,10 +237,11 @@ class Mutation:
     ) -> SendConferenceInfoPayload:
         ctx = info.context
         ctx.require(Capability.MANAGE_IDS)
-        outcome = await _run(
-            ctx.services.changes.send_info(
-                ctx.request_meta(), decode_id(input.user_id, "User"), input.to_address
-            )
-        )
+        meta, user_id = ctx.request_meta(), decode_id(input.user_id, "User")
+        outcome = await _once(
+            ctx, AuditAction.SEND_INFO, user_id, input.idempotency_key,
+            fingerprint("sendConferenceInfo", [input.user_id, input.to_address]),
+            lambda op: ctx.services.changes.send_info(meta, user_id, input.to_address, op=op),
+        )  # fmt: skip
         _, event, note, errors = _parts(outcome)
         return SendConferenceInfoPayload(notification=note, audit_event=event, user_errors=errors)

@@ -31,6 +31,7 @@ class UserErrorCode(Enum):
     INVALID_EMAIL = "INVALID_EMAIL"
     TOO_LONG = "TOO_LONG"
     CONFLICT = "CONFLICT"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,9 +128,11 @@ class ChangeService:
         user_id: str | None,
         bridge_id: str | None,
         send_email: bool | None,
+        *,
+        op: str | None = None,
     ) -> ChangeOutcome:
         """Enable a user for audio conferencing with a generated ID on a bridge."""
-        op = new_operation_id()
+        op = op or new_operation_id()
         user = await self._users.get(user_id) if user_id else None
         bridge = await (
             self._bridges.get(bridge_id) if bridge_id is not None else self._bridges.default()
@@ -162,9 +164,11 @@ class ChangeService:
         conference_id: str,
         reason: str | None,
         send_email: bool | None,
+        *,
+        op: str | None = None,
     ) -> ChangeOutcome:
         """Give a user a hand-picked conference ID that passes the policy."""
-        op = new_operation_id()
+        op = op or new_operation_id()
         attempted = _attempted(conference_id)
         user, bridge, problems = await self._enabled_user(user_id)
         problems += reason_problems(reason)
@@ -181,10 +185,16 @@ class ChangeService:
         )
 
     async def reset(
-        self, meta: RequestMeta, user_id: str | None, reason: str | None, send_email: bool | None
+        self,
+        meta: RequestMeta,
+        user_id: str | None,
+        reason: str | None,
+        send_email: bool | None,
+        *,
+        op: str | None = None,
     ) -> ChangeOutcome:
         """Replace a user's ID with a fresh generated one; the old one is retired."""
-        op = new_operation_id()
+        op = op or new_operation_id()
         user, bridge, problems = await self._enabled_user(user_id)
         problems += reason_problems(reason)
         if problems or user is None or bridge is None:
@@ -194,10 +204,15 @@ class ChangeService:
         )
 
     async def send_info(
-        self, meta: RequestMeta, user_id: str | None, to_address: str | None
+        self,
+        meta: RequestMeta,
+        user_id: str | None,
+        to_address: str | None,
+        *,
+        op: str | None = None,
     ) -> ChangeOutcome:
         """Email the user's conference info, to their address or to `to_address`."""
-        op = new_operation_id()
+        op = op or new_operation_id()
         user, bridge, problems = await self._enabled_user(user_id)
         if to_address is not None:
             problems += email_problems(to_address, ("input", "toAddress"))
@@ -209,6 +224,27 @@ class ChangeService:
         return await self._change(
             op, AuditAction.SEND_INFO, meta, user, bridge, None, None, True, to_address
         )
+
+    async def refuse(
+        self,
+        op: str,
+        action: AuditAction,
+        meta: RequestMeta,
+        user_id: str | None,
+        problems: list[Problem],
+    ) -> ChangeOutcome:
+        """Refuse an attempt for a reason found outside the policy (audited like any other)."""
+        user = await self._users.get(user_id) if user_id else None
+        return await self._reject(op, action, meta, user, user_id, problems)
+
+    async def replay(self, op: str) -> ChangeOutcome | None:
+        """The outcome an operation had, rebuilt from the trail; None if it left no entry."""
+        entry = await self._audit.by_operation(op)
+        if entry is None:
+            return None
+        note = await self._outbox.by_operation(op)
+        user = await self._users.get(entry.user_id) if entry.user_id else None
+        return ChangeOutcome(user=user, audit_event=entry, notification=note)
 
     async def check(self, user_id: str | None, conference_id: str) -> list[Problem]:
         """`setConferenceId`'s policy as a dry run: every problem, nothing written."""

@@ -12,6 +12,7 @@ from app.services.audit import AuditService
 from app.services.changes import ChangeService, Policy
 from app.services.clock import Clock, utc_now
 from app.services.directory import DirectoryService
+from app.services.idempotency import Idempotency
 from app.services.outbox import Outbox
 from app.services.recovery import RecoveryService
 from app.services.seed import seed_demo
@@ -20,6 +21,7 @@ from app.settings import Settings
 from app.store.audit import AuditRepository
 from app.store.bridges import BridgeRepository
 from app.store.database import Database, ping
+from app.store.idempotency import IdempotencyRepository
 from app.store.indexes import ensure_indexes
 from app.store.notifications import NotificationRepository
 from app.store.registry import ConferenceIdRegistry
@@ -35,6 +37,7 @@ class Services:
     changes: ChangeService
     audit: AuditService
     recovery: RecoveryService
+    idempotency: Idempotency
     _bridges: BridgeRepository
     _users: UserRepository
     _settings: Settings
@@ -99,6 +102,13 @@ def build_services(
         changes=changes,
         audit=AuditService(audit, notes),
         recovery=recovery,
+        idempotency=Idempotency(
+            IdempotencyRepository(database),
+            changes,
+            clock,
+            wait=timedelta(seconds=settings.lock_wait_seconds),
+            stale_after=grace,
+        ),
         _bridges=bridges,
         _users=users,
         _settings=settings,

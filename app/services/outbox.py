@@ -78,6 +78,10 @@ class Outbox:
         await self._repo.settle(note.id, status, error)
         return replace(note, status=status, error=error)
 
+    async def by_operation(self, operation_id: str) -> Notification | None:
+        """The email an operation recorded, if any."""
+        return await self._repo.by_operation(operation_id)
+
     async def give_up(self, note: Notification, why: str) -> None:
         """A hand-over began but its end is unknown: say FAILED rather than resend."""
         await self._repo.settle(note.id, NotificationStatus.FAILED, why)

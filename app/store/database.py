@@ -21,6 +21,7 @@ BRIDGES = "bridges"
 CONFERENCE_IDS = "conference_ids"
 AUDIT_EVENTS = "audit_events"
 NOTIFICATIONS = "notifications"
+IDEMPOTENCY_KEYS = "idempotency_keys"
 
 
 @dataclass(slots=True)

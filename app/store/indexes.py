@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pymongo import ASCENDING, DESCENDING
 
-from app.store.database import AUDIT_EVENTS, CONFERENCE_IDS, NOTIFICATIONS, USERS, Database
+from app.store.database import (
+    AUDIT_EVENTS,
+    CONFERENCE_IDS,
+    IDEMPOTENCY_KEYS,
+    NOTIFICATIONS,
+    USERS,
+    Database,
+)
 
 
 async def ensure_indexes(database: Database) -> None:
@@ -39,3 +46,7 @@ async def ensure_indexes(database: Database) -> None:
     await notes.create_index([("auditSequence", DESCENDING)], unique=True, name="by_sequence")
     await notes.create_index([("userId", ASCENDING), ("auditSequence", DESCENDING)], name="by_user")
     await notes.create_index([("status", ASCENDING), ("createdAt", ASCENDING)], name="by_status")
+
+    # Keys are remembered for a day; MongoDB's TTL monitor removes older ones.
+    keys = database.get_collection(IDEMPOTENCY_KEYS)
+    await keys.create_index([("createdAt", ASCENDING)], expireAfterSeconds=86400, name="ttl")

@@ -1,0 +1,89 @@
+"""Idempotency keys: a retried mutation changes nothing more; a reused key is refused."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from tests.conftest import Api, operation
+
+
+async def count(api: Api, collection: str) -> int:
+    return int(await api.services.database.get_collection(collection).count_documents({}))
+
+
+async def reset(api: Api, variables: dict[str, Any], token: str = "helpdesk") -> dict[str, Any]:
+    data = await api.data(operation("ResetConferenceId"), {"input": variables}, token)
+    result: dict[str, Any] = data["resetConferenceId"]
+    return result
+
+
+async def test_a_retried_reset_returns_the_first_result(api: Api) -> None:
+    user = await api.enabled_user()
+    first = await reset(api, {"userId": user["id"], "idempotencyKey": "ticket-77"})
+    events, notes = await count(api, "audit_events"), await count(api, "notifications")
+    again = await reset(api, {"userId": user["id"], "idempotencyKey": "ticket-77"})
+    assert again["auditEvent"] == first["auditEvent"]
+    assert again["notification"]["id"] == first["notification"]["id"]
+    assert again["user"]["audioConferencing"] == first["user"]["audioConferencing"]
+    assert (await count(api, "audit_events"), await count(api, "notifications")) == (events, notes)
+
+
+async def test_concurrent_retries_run_once(racing_api: Api) -> None:
+    user = await racing_api.enabled_user()
+    results = await asyncio.gather(
+        *[reset(racing_api, {"userId": user["id"], "idempotencyKey": "k1"}) for _ in range(8)]
+    )
+    assert len({r["auditEvent"]["sequence"] for r in results}) == 1
+    assert len({r["user"]["audioConferencing"]["conferenceId"] for r in results}) == 1
+
+
+async def test_the_same_key_with_another_input_is_refused(api: Api) -> None:
+    user = await api.enabled_user()
+    await reset(api, {"userId": user["id"], "idempotencyKey": "k2", "reason": "a"})
+    refused = await reset(api, {"userId": user["id"], "idempotencyKey": "k2", "reason": "b"})
+    (error,) = refused["userErrors"]
+    assert error["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert error["field"] == ["input", "idempotencyKey"]
+    assert refused["auditEvent"]["outcome"] == "REJECTED"
+
+
+async def test_keys_belong_to_their_caller(api: Api) -> None:
+    user = await api.enabled_user()
+    mine = await reset(api, {"userId": user["id"], "idempotencyKey": "shared"}, "helpdesk")
+    theirs = await reset(api, {"userId": user["id"], "idempotencyKey": "shared"}, "admin")
+    assert mine["auditEvent"]["sequence"] != theirs["auditEvent"]["sequence"]
+
+
+async def test_a_rejected_first_attempt_replays_its_errors(api: Api) -> None:
+    user = await api.enabled_user()
+    variables = {"input": {"userId": user["id"], "conferenceId": "1234567", "idempotencyKey": "s"}}
+    first = await api.data(operation("SetConferenceId"), variables)
+    again = await api.data(operation("SetConferenceId"), variables)
+    assert again["setConferenceId"]["userErrors"] == first["setConferenceId"]["userErrors"]
+    assert again["setConferenceId"]["auditEvent"] == first["setConferenceId"]["auditEvent"]
+
+
+async def test_every_mutation_takes_a_key(api: Api) -> None:
+    disabled, enabled = await api.disabled_user(), await api.enabled_user()
+    cases = [
+        ("EnableAudioConferencing", {"userId": disabled["id"]}),
+        ("SendConferenceInfo", {"userId": enabled["id"]}),
+        ("SetConferenceId", {"userId": enabled["id"], "conferenceId": "8390146"}),
+    ]
+    for name, variables in cases:
+        body = {"input": {**variables, "idempotencyKey": f"key-{name}"}}
+        first = await api.data(operation(name), body)
+        before = await count(api, "audit_events")
+        second = await api.data(operation(name), body)
+        assert await count(api, "audit_events") == before
+        (payload,) = first.values()
+        (replayed,) = second.values()
+        assert payload["userErrors"] == [] and replayed["userErrors"] == []
+        assert replayed["auditEvent"]["sequence"] == payload["auditEvent"]["sequence"]
+
+
+async def test_an_overlong_key_is_refused(api: Api) -> None:
+    user = await api.enabled_user()
+    refused = await reset(api, {"userId": user["id"], "idempotencyKey": "k" * 101})
+    assert [e["code"] for e in refused["userErrors"]] == ["TOO_LONG"]
