@@ -54,21 +54,50 @@ async def first_enabled(database: Any) -> dict[str, Any]:
     return doc
 
 
-@pytest.mark.parametrize("step", list(Step))
+async def first_disabled(database: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = await database.get_collection("users").find_one(
+        {"audio": {"$exists": False}}
+    )
+    return doc
+
+
+async def start_change(api: Any, action: str, user: dict[str, Any]) -> None:
+    changes = api.services.changes
+    if action == "reset":
+        await changes.reset(META, user["_id"], "crash test", None)
+    elif action == "set":
+        await changes.set(META, user["_id"], "5081937", "crash test", None)
+    elif action == "enable":
+        await changes.enable(META, user["_id"], None, None)
+    else:
+        await changes.send_info(META, user["_id"], "assistant@contoso.example")
+
+
+# Sending info claims no ID, so it has no CLAIMED step; every other pair is a case.
+CASES = [
+    (action, step)
+    for action in ("reset", "set", "enable", "send_info")
+    for step in Step
+    if not (action == "send_info" and step is Step.CLAIMED)
+]
+
+
+@pytest.mark.parametrize(("action", "step"), CASES)
 @pytest.mark.parametrize("mode", ["dies", "raises"])
-async def test_reset_interrupted_after_each_step(
-    settings: Settings, raw_database: Any, step: Step, mode: str
+async def test_change_interrupted_after_each_step(
+    settings: Settings, raw_database: Any, step: Step, mode: str, action: str
 ) -> None:
     fault = Fault(error=ProcessDied if mode == "dies" else RuntimeError)
     transport = CountingTransport()
     quick = replace(settings, recovery_grace_seconds=0)
     first = await make_api(quick, raw_database, checkpoint=fault, transport=transport)
-    before = await first_enabled(raw_database)
-    old_id = before["audio"]["conferenceId"]
+    before = await (first_disabled if action == "enable" else first_enabled)(raw_database)
+    old_id = (before.get("audio") or {}).get("conferenceId")
+    sent_before = len(transport.sent)
 
     fault.step = step
     with pytest.raises((ProcessDied, RuntimeError)):
-        await first.services.changes.reset(META, before["_id"], "crash test", None)
+        await start_change(first, action, before)
     await asyncio.sleep(0.01)  # recovery only touches state older than the grace period
 
     if mode == "dies":  # a fresh process on the same database recovers at start-up
@@ -79,23 +108,30 @@ async def test_reset_interrupted_after_each_step(
     await first.client.aclose()
 
     after = await raw_database.get_collection("users").find_one({"_id": before["_id"]})
-    events = (
+    new_id = (after.get("audio") or {}).get("conferenceId")
+    successes = (
         await raw_database.get_collection("audit_events")
-        .find({"userId": before["_id"], "action": "RESET"})
+        .find(
+            {"userId": before["_id"], "outcome": "SUCCESS", "action": {"$ne": "ASSIGN"}}
+            if action != "enable"
+            else {"userId": before["_id"], "outcome": "SUCCESS"}
+        )
         .to_list(None)
     )
+    emails = len(transport.sent) - sent_before
     if step in COMMITTED:
-        assert after["audio"]["conferenceId"] != old_id
-        assert len(events) == 1 and events[0]["newConferenceId"] == after["audio"]["conferenceId"]
-        changed = [e for e in transport.sent if "has changed" in e.subject]
-        assert len(changed) == 1, "the email must be sent exactly once"
-        retired = await raw_database.get_collection("conference_ids").find_one(
-            {"conferenceId": old_id}
-        )
-        assert retired["state"] == "RETIRED"
+        assert len(successes) == 1, "exactly one audit entry for the change"
+        assert emails == 1, "the email must be sent exactly once"
+        if action in ("reset", "set"):
+            assert new_id != old_id and successes[0]["newConferenceId"] == new_id
+            retired = await raw_database.get_collection("conference_ids").find_one(
+                {"conferenceId": old_id}
+            )
+            assert retired["state"] == "RETIRED"
+        if action == "enable":
+            assert new_id is not None
     else:
-        assert after["audio"]["conferenceId"] == old_id
-        assert events == []
+        assert new_id == old_id and successes == [] and emails == 0
     await assert_consistent(raw_database)
 
 

@@ -1,0 +1,77 @@
+"""Run a real confid under uvicorn in a subprocess on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx2 as httpx
+
+from app.services.tokens import hash_token
+from tests.conftest import ROOT, TOKENS
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def write_tokens(path: Path) -> Path:
+    path.write_text(
+        "".join(
+            f'[[tokens]]\nname = "{role}-1"\nrole = "{role}"\nsha256 = "{hash_token(token)}"\n'
+            for role, token in TOKENS.items()
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+@contextmanager
+def running_confid(folder: Path, **env: str) -> Iterator[str]:
+    """Start `python -m app`; yield its base URL once /readyz answers; stop it after."""
+    port = free_port()
+    log = (folder / f"confid-{port}.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app"],
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("CONFID_")},
+            "CONFID_HOST": "127.0.0.1",
+            "CONFID_PORT": str(port),
+            "CONFID_TOKENS_FILE": str(write_tokens(folder / "tokens.toml")),
+            **env,
+        },
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"confid exited: {(folder / log.name).read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError("confid did not become ready in 60 s")
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
