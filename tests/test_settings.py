@@ -68,3 +68,21 @@ def test_generated_tokens_are_one_per_role() -> None:
     assert set(plain) == {"admin", "helpdesk", "auditor"} and len(registry) == 3
     roles = {registry.authenticate(t).role for t in plain.values()}  # type: ignore[union-attr]
     assert roles == {Role.ADMIN, Role.HELPDESK, Role.AUDITOR}
+
+
+def test_expired_tokens_are_refused(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from app.services.tokens import TokenExpired
+
+    path = tmp_path / "t.toml"
+    path.write_text(
+        f'[[tokens]]\nname = "old"\nrole = "admin"\nsha256 = "{hash_token("a")}"\n'
+        "expires = 2026-01-01T00:00:00Z\n"
+        f'[[tokens]]\nname = "new"\nrole = "auditor"\nsha256 = "{hash_token("b")}"\n'
+        "expires = 2999-01-01\n"
+    )
+    registry = TokenRegistry.from_file(path)
+    with pytest.raises(TokenExpired):
+        registry.authenticate("a", datetime(2026, 6, 1, tzinfo=UTC))
+    assert registry.authenticate("b") is not None

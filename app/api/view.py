@@ -32,7 +32,7 @@ from app.domain.errors import BadRequest, Unauthenticated
 from app.domain.models import RequestMeta
 from app.services.container import Services
 from app.services.health import database_unavailable
-from app.services.tokens import TokenRegistry
+from app.services.tokens import TokenExpired, TokenRegistry
 
 log = logging.getLogger("confid.http")
 
@@ -163,7 +163,10 @@ class GraphQLView(GraphQL[Context, None]):
             raise Unauthenticated("Missing token: send `Authorization: Bearer <token>`.")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("Malformed Authorization header: use `Bearer <token>`.")
-        principal = self.tokens.authenticate(token.strip())
+        try:
+            principal = self.tokens.authenticate(token.strip())
+        except TokenExpired:
+            raise Unauthenticated("This token has expired; ask for a new one.") from None
         if principal is None:
             raise Unauthenticated("Unknown or revoked token.")
         client = request.client.host if request.client else None

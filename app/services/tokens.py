@@ -6,6 +6,7 @@ import hashlib
 import re
 import secrets
 import tomllib
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from app.domain.access import Principal
@@ -14,6 +15,10 @@ from app.domain.models import Role
 _ROLES = {"admin": Role.ADMIN, "helpdesk": Role.HELPDESK, "auditor": Role.AUDITOR}
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 MAX_TOKEN_LENGTH = 512
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class TokenFileError(ValueError):
@@ -25,16 +30,31 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+class TokenExpired(Exception):
+    """The token is known but past its `expires` time."""
+
+
 class TokenRegistry:
     """Maps a presented token to its principal by hash; plaintext is never kept."""
 
-    def __init__(self, by_hash: dict[str, Principal]) -> None:
+    def __init__(
+        self, by_hash: dict[str, Principal], expiry: dict[str, datetime] | None = None
+    ) -> None:
         self._by_hash = by_hash
+        self._expiry = expiry or {}
 
-    def authenticate(self, token: str) -> Principal | None:
+    def authenticate(self, token: str, now: datetime | None = None) -> Principal | None:
+        """The token's principal; None when unknown; TokenExpired when past `expires`."""
         if not token or len(token) > MAX_TOKEN_LENGTH:
             return None
-        return self._by_hash.get(hash_token(token))
+        digest = hash_token(token)
+        principal = self._by_hash.get(digest)
+        expires = self._expiry.get(digest)
+        if principal is not None and expires is not None and (now or _now()) >= expires:
+            raise TokenExpired(
+                f"the token of {principal.name!r} expired at {expires:%Y-%m-%d %H:%M} UTC"
+            )
+        return principal
 
     def __len__(self) -> int:
         return len(self._by_hash)
@@ -51,6 +71,7 @@ class TokenRegistry:
         if not isinstance(entries, list) or not entries:
             raise TokenFileError(f"tokens file {path} has no [[tokens]] entries")
         by_hash: dict[str, Principal] = {}
+        expiry: dict[str, datetime] = {}
         for number, entry in enumerate(entries, start=1):
             where = f"{path}, token #{number}"
             if not isinstance(entry, dict):
@@ -64,8 +85,17 @@ class TokenRegistry:
                 raise TokenFileError(f"{where}: 'sha256' must be 64 hex digits")
             if digest.lower() in by_hash:
                 raise TokenFileError(f"{where}: the same token hash appears twice")
+            expires = entry.get("expires")
+            if expires is not None:
+                if not isinstance(expires, datetime | date):
+                    raise TokenFileError(f"{where}: 'expires' must be a TOML date or date-time")
+                if not isinstance(expires, datetime):
+                    expires = datetime(expires.year, expires.month, expires.day, tzinfo=UTC)
+                elif expires.tzinfo is None:
+                    expires = expires.replace(tzinfo=UTC)
+                expiry[digest.lower()] = expires
             by_hash[digest.lower()] = Principal(name.strip(), _ROLES[role])
-        return cls(by_hash)
+        return cls(by_hash, expiry)
 
     @classmethod
     def generated(cls) -> tuple[TokenRegistry, dict[str, str]]:

@@ -179,3 +179,25 @@ async def test_graphiql_page_needs_no_token(api: Api) -> None:
 async def test_health_checks(api: Api) -> None:
     assert (await api.client.get("/healthz")).json() == {"status": "ok"}
     assert (await api.client.get("/readyz")).json() == {"status": "ready"}
+
+
+async def test_an_expired_token_is_401(api: Api, tmp_path: Any) -> None:
+    from app.services.tokens import TokenRegistry, hash_token
+
+    path = tmp_path / "expired.toml"
+    path.write_text(
+        f'[[tokens]]\nname = "gone"\nrole = "admin"\nsha256 = "{hash_token("old-token")}"\n'
+        "expires = 2020-01-01\n"
+    )
+    view = next(r.app for r in api.app.routes if getattr(r, "path", "") == "/graphql")  # type: ignore[attr-defined]
+    view.tokens = TokenRegistry.from_file(path)
+    response = await api.post({"query": "{ viewer { name } }"}, token="old-token")
+    assert response.status_code == 401
+    assert "expired" in response.json()["errors"][0]["message"]
+
+
+async def test_typename_floods_are_bounded(api: Api) -> None:
+    flood = "{ " + "__typename " * 5000 + "}"
+    assert code(await api.gql(flood)) == "QUERY_TOO_COMPLEX"
+    aliased = "{ " + " ".join(f"t{i}: __typename" for i in range(500)) + " }"
+    assert code(await api.gql(aliased)) == "QUERY_TOO_COMPLEX"
