@@ -1,0 +1,19 @@
+"""A short soak against a real uvicorn process: invariants and zero unexpected errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.tools.soak import soak
+from tests.conftest import TOKENS
+from tests.server import running_confid
+
+
+async def test_short_soak(tmp_path: Path) -> None:
+    with running_confid(tmp_path, CONFID_DEMO_USERS="25") as base:
+        report = await soak(base, TOKENS["admin"], requests=400, seconds=60, concurrency=8, seed=3)
+    print(report.render())
+    assert report.unexpected == []
+    assert report.invariant_failures == []
+    assert report.requests == 400
+    assert sum(len(report.latencies[k]) for k in ("reset", "set")) > 50
