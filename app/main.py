@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from app.api.view import GraphQLView
+from app.notify.smtp import SmtpConfig, SmtpTransport
 from app.notify.transport import Transport
 from app.services.container import Services, build_services
 from app.services.steps import Checkpoint, no_checkpoint
@@ -49,6 +50,28 @@ def _tokens(settings: Settings) -> TokenRegistry:
     return registry
 
 
+def _transport(settings: Settings) -> Transport | None:
+    """SMTP when CONFID_SMTP_HOST is set; otherwise None (record-only)."""
+    if settings.smtp_host is None:
+        return None
+    password = None
+    if settings.smtp_password_file is not None:
+        try:
+            password = settings.smtp_password_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise StartupError(f"cannot read CONFID_SMTP_PASSWORD_FILE: {exc}") from None
+    return SmtpTransport(
+        SmtpConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.mail_from,
+            starttls=settings.smtp_starttls,
+            username=settings.smtp_username,
+            password=password,
+        )
+    )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -64,7 +87,10 @@ def create_app(
         else connect(settings)
     )
     services = build_services(
-        connection.database, settings, transport=transport, checkpoint=checkpoint
+        connection.database,
+        settings,
+        transport=transport or _transport(settings),
+        checkpoint=checkpoint,
     )
     view = GraphQLView(services, _tokens(settings))
 

@@ -37,6 +37,13 @@ def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -
     return value
 
 
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    port = _number(env, name, default, 0)
+    if port != int(port) or port > 65535:
+        raise SettingsError(f"{name} must be a port number, not {env[name]!r}")
+    return int(port)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything configurable about one confid process."""
@@ -53,6 +60,12 @@ class Settings:
     recovery_grace_seconds: float = 60.0
     sweep_interval_seconds: float = 30.0
     lock_wait_seconds: float = 10.0
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    mail_from: str = "confid@localhost"
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password_file: Path | None = None
 
     @property
     def embedded(self) -> bool:
@@ -64,9 +77,6 @@ class Settings:
         """Build settings from `CONFID_*` and `MONGODB_URL` variables."""
         env = os.environ if env is None else env
         url = env.get("MONGODB_URL", "").strip() or None
-        port = _number(env, "CONFID_PORT", 8000, 0)
-        if port != int(port) or port > 65535:
-            raise SettingsError(f"CONFID_PORT must be a port number, not {env['CONFID_PORT']!r}")
         users = _number(env, "CONFID_DEMO_USERS", 50, 0)
         tokens = env.get("CONFID_TOKENS_FILE", "").strip()
         quarantine = env.get("CONFID_QUARANTINE_DAYS", "").strip()
@@ -74,7 +84,7 @@ class Settings:
             mongodb_url=url,
             database_name=env.get("CONFID_DB_NAME", "").strip() or "confid",
             host=env.get("CONFID_HOST", "").strip() or "127.0.0.1",
-            port=int(port),
+            port=_port(env, "CONFID_PORT", 8000),
             seed_demo=_flag(env, "CONFID_SEED_DEMO", url is None),
             demo_users=int(users),
             tokens_file=Path(tokens) if tokens else None,
@@ -83,4 +93,12 @@ class Settings:
             recovery_grace_seconds=_number(env, "CONFID_RECOVERY_GRACE_SECONDS", 60, 0),
             sweep_interval_seconds=_number(env, "CONFID_SWEEP_INTERVAL_SECONDS", 30, 0.1),
             lock_wait_seconds=_number(env, "CONFID_LOCK_WAIT_SECONDS", 10, 0),
+            smtp_host=env.get("CONFID_SMTP_HOST", "").strip() or None,
+            smtp_port=_port(env, "CONFID_SMTP_PORT", 25),
+            mail_from=env.get("CONFID_MAIL_FROM", "").strip() or "confid@localhost",
+            smtp_starttls=_flag(env, "CONFID_SMTP_STARTTLS", False),
+            smtp_username=env.get("CONFID_SMTP_USERNAME", "").strip() or None,
+            smtp_password_file=Path(p)
+            if (p := env.get("CONFID_SMTP_PASSWORD_FILE", "").strip())
+            else None,
         )

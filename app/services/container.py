@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,6 +28,8 @@ from app.store.notifications import NotificationRepository
 from app.store.registry import ConferenceIdRegistry
 from app.store.users import UserRepository
 
+log = logging.getLogger("confid")
+
 
 @dataclass(slots=True)
 class Services:
@@ -45,6 +48,11 @@ class Services:
     async def start(self) -> None:
         """Indexes, recovery of what a dead process left, then the demo seed if asked."""
         await ensure_indexes(self.database)
+        if self._settings.embedded:
+            log.info(
+                "audit_events $jsonSchema validator not applied: the embedded store has no "
+                "validators (scripts/mongo-provision applies it on MongoDB)"
+            )
         await self.recovery.sweep()
         if self._settings.seed_demo:
             await seed_demo(self._bridges, self._users, self.changes, self._settings.demo_users)
