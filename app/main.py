@@ -15,10 +15,11 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from app.api.view import GraphQLView
+from app.domain.signing import Signer, SigningKeyError
 from app.notify.smtp import SmtpConfig, SmtpTransport
 from app.notify.transport import Transport
 from app.services.container import Services, build_services
-from app.services.steps import Checkpoint, no_checkpoint
+from app.services.steps import StepHook, no_checkpoint
 from app.services.tokens import TokenRegistry
 from app.settings import Settings
 from app.store.database import Connection, connect
@@ -50,6 +51,30 @@ def _tokens(settings: Settings) -> TokenRegistry:
     return registry
 
 
+def _signer(settings: Settings) -> Signer | None:
+    """The audit signing key: from a file or the environment; generated for the demo."""
+    try:
+        if settings.signing_key_file is not None:
+            return Signer.from_pem(settings.signing_key_file.read_bytes())
+        if settings.signing_key_pem is not None:
+            return Signer.from_pem(settings.signing_key_pem.encode("ascii"))
+    except (OSError, SigningKeyError, UnicodeEncodeError) as exc:
+        raise StartupError(f"cannot load the audit signing key: {exc}") from None
+    if settings.embedded:
+        signer = Signer.generate()
+        log.warning(
+            "audit signing key generated for this process only (key id %s): set "
+            "CONFID_SIGNING_KEY_FILE to keep signatures verifiable across restarts",
+            signer.key_id,
+        )
+        return signer
+    log.warning(
+        "no audit signing key (CONFID_SIGNING_KEY_FILE): entries and checkpoints are not "
+        "signed; deleting the newest entries would go undetected"
+    )
+    return None
+
+
 def _transport(settings: Settings) -> Transport | None:
     """SMTP when CONFID_SMTP_HOST is set; otherwise None (record-only)."""
     if settings.smtp_host is None:
@@ -77,7 +102,7 @@ def create_app(
     *,
     database: Any | None = None,
     transport: Transport | None = None,
-    checkpoint: Checkpoint = no_checkpoint,
+    checkpoint: StepHook = no_checkpoint,
 ) -> Starlette:
     """Build confid. `database`, when given, is an open async database used as is."""
     settings = settings or Settings.from_env()
@@ -91,19 +116,27 @@ def create_app(
         settings,
         transport=transport or _transport(settings),
         checkpoint=checkpoint,
+        signer=_signer(settings),
     )
     view = GraphQLView(services, _tokens(settings))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await services.start()
-        sweeper = asyncio.create_task(_sweep_forever(services, settings.sweep_interval_seconds))
+        tasks = [
+            asyncio.create_task(_sweep_forever(services, settings.sweep_interval_seconds)),
+            asyncio.create_task(
+                _checkpoint_forever(services, settings.checkpoint_interval_seconds)
+            ),
+        ]
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await connection.close()
 
     async def healthz(request: Request) -> Response:
@@ -128,6 +161,16 @@ def create_app(
     )
     app.state.services = services
     return app
+
+
+async def _checkpoint_forever(services: Services, interval: float) -> None:
+    """Sign the chain head every interval, even when nothing changed."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await services.audit.checkpoints.create()
+        except Exception:
+            log.exception("audit checkpoint failed; retrying in %.0f s", interval)
 
 
 async def _sweep_forever(services: Services, interval: float) -> None:

@@ -37,6 +37,11 @@ def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -
     return value
 
 
+def _path(env: Mapping[str, str], name: str) -> Path | None:
+    raw = env.get(name, "").strip()
+    return Path(raw) if raw else None
+
+
 def _port(env: Mapping[str, str], name: str, default: int) -> int:
     port = _number(env, name, default, 0)
     if port != int(port) or port > 65535:
@@ -66,6 +71,9 @@ class Settings:
     smtp_starttls: bool = False
     smtp_username: str | None = None
     smtp_password_file: Path | None = None
+    signing_key_file: Path | None = None
+    signing_key_pem: str | None = None
+    checkpoint_interval_seconds: float = 3600.0
 
     @property
     def embedded(self) -> bool:
@@ -98,7 +106,8 @@ class Settings:
             mail_from=env.get("CONFID_MAIL_FROM", "").strip() or "confid@localhost",
             smtp_starttls=_flag(env, "CONFID_SMTP_STARTTLS", False),
             smtp_username=env.get("CONFID_SMTP_USERNAME", "").strip() or None,
-            smtp_password_file=Path(p)
-            if (p := env.get("CONFID_SMTP_PASSWORD_FILE", "").strip())
-            else None,
+            smtp_password_file=_path(env, "CONFID_SMTP_PASSWORD_FILE"),
+            signing_key_file=_path(env, "CONFID_SIGNING_KEY_FILE"),
+            signing_key_pem=env.get("CONFID_SIGNING_KEY", "").strip() or None,
+            checkpoint_interval_seconds=_number(env, "CONFID_CHECKPOINT_INTERVAL_SECONDS", 3600, 1),
         )

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import strawberry
 
-from app.domain.audit import iso_millis
+from app.domain.instants import iso_millis
 
 # Used through `scalar_overrides={datetime: DateTime}`: fields are typed `datetime`.
 DateTime = strawberry.scalar(

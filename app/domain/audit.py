@@ -5,31 +5,22 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from app.domain.checkpoint import Checkpoint, checkpoint_message
 from app.domain.errors import UserErrorCode
+from app.domain.instants import iso_millis, to_millis_utc
 from app.domain.models import AuditAction, AuditEntry, AuditOutcome, RequestMeta
+from app.domain.signing import Signer, verify
 
 GENESIS_HASH = "0" * 64
 
 
-def to_millis_utc(moment: datetime) -> datetime:
-    """The form a timestamp has after a MongoDB round trip: UTC, cut to milliseconds."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
-def iso_millis(moment: datetime) -> str:
-    """ISO-8601 UTC with exactly three fractional digits and a Z."""
-    m = to_millis_utc(moment)
-    return m.strftime("%Y-%m-%dT%H:%M:%S.") + f"{m.microsecond // 1000:03d}Z"
-
-
 def canonical_fields(entry: AuditEntry) -> dict[str, Any]:
-    """Every field of the entry except its own hash, in plain JSON types."""
+    """Every field of the entry except its hash and the signature over that hash."""
     return {
         "sequence": entry.sequence,
         "occurredAt": iso_millis(entry.occurred_at),
@@ -49,6 +40,7 @@ def canonical_fields(entry: AuditEntry) -> dict[str, Any]:
         "toNonPrimary": entry.to_non_primary,
         "operationId": entry.operation_id,
         "previousHash": entry.previous_hash,
+        "keyId": entry.key_id,
     }
 
 
@@ -73,16 +65,51 @@ class ChainVerification:
     first_invalid_sequence: int | None
     reason: str | None
     head_hash: str | None
+    checkpoints_checked: int = 0
 
 
 class ChainVerifier:
-    """Feed entries in ascending storage order; stops judging at the first bad one."""
+    """Feed entries in storage order; judging stops at the first bad one.
 
-    def __init__(self) -> None:
+    With `public_keys`, every entry must carry a valid signature by one of them, and each
+    checkpoint must be validly signed and agree with the entry at its sequence; the trail
+    must reach the newest checkpoint. With `partial` (a filtered export), gaps between
+    sequences are expected and links are only checked between consecutive entries.
+    """
+
+    def __init__(
+        self,
+        public_keys: dict[str, Ed25519PublicKey] | None = None,
+        checkpoints: list[Checkpoint] | None = None,
+        *,
+        partial: bool = False,
+    ) -> None:
+        self._keys = public_keys
+        self._partial = partial
         self._expected = 1
+        self._last_sequence = 0
         self._previous_hash = GENESIS_HASH
         self._checked = 0
         self._bad: tuple[int, str] | None = None
+        self._checkpoints: dict[int, list[Checkpoint]] = {}
+        self._checkpoints_checked = 0
+        for cp in sorted(checkpoints or [], key=lambda c: c.sequence):
+            self._add_checkpoint(cp)
+        # Checkpoints of an empty trail (sequence 0) can only be judged at the end.
+
+    def _add_checkpoint(self, cp: Checkpoint) -> None:
+        if self._bad is not None:
+            return
+        public = (self._keys or {}).get(cp.key_id)
+        message = checkpoint_message(cp.sequence, cp.hash, cp.signed_at)
+        if public is None or not verify(public, cp.signature, message):
+            self._bad = (
+                max(cp.sequence, 1),
+                f"the checkpoint at sequence {cp.sequence} is not validly signed by "
+                "confid's key (forged or altered checkpoint)",
+            )
+            return
+        self._checkpoints.setdefault(cp.sequence, []).append(cp)
 
     @property
     def failed(self) -> bool:
@@ -98,38 +125,78 @@ class ChainVerifier:
         """Check one entry against the chain so far."""
         if self._bad is not None:
             return
-        if entry.sequence != self._expected:
-            if entry.sequence > self._expected:
-                missing = self._expected
-                why = f"entry {missing} is missing (the next stored entry is {entry.sequence})"
+        seq = entry.sequence
+        if self._partial:
+            if seq <= self._last_sequence:
+                self._bad = (seq, f"entry {seq} is out of order or duplicated")
+                return
+        elif seq != self._expected:
+            if seq > self._expected:
+                self._bad = (
+                    self._expected,
+                    f"entry {self._expected} is missing or out of place (entry {seq} "
+                    "stands where it should be)",
+                )
             else:
-                missing = entry.sequence
-                why = f"entry {entry.sequence} is out of order or duplicated"
-            self._bad = (missing, why)
+                self._bad = (seq, f"entry {seq} is out of order or duplicated")
             return
-        if entry.previous_hash != self._previous_hash:
+        linked = not self._partial or seq == self._last_sequence + 1 or seq == 1
+        if linked and entry.previous_hash != self._previous_hash:
             self._bad = (
-                entry.sequence,
-                f"previousHash of entry {entry.sequence} does not match the hash of the "
-                "entry before it (an entry was removed, inserted or rewritten)",
+                seq,
+                f"previousHash of entry {seq} does not match the hash of the entry before "
+                "it (an entry was removed, inserted or rewritten)",
             )
             return
         if entry_hash(entry) != entry.hash:
-            self._bad = (
-                entry.sequence,
-                f"entry {entry.sequence} does not match its hash (its contents were edited)",
-            )
+            self._bad = (seq, f"entry {seq} does not match its hash (its contents were edited)")
             return
+        if self._keys is not None:
+            public = self._keys.get(entry.key_id or "")
+            if (
+                public is None
+                or entry.signature is None
+                or not verify(public, entry.signature, entry.hash.encode("ascii"))
+            ):
+                self._bad = (
+                    seq,
+                    f"entry {seq} is not signed by confid's key (forged, or rewritten "
+                    "with recomputed hashes)",
+                )
+                return
+        for cp in self._checkpoints.get(seq, []):
+            if cp.hash != entry.hash:
+                self._bad = (
+                    seq,
+                    f"entry {seq} differs from the checkpoint signed at "
+                    f"{iso_millis(cp.signed_at)} (the trail up to it was rewritten)",
+                )
+                return
+            self._checkpoints_checked += 1
         self._checked += 1
-        self._expected += 1
+        self._expected = seq + 1
+        self._last_sequence = seq
         self._previous_hash = entry.hash
 
     def result(self) -> ChainVerification:
         """The verdict over everything fed so far."""
+        if self._bad is None and self._checkpoints and not self._partial:
+            newest = max(self._checkpoints)
+            if newest > self._last_sequence:
+                cp = self._checkpoints[newest][-1]
+                self._bad = (
+                    self._last_sequence + 1,
+                    f"entries {self._last_sequence + 1} to {newest} are missing: a checkpoint "
+                    f"signed at {iso_millis(cp.signed_at)} covers sequence {newest}",
+                )
+            else:
+                self._checkpoints_checked += len(self._checkpoints.get(0, []))
         if self._bad is not None:
-            return ChainVerification(False, self._checked, self._bad[0], self._bad[1], None)
+            return ChainVerification(
+                False, self._checked, self._bad[0], self._bad[1], None, self._checkpoints_checked
+            )
         head = self._previous_hash if self._checked else None
-        return ChainVerification(True, self._checked, None, None, head)
+        return ChainVerification(True, self._checked, None, None, head, self._checkpoints_checked)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,8 +218,10 @@ class AuditDraft:
     operation_id: str
 
 
-def seal(draft: AuditDraft, sequence: int, previous_hash: str) -> AuditEntry:
-    """Place a draft at `sequence` after `previous_hash` and compute its hash."""
+def seal(
+    draft: AuditDraft, sequence: int, previous_hash: str, signer: Signer | None = None
+) -> AuditEntry:
+    """Place a draft at `sequence` after `previous_hash`, compute its hash, sign the hash."""
     unsealed = AuditEntry(
         sequence=sequence,
         occurred_at=to_millis_utc(draft.occurred_at),
@@ -173,5 +242,8 @@ def seal(draft: AuditDraft, sequence: int, previous_hash: str) -> AuditEntry:
         operation_id=draft.operation_id,
         previous_hash=previous_hash,
         hash="",
+        key_id=signer.key_id if signer else None,
     )
-    return replace(unsealed, hash=entry_hash(unsealed))
+    digest = entry_hash(unsealed)
+    signature = signer.sign(digest.encode("ascii")) if signer else None
+    return replace(unsealed, hash=digest, signature=signature)

@@ -129,6 +129,8 @@ class AuditEntry:
     operation_id: str
     previous_hash: str
     hash: str
+    key_id: str | None = None  # the signing key (hashed with the entry)
+    signature: str | None = None  # Ed25519 over the hash (base64); None when unsigned
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,24 +1,115 @@
-"""Reading and verifying the audit trail, and the emails it caused."""
+"""What auditors read: the trail, its verification, the access log, evidence and exports."""
 
 from __future__ import annotations
 
-from app.domain.audit import ChainVerification, ChainVerifier
-from app.domain.models import AuditEntry, Notification, NotificationKind
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from app.domain.audit import ChainVerification, ChainVerifier, entry_hash
+from app.domain.checkpoint import Checkpoint
+from app.domain.models import (
+    AuditAction,
+    AuditEntry,
+    Notification,
+    NotificationKind,
+    RequestMeta,
+    User,
+)
+from app.domain.signing import Signer, verify
+from app.services.checkpoints import CheckpointService
+from app.services.clock import Clock
+from app.store.access_log import AccessLogRepository, AccessRecord
 from app.store.audit import AuditFilter, AuditRepository
 from app.store.notifications import NotificationRepository
+from app.store.users import UserRepository
+
+EXPORT_PAGE = 500
+EVIDENCE_MAX = 1000
+ID_CHANGES = (AuditAction.ASSIGN, AuditAction.SET, AuditAction.RESET)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportPlan:
+    """A snapshot of what an export will contain, fixed before streaming begins."""
+
+    where: AuditFilter
+    head_sequence: int
+    head_hash: str
+    count: int
+    first_sequence: int | None
+    last_sequence: int | None
+    checkpoints: list[Checkpoint]
+    exported_at: datetime
+
+
+@dataclass(slots=True)
+class EntryCheck:
+    """One evidence entry's own verification."""
+
+    entry: AuditEntry
+    ok: bool
+    reason: str | None
+
+
+@dataclass(slots=True)
+class Evidence:
+    """Everything about one user an auditor attaches to a finding."""
+
+    user: User
+    entries: list[EntryCheck]
+    notifications: list[Notification]
+    truncated: bool
+    chain: ChainVerification
+    generated_at: datetime
 
 
 class AuditService:
-    """What auditors read."""
+    """Reads of the trail; every one of them is recorded in the access log."""
 
-    def __init__(self, audit: AuditRepository, notifications: NotificationRepository) -> None:
+    def __init__(
+        self,
+        audit: AuditRepository,
+        notifications: NotificationRepository,
+        users: UserRepository,
+        access: AccessLogRepository,
+        checkpoints: CheckpointService,
+        clock: Clock,
+    ) -> None:
         self._audit = audit
         self._notifications = notifications
+        self._users = users
+        self._access = access
+        self.checkpoints = checkpoints
+        self._clock = clock
+
+    @property
+    def signer(self) -> Signer | None:
+        return self.checkpoints.signer
+
+    def public_keys(self) -> dict[str, Ed25519PublicKey] | None:
+        """The keys entries and checkpoints must be signed with (None: signing is off)."""
+        signer = self.signer
+        return {signer.key_id: signer.public} if signer else None
+
+    async def record_access(self, meta: RequestMeta, what: str, details: dict[str, str]) -> None:
+        """Note a read of the trail (never part of the change chain)."""
+        await self._access.record(meta, what, details, self._clock())
+
+    async def access_log(
+        self, actor: str | None, first: int, before: str | None
+    ) -> tuple[list[AccessRecord], bool]:
+        return await self._access.page(actor, first, before)
 
     async def events(
         self, where: AuditFilter, first: int, before: int | None
     ) -> tuple[list[AuditEntry], bool]:
         return await self._audit.page(where, first, before)
+
+    async def count(self, where: AuditFilter) -> int:
+        return await self._audit.count(where)
 
     async def events_by_sequence(self, sequences: list[int]) -> dict[int, AuditEntry]:
         return await self._audit.get_many(sequences)
@@ -32,8 +123,8 @@ class AuditService:
         return await self._notifications.get_many(ids)
 
     async def verify(self) -> ChainVerification:
-        """Recompute the whole chain in bounded pages; name the first entry that fails."""
-        verifier = ChainVerifier()
+        """Recompute the whole chain in bounded pages, with signatures and checkpoints."""
+        verifier = ChainVerifier(self.public_keys(), await self.checkpoints.all())
         async for stored in self._audit.ascending():
             if stored.entry is None:
                 verifier.feed_unreadable(stored.sequence, stored.problem or "unreadable")
@@ -42,3 +133,70 @@ class AuditService:
             if verifier.failed:
                 break
         return verifier.result()
+
+    async def plan_export(self, where: AuditFilter) -> ExportPlan:
+        """Fix the export's snapshot: entries up to the current head only."""
+        head_sequence, head_hash = await self._audit.head()
+        count = await self._audit.count(where, up_to=head_sequence)
+        first = last = None
+        if count:
+            async for stored in self._audit.ascending(
+                page_size=1, where=where, up_to=head_sequence
+            ):
+                first = stored.sequence
+                break
+            newest, _ = await self._audit.page(where, 1, head_sequence + 1)
+            last = newest[0].sequence if newest else None
+        return ExportPlan(
+            where=where,
+            head_sequence=head_sequence,
+            head_hash=head_hash,
+            count=count,
+            first_sequence=first,
+            last_sequence=last,
+            checkpoints=await self.checkpoints.all(up_to=head_sequence),
+            exported_at=self._clock(),
+        )
+
+    async def export_entries(self, plan: ExportPlan) -> AsyncIterator[AuditEntry]:
+        """The plan's entries in sequence order, read in bounded pages."""
+        async for stored in self._audit.ascending(EXPORT_PAGE, plan.where, plan.head_sequence):
+            if stored.entry is not None:
+                yield stored.entry
+
+    async def evidence(self, user: User) -> Evidence:
+        """The user's whole trail with each entry checked on its own and against its
+        predecessor, the emails sent, and the chain's verdict."""
+        where = AuditFilter(user_id=user.id)
+        entries, more = await self._audit.page(where, EVIDENCE_MAX, None)
+        entries.reverse()
+        keys = self.public_keys()
+        predecessors = await self._audit.get_many(
+            [e.sequence - 1 for e in entries if e.sequence > 1]
+        )
+        checks: list[EntryCheck] = []
+        for entry in entries:
+            reason = None
+            if entry_hash(entry) != entry.hash:
+                reason = "its contents do not match its hash"
+            elif keys is not None and not (
+                entry.signature
+                and entry.key_id in keys
+                and verify(keys[entry.key_id], entry.signature, entry.hash.encode("ascii"))
+            ):
+                reason = "it is not signed by confid's key"
+            elif entry.sequence > 1 and (
+                entry.sequence - 1 not in predecessors
+                or predecessors[entry.sequence - 1].hash != entry.previous_hash
+            ):
+                reason = "it does not link to the entry before it"
+            checks.append(EntryCheck(entry, reason is None, reason))
+        notes, _ = await self._notifications.page(user.id, None, EVIDENCE_MAX, None)
+        return Evidence(
+            user=user,
+            entries=checks,
+            notifications=notes,
+            truncated=more,
+            chain=await self.verify(),
+            generated_at=self._clock(),
+        )

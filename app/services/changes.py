@@ -45,7 +45,7 @@ from app.domain.operation import Intent
 from app.domain.policy import email_problems, format_problems, reason_problems
 from app.services.clock import Clock
 from app.services.outbox import Outbox
-from app.services.steps import Checkpoint, Step
+from app.services.steps import Step, StepHook
 from app.store.audit import AuditRepository
 from app.store.bridges import BridgeRepository
 from app.store.registry import ConferenceIdRegistry, IdState, Registration
@@ -106,7 +106,7 @@ class ChangeService:
         policy: Policy,
         clock: Clock,
         randbelow: RandomBelow,
-        checkpoint: Checkpoint,
+        checkpoint: StepHook,
     ) -> None:
         self._users = users
         self._bridges = bridges

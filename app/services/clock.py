@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from app.domain.audit import to_millis_utc
+from app.domain.instants import to_millis_utc
 
 Clock = Callable[[], datetime]
 

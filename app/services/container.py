@@ -8,19 +8,23 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from app.domain.generator import RandomBelow
+from app.domain.signing import Signer
 from app.notify.transport import RecordOnlyTransport, Transport
 from app.services.audit import AuditService
 from app.services.changes import ChangeService, Policy
+from app.services.checkpoints import CheckpointService
 from app.services.clock import Clock, utc_now
 from app.services.directory import DirectoryService
 from app.services.idempotency import Idempotency
 from app.services.outbox import Outbox
 from app.services.recovery import RecoveryService
 from app.services.seed import seed_demo
-from app.services.steps import Checkpoint, no_checkpoint
+from app.services.steps import StepHook, no_checkpoint
 from app.settings import Settings
+from app.store.access_log import AccessLogRepository
 from app.store.audit import AuditRepository
 from app.store.bridges import BridgeRepository
+from app.store.checkpoints import CheckpointRepository
 from app.store.database import Database, ping
 from app.store.idempotency import IdempotencyRepository
 from app.store.indexes import ensure_indexes
@@ -73,7 +77,8 @@ def build_services(
     transport: Transport | None = None,
     clock: Clock = utc_now,
     randbelow: RandomBelow = secrets.randbelow,
-    checkpoint: Checkpoint = no_checkpoint,
+    checkpoint: StepHook = no_checkpoint,
+    signer: Signer | None = None,
 ) -> Services:
     """Wire repositories and services over one database."""
     users = UserRepository(database)
@@ -82,7 +87,7 @@ def build_services(
         timedelta(days=settings.quarantine_days) if settings.quarantine_days is not None else None
     )
     registry = ConferenceIdRegistry(database, quarantine)
-    audit = AuditRepository(database)
+    audit = AuditRepository(database, signer)
     notes = NotificationRepository(database)
     outbox = Outbox(notes, transport or RecordOnlyTransport(), clock)
     grace = timedelta(seconds=settings.recovery_grace_seconds)
@@ -104,11 +109,12 @@ def build_services(
     recovery = RecoveryService(
         users=users, registry=registry, changes=changes, outbox=outbox, clock=clock, grace=grace
     )
+    checkpoints = CheckpointService(audit, CheckpointRepository(database), signer, clock)
     return Services(
         database=database,
         directory=DirectoryService(users, bridges),
         changes=changes,
-        audit=AuditService(audit, notes),
+        audit=AuditService(audit, notes, users, AccessLogRepository(database), checkpoints, clock),
         recovery=recovery,
         idempotency=Idempotency(
             IdempotencyRepository(database),

@@ -19,7 +19,7 @@ class Step(Enum):
     DELIVERED = "delivered"  # the notification was handed to the transport
 
 
-Checkpoint = Callable[[Step], Awaitable[None]]
+StepHook = Callable[[Step], Awaitable[None]]
 
 
 async def no_checkpoint(step: Step) -> None:

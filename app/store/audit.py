@@ -18,7 +18,9 @@ from pymongo.errors import DuplicateKeyError
 
 from app.domain.audit import GENESIS_HASH, AuditDraft, seal
 from app.domain.errors import StoreError
+from app.domain.instants import iso_millis
 from app.domain.models import AuditAction, AuditEntry, AuditOutcome
+from app.domain.signing import Signer
 from app.store import codec
 from app.store.database import AUDIT_EVENTS, Database
 
@@ -31,11 +33,35 @@ class AuditFilter:
     """Which entries a reader wants; every field optional, all combined with AND."""
 
     user_id: str | None = None
+    actions: tuple[AuditAction, ...] = ()
     action: AuditAction | None = None
     outcome: AuditOutcome | None = None
     actor: str | None = None
     occurred_from: datetime | None = None
     occurred_to: datetime | None = None
+
+    def describe(self) -> dict[str, str]:
+        """The filter in plain words, for manifests and the access log."""
+        out: dict[str, str] = {}
+        if self.user_id is not None:
+            out["userId"] = self.user_id
+        if self.action is not None:
+            out["action"] = self.action.value
+        elif self.actions:
+            out["actions"] = ",".join(a.value for a in self.actions)
+        if self.outcome is not None:
+            out["outcome"] = self.outcome.value
+        if self.actor is not None:
+            out["actor"] = self.actor
+        if self.occurred_from is not None:
+            out["from"] = iso_millis(self.occurred_from)
+        if self.occurred_to is not None:
+            out["to"] = iso_millis(self.occurred_to)
+        return out
+
+    @property
+    def empty(self) -> bool:
+        return not self.describe()
 
     def query(self) -> dict[str, Any]:
         q: dict[str, Any] = {}
@@ -43,6 +69,8 @@ class AuditFilter:
             q["userId"] = self.user_id
         if self.action is not None:
             q["action"] = self.action.value
+        elif self.actions:
+            q["action"] = {"$in": [a.value for a in self.actions]}
         if self.outcome is not None:
             q["outcome"] = self.outcome.value
         if self.actor is not None:
@@ -69,10 +97,15 @@ class StoredEntry:
 class AuditRepository:
     """Append-only access to the audit chain."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, signer: Signer | None = None) -> None:
         self._events = database.get_collection(AUDIT_EVENTS)
+        self._signer = signer
         self._lock = asyncio.Lock()
         self._head: tuple[int, str] | None = None
+
+    async def head(self) -> tuple[int, str]:
+        """(sequence, hash) of the newest stored entry; (0, genesis) when empty."""
+        return await self._read_head()
 
     async def _read_head(self) -> tuple[int, str]:
         docs = await self._events.find({}, {"hash": 1}).sort("_id", -1).limit(1).to_list(None)
@@ -85,7 +118,7 @@ class AuditRepository:
         async with self._lock:
             head = self._head or await self._read_head()
             for _ in range(MAX_APPEND_ATTEMPTS):
-                entry = seal(draft, head[0] + 1, head[1])
+                entry = seal(draft, head[0] + 1, head[1], self._signer)
                 try:
                     await self._events.insert_one(codec.audit_doc(entry))
                 except DuplicateKeyError:
@@ -120,11 +153,29 @@ class AuditRepository:
         docs = await cursor.to_list(None)
         return [codec.audit_from(d) for d in docs[:first]], len(docs) > first
 
-    async def ascending(self, page_size: int = VERIFY_PAGE) -> AsyncIterator[StoredEntry]:
-        """Every stored entry in storage order, read in bounded pages."""
+    async def count(self, where: AuditFilter, up_to: int | None = None) -> int:
+        """How many entries match (up to sequence `up_to`, when given)."""
+        query = where.query()
+        if up_to is not None:
+            query["_id"] = {"$lte": up_to}
+        return int(await self._events.count_documents(query))
+
+    async def ascending(
+        self,
+        page_size: int = VERIFY_PAGE,
+        where: AuditFilter | None = None,
+        up_to: int | None = None,
+    ) -> AsyncIterator[StoredEntry]:
+        """Matching stored entries in storage order, read in bounded pages."""
         last: Any = None
+        base = where.query() if where else {}
         while True:
-            query = {} if last is None else {"_id": {"$gt": last}}
+            span: dict[str, Any] = {}
+            if last is not None:
+                span["$gt"] = last
+            if up_to is not None:
+                span["$lte"] = up_to
+            query = {**base, "_id": span} if span else dict(base)
             docs = await self._events.find(query).sort("_id", 1).limit(page_size).to_list(None)
             for doc in docs:
                 try:

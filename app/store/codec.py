@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from app.domain.checkpoint import Checkpoint
 from app.domain.errors import UserErrorCode
 from app.domain.models import (
     Actor,
@@ -172,6 +173,8 @@ def audit_doc(entry: AuditEntry) -> Doc:
     _opt(doc, "userAgent", entry.user_agent)
     _opt(doc, "requestId", entry.request_id)
     _opt(doc, "reason", entry.reason)
+    _opt(doc, "keyId", entry.key_id)
+    _opt(doc, "signature", entry.signature)
     return doc
 
 
@@ -208,6 +211,28 @@ def audit_from(doc: Doc) -> AuditEntry:
         operation_id=str(doc.get("operationId", "")),
         previous_hash=str(doc.get("previousHash", "")),
         hash=str(doc.get("hash", "")),
+        key_id=doc.get("keyId"),
+        signature=doc.get("signature"),
+    )
+
+
+def checkpoint_doc(cp: Checkpoint) -> Doc:
+    return {
+        "sequence": cp.sequence,
+        "hash": cp.hash,
+        "signedAt": cp.signed_at,
+        "keyId": cp.key_id,
+        "signature": cp.signature,
+    }
+
+
+def checkpoint_from(doc: Doc) -> Checkpoint:
+    return Checkpoint(
+        sequence=int(doc["sequence"]),
+        hash=str(doc["hash"]),
+        signed_at=utc(doc["signedAt"]),
+        key_id=str(doc["keyId"]),
+        signature=str(doc["signature"]),
     )
 
 

@@ -22,6 +22,8 @@ CONFERENCE_IDS = "conference_ids"
 AUDIT_EVENTS = "audit_events"
 NOTIFICATIONS = "notifications"
 IDEMPOTENCY_KEYS = "idempotency_keys"
+AUDIT_CHECKPOINTS = "audit_checkpoints"
+AUDIT_ACCESS_LOG = "audit_access_log"
 
 
 @dataclass(slots=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pymongo import ASCENDING, DESCENDING
 
 from app.store.database import (
+    AUDIT_ACCESS_LOG,
+    AUDIT_CHECKPOINTS,
     AUDIT_EVENTS,
     CONFERENCE_IDS,
     IDEMPOTENCY_KEYS,
@@ -50,3 +52,10 @@ async def ensure_indexes(database: Database) -> None:
     # Keys are remembered for a day; MongoDB's TTL monitor removes older ones.
     keys = database.get_collection(IDEMPOTENCY_KEYS)
     await keys.create_index([("createdAt", ASCENDING)], expireAfterSeconds=86400, name="ttl")
+
+    checkpoints = database.get_collection(AUDIT_CHECKPOINTS)
+    await checkpoints.create_index([("signedAt", DESCENDING)], name="by_time")
+    await checkpoints.create_index([("sequence", ASCENDING)], name="by_sequence")
+
+    access = database.get_collection(AUDIT_ACCESS_LOG)  # _id sorts by time
+    await access.create_index([("actor.name", ASCENDING), ("_id", DESCENDING)], name="by_actor")

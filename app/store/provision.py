@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from app.store.database import (
+    AUDIT_ACCESS_LOG,
+    AUDIT_CHECKPOINTS,
     AUDIT_EVENTS,
     BRIDGES,
     CONFERENCE_IDS,
@@ -32,6 +34,8 @@ ACTIONS: dict[str, list[str]] = {
     NOTIFICATIONS: ["find", "insert", "update", "createIndex"],
     BRIDGES: ["find", "insert", "createIndex"],
     IDEMPOTENCY_KEYS: ["find", "insert", "update", "createIndex"],
+    AUDIT_CHECKPOINTS: ["find", "insert", "createIndex"],
+    AUDIT_ACCESS_LOG: ["find", "insert", "createIndex"],
 }
 
 _TEXT = {"bsonType": "string"}

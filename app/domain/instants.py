@@ -1,0 +1,19 @@
+"""Instants as confid stores and prints them: UTC, cut to milliseconds (MongoDB's precision)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def to_millis_utc(moment: datetime) -> datetime:
+    """The form a timestamp has after a MongoDB round trip: UTC, cut to milliseconds."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def iso_millis(moment: datetime) -> str:
+    """ISO-8601 UTC with exactly three fractional digits and a Z."""
+    m = to_millis_utc(moment)
+    return m.strftime("%Y-%m-%dT%H:%M:%S.") + f"{m.microsecond // 1000:03d}Z"
