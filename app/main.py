@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from app.api.export import AuditExport
 from app.api.view import GraphQLView
 from app.domain.signing import Signer, SigningKeyError
 from app.notify.smtp import SmtpConfig, SmtpTransport
@@ -118,7 +119,9 @@ def create_app(
         checkpoint=checkpoint,
         signer=_signer(settings),
     )
-    view = GraphQLView(services, _tokens(settings))
+    tokens = _tokens(settings)
+    view = GraphQLView(services, tokens)
+    audit_export = AuditExport(services, tokens)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -156,6 +159,8 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/graphql", view),
+            Route("/audit/export", audit_export.export, methods=["GET"]),
+            Route("/audit/public-key", audit_export.public_key, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

@@ -45,6 +45,10 @@ class UserErrorCode(Enum):
         "IDEMPOTENCY_KEY_REUSED",
         description="The idempotency key was already used with a different input.",
     )
+    SIGNING_DISABLED = strawberry.enum_value(
+        "SIGNING_DISABLED",
+        description="No audit signing key is configured (CONFID_SIGNING_KEY_FILE).",
+    )
 
 
 @strawberry.enum(description="What an audit entry records.")

@@ -10,8 +10,10 @@ import strawberry
 
 from app.api.context import Context, Info
 from app.api.ids import decode_id
+from app.api.trail import AuditCheckpoint
 from app.api.types import AuditEvent, Notification, User, UserError, user_errors
 from app.domain.access import Capability
+from app.domain.errors import Problem, UserErrorCode
 from app.domain.models import AuditAction
 from app.services.changes import ChangeOutcome
 from app.services.idempotency import fingerprint
@@ -146,8 +148,32 @@ def _parts(
     )
 
 
+@strawberry.type(description="Result of `createAuditCheckpoint`.")
+class CreateAuditCheckpointPayload:
+    checkpoint: AuditCheckpoint | None = strawberry.field(description="The signed checkpoint.")
+    user_errors: list[UserError] = strawberry.field(description="Why none was made, if so.")
+
+
 @strawberry.type(description="Changes of conference IDs; each is audited and may send an email.")
 class Mutation:
+    @strawberry.mutation(
+        description="Sign the current head of the audit chain now (also done periodically, "
+        "even when nothing changed). (admin)"
+    )
+    async def create_audit_checkpoint(self, info: Info) -> CreateAuditCheckpointPayload:
+        ctx = info.context
+        ctx.require(Capability.SIGN_CHECKPOINT)
+        checkpoint = await ctx.services.audit.checkpoints.create()
+        if checkpoint is None:
+            problem = Problem(
+                UserErrorCode.SIGNING_DISABLED,
+                "No audit signing key is configured: set CONFID_SIGNING_KEY_FILE.",
+            )
+            return CreateAuditCheckpointPayload(checkpoint=None, user_errors=user_errors([problem]))
+        return CreateAuditCheckpointPayload(
+            checkpoint=AuditCheckpoint(_checkpoint=checkpoint), user_errors=[]
+        )
+
     @strawberry.mutation(
         description="Enable a user for audio conferencing: assigns a generated conference ID "
         "and sends CONFERENCE_INFO. (admin, helpdesk)"

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 import strawberry
 
 from app.api import enums
-from app.api.connections import (
-    AuditEventConnection,
-    AuditEventEdge,
-    NotificationConnection,
-    NotificationEdge,
-    UserConnection,
-    UserEdge,
-)
+from app.api.connections import UserConnection, UserEdge
 from app.api.context import Info
 from app.api.ids import decode_id, require_id, split_node_id
 from app.api.pagination import check_first, decode_cursor, encode_cursor
+from app.api.trail import TrailQuery
 from app.api.types import (
     AuditEvent,
-    AuditVerification,
     Bridge,
     ConferenceIdCheck,
     Node,
@@ -33,8 +25,6 @@ from app.api.types import (
 )
 from app.domain.access import Capability
 from app.domain.errors import BadRequest
-from app.domain.models import AuditAction, AuditOutcome, NotificationKind
-from app.store.audit import AuditFilter
 from app.store.users import UserKey
 
 SEARCH_MAX = 200
@@ -49,7 +39,7 @@ def _bounded(value: str | None, name: str, limit: int) -> str | None:
 
 
 @strawberry.type(description="Read access to users, bridges, conference IDs and the audit trail.")
-class Query:
+class Query(TrailQuery):
     @strawberry.field(description="The caller: token name and role.")
     def viewer(self, info: Info) -> Viewer:
         principal = info.context.require(Capability.READ_DIRECTORY)
@@ -174,113 +164,3 @@ class Query:
         conference_id = _bounded(conference_id, "conferenceId", CONFERENCE_ID_INPUT_MAX) or ""
         holder = await ctx.services.directory.holder(bridge, conference_id)
         return User(_user=holder) if holder else None
-
-    @strawberry.field(description="The audit trail, newest first, filters combined with AND.")
-    async def audit_events(
-        self,
-        info: Info,
-        user_id: Annotated[
-            strawberry.ID | None, strawberry.argument(description="Only this user's entries.")
-        ] = None,
-        action: Annotated[
-            enums.AuditAction | None, strawberry.argument(description="Only this action.")
-        ] = None,
-        outcome: Annotated[
-            enums.AuditOutcome | None, strawberry.argument(description="Only this outcome.")
-        ] = None,
-        actor: Annotated[
-            str | None, strawberry.argument(description="Only this actor (token name).")
-        ] = None,
-        from_: Annotated[
-            datetime | None,
-            strawberry.argument(name="from", description="Only entries at or after this."),
-        ] = None,
-        to: Annotated[
-            datetime | None, strawberry.argument(description="Only entries before this.")
-        ] = None,
-        first: Annotated[
-            int | None, strawberry.argument(description="Page size, 1-100 (default 20).")
-        ] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="`endCursor` of the previous page.")
-        ] = None,
-    ) -> AuditEventConnection:
-        ctx = info.context
-        ctx.require(Capability.READ_AUDIT)
-        size = check_first(first)
-        key = decode_cursor(after, "audit", 1)
-        where = AuditFilter(
-            user_id=require_id(user_id, "User", "userId") if user_id is not None else None,
-            action=AuditAction(action.value) if action else None,
-            outcome=AuditOutcome(outcome.value) if outcome else None,
-            actor=_bounded(actor, "actor", ACTOR_MAX),
-            occurred_from=from_,
-            occurred_to=to,
-        )
-        before = int(key[0]) if key and isinstance(key[0], int) else None
-        if key and before is None:
-            raise BadRequest("`after` is not a cursor returned by this list.")
-        entries, more = await ctx.services.audit.events(where, size, before)
-        edges = [
-            AuditEventEdge(cursor=encode_cursor("audit", [e.sequence]), node=AuditEvent(_entry=e))
-            for e in entries
-        ]
-        return AuditEventConnection(
-            edges=edges,
-            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
-        )
-
-    @strawberry.field(description="Recompute the audit hash chain and name the first bad entry.")
-    async def verify_audit_trail(self, info: Info) -> AuditVerification:
-        ctx = info.context
-        ctx.require(Capability.READ_AUDIT)
-        result = await ctx.services.audit.verify()
-        return AuditVerification(
-            ok=result.ok,
-            checked=result.checked,
-            first_invalid_sequence=result.first_invalid_sequence,
-            reason=result.reason,
-            head_hash=result.head_hash,
-        )
-
-    @strawberry.field(description="Recorded emails, newest first.")
-    async def notifications(
-        self,
-        info: Info,
-        user_id: Annotated[
-            strawberry.ID | None, strawberry.argument(description="Only this user's emails.")
-        ] = None,
-        kind: Annotated[
-            enums.NotificationKind | None, strawberry.argument(description="Only this kind.")
-        ] = None,
-        first: Annotated[
-            int | None, strawberry.argument(description="Page size, 1-100 (default 20).")
-        ] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="`endCursor` of the previous page.")
-        ] = None,
-    ) -> NotificationConnection:
-        ctx = info.context
-        ctx.require(Capability.READ_AUDIT)
-        size = check_first(first)
-        key = decode_cursor(after, "notifications", 1)
-        before = int(key[0]) if key and isinstance(key[0], int) else None
-        if key and before is None:
-            raise BadRequest("`after` is not a cursor returned by this list.")
-        notes, more = await ctx.services.audit.notifications(
-            require_id(user_id, "User", "userId") if user_id is not None else None,
-            NotificationKind(kind.value) if kind else None,
-            size,
-            before,
-        )
-        edges = [
-            NotificationEdge(
-                cursor=encode_cursor("notifications", [n.audit_sequence]),
-                node=Notification(_note=n),
-            )
-            for n in notes
-        ]
-        return NotificationConnection(
-            edges=edges,
-            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
-        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -11,6 +12,9 @@ from app.api.context import Info
 from app.api.ids import encode_id
 from app.domain import models
 from app.domain.errors import Problem
+
+if TYPE_CHECKING:
+    from app.api.trail import AuditEventConnection
 
 
 @strawberry.interface(description="An object with an opaque, globally unique id.")
@@ -98,6 +102,24 @@ class User(Node):
     @strawberry.field(description="Audio-conferencing settings; null when the user is not enabled.")
     def audio_conferencing(self) -> AudioConferencing | None:
         return AudioConferencing(_audio=self._user.audio) if self._user.audio else None
+
+    @strawberry.field(
+        description="Every successful change of this user's conference ID (assign, set, "
+        "reset), newest first, with actors and reasons. (admin, auditor)"
+    )
+    async def conference_id_history(
+        self,
+        info: Info,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size, 1-100 (default 20).")
+        ] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="`endCursor` of the previous page.")
+        ] = None,
+    ) -> Annotated[AuditEventConnection, strawberry.lazy("app.api.trail")]:
+        from app.api.trail import conference_id_history
+
+        return await conference_id_history(info.context, self._user.id, first, after)
 
 
 @strawberry.type(description="Who did something: a token's name and role, or `system`.")
@@ -191,6 +213,16 @@ class AuditEvent(Node):
     @strawberry.field(description="SHA-256 (hex) over the canonical encoding of every other field.")
     def hash(self) -> str:
         return self._entry.hash
+
+    @strawberry.field(
+        description="Id of the Ed25519 key that signed the hash (see auditSigningKey)."
+    )
+    def key_id(self) -> str | None:
+        return self._entry.key_id
+
+    @strawberry.field(description="Ed25519 signature of `hash` (base64); null when unsigned.")
+    def signature(self) -> str | None:
+        return self._entry.signature
 
 
 @strawberry.type(description="A recorded email about a conference ID.")
@@ -289,6 +321,9 @@ class AuditVerification:
     reason: str | None = strawberry.field(description="Why that entry does not verify.")
     head_hash: str | None = strawberry.field(
         description="Hash of the last entry when the chain verified: keep it to compare later."
+    )
+    checkpoints_checked: int = strawberry.field(
+        description="How many signed checkpoints agreed with the trail."
     )
 
 

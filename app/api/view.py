@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-import secrets
 from typing import Any
 
 from cross_web import HTTPException
@@ -16,6 +14,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
+from app.api.auth import authenticate, request_id_of, request_meta
 from app.api.context import Context
 from app.api.errors import (
     BAD_REQUEST,
@@ -29,25 +28,11 @@ from app.api.errors import (
 from app.api.limits import MAX_BODY_BYTES, MAX_JSON_NESTING
 from app.api.schema import schema
 from app.domain.errors import BadRequest, Unauthenticated
-from app.domain.models import RequestMeta
 from app.services.container import Services
 from app.services.health import database_unavailable
-from app.services.tokens import TokenExpired, TokenRegistry
+from app.services.tokens import TokenRegistry
 
 log = logging.getLogger("confid.http")
-
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-_QUERY_TOKEN_PARAMS = ("access_token", "token", "bearer", "authorization", "api_key")
-USER_AGENT_MAX = 512
-
-
-def _request_id(scope: Scope) -> str:
-    for name, value in scope.get("headers", []):
-        if name == b"x-request-id":
-            text: str = value.decode("latin-1")
-            if _REQUEST_ID.fullmatch(text):
-                return text
-    return secrets.token_hex(8)
 
 
 def _nesting(text: str) -> int:
@@ -84,7 +69,7 @@ class GraphQLView(GraphQL[Context, None]):
         if scope["type"] != "http":  # no subscriptions: refuse websockets politely
             await send({"type": "websocket.close", "code": 1003})
             return
-        request_id = _request_id(scope)
+        request_id = request_id_of(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         body, too_large = await _read_body(scope, receive)
         if too_large:
@@ -152,30 +137,8 @@ class GraphQLView(GraphQL[Context, None]):
         request_id: str = request.scope["state"]["request_id"]
         if self.should_render_graphql_ide(self.request_adapter_class(request)):
             return Context(self.services, None, None, request_id)  # the page needs no token
-        if any(p in request.query_params for p in _QUERY_TOKEN_PARAMS):
-            raise Unauthenticated(
-                "Tokens are never accepted in the query string (URLs end up in logs). "
-                "Send `Authorization: Bearer <token>`."
-            )
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if not header:
-            raise Unauthenticated("Missing token: send `Authorization: Bearer <token>`.")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthenticated("Malformed Authorization header: use `Bearer <token>`.")
-        try:
-            principal = self.tokens.authenticate(token.strip())
-        except TokenExpired:
-            raise Unauthenticated("This token has expired; ask for a new one.") from None
-        if principal is None:
-            raise Unauthenticated("Unknown or revoked token.")
-        client = request.client.host if request.client else None
-        meta = RequestMeta(
-            actor=principal.actor,
-            source_ip=client,
-            user_agent=(request.headers.get("user-agent") or "")[:USER_AGENT_MAX] or None,
-            request_id=request_id,
-        )
+        principal = authenticate(request, self.tokens)
+        meta = request_meta(request, principal, request_id)
         return Context(self.services, principal, meta, request_id)
 
     def decode_json(self, data: str | bytes) -> object:

@@ -16,6 +16,7 @@ class Capability(Enum):
     READ_AUDIT = "read the audit trail and notifications"
     MANAGE_IDS = "enable audio conferencing, reset IDs and send conference info"
     CHOOSE_ID = "set a hand-picked conference ID"
+    SIGN_CHECKPOINT = "sign audit checkpoints"
 
 
 _GRANTS: dict[Role, frozenset[Capability]] = {

@@ -98,18 +98,21 @@ class ChainVerifier:
         # Checkpoints of an empty trail (sequence 0) can only be judged at the end.
 
     def _add_checkpoint(self, cp: Checkpoint) -> None:
-        if self._bad is not None:
-            return
+        self._checkpoints.setdefault(cp.sequence, []).append(cp)
+
+    def _signed(self, cp: Checkpoint) -> bool:
+        """A checkpoint's signature is judged where the chain reaches its sequence, so the
+        first bad sequence reported is the lowest one, whatever kind of check fails."""
         public = (self._keys or {}).get(cp.key_id)
         message = checkpoint_message(cp.sequence, cp.hash, cp.signed_at)
-        if public is None or not verify(public, cp.signature, message):
-            self._bad = (
-                max(cp.sequence, 1),
-                f"the checkpoint at sequence {cp.sequence} is not validly signed by "
-                "confid's key (forged or altered checkpoint)",
-            )
-            return
-        self._checkpoints.setdefault(cp.sequence, []).append(cp)
+        if public is not None and verify(public, cp.signature, message):
+            return True
+        self._bad = (
+            max(cp.sequence, 1),
+            f"the checkpoint at sequence {cp.sequence} is not validly signed by confid's key "
+            "(forged or altered checkpoint)",
+        )
+        return False
 
     @property
     def failed(self) -> bool:
@@ -165,6 +168,8 @@ class ChainVerifier:
                 )
                 return
         for cp in self._checkpoints.get(seq, []):
+            if not self._signed(cp):
+                return
             if cp.hash != entry.hash:
                 self._bad = (
                     seq,
@@ -181,15 +186,24 @@ class ChainVerifier:
     def result(self) -> ChainVerification:
         """The verdict over everything fed so far."""
         if self._bad is None and self._checkpoints and not self._partial:
+            unreached = [
+                cp
+                for sequence, cps in self._checkpoints.items()
+                if sequence == 0 or sequence > self._last_sequence
+                for cp in cps
+            ]
+            for cp in unreached:
+                if not self._signed(cp):
+                    break
             newest = max(self._checkpoints)
-            if newest > self._last_sequence:
+            if self._bad is None and newest > self._last_sequence:
                 cp = self._checkpoints[newest][-1]
                 self._bad = (
                     self._last_sequence + 1,
                     f"entries {self._last_sequence + 1} to {newest} are missing: a checkpoint "
                     f"signed at {iso_millis(cp.signed_at)} covers sequence {newest}",
                 )
-            else:
+            elif self._bad is None:
                 self._checkpoints_checked += len(self._checkpoints.get(0, []))
         if self._bad is not None:
             return ChainVerification(

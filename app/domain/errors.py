@@ -32,6 +32,7 @@ class UserErrorCode(Enum):
     TOO_LONG = "TOO_LONG"
     CONFLICT = "CONFLICT"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    SIGNING_DISABLED = "SIGNING_DISABLED"
 
 
 @dataclass(frozen=True, slots=True)

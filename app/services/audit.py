@@ -135,7 +135,9 @@ class AuditService:
         return verifier.result()
 
     async def plan_export(self, where: AuditFilter) -> ExportPlan:
-        """Fix the export's snapshot: entries up to the current head only."""
+        """Fix the export's snapshot: entries up to the current head only, and every
+        checkpoint (read first, so none can be newer than the head unless entries were cut)."""
+        checkpoints = await self.checkpoints.all()
         head_sequence, head_hash = await self._audit.head()
         count = await self._audit.count(where, up_to=head_sequence)
         first = last = None
@@ -154,7 +156,7 @@ class AuditService:
             count=count,
             first_sequence=first,
             last_sequence=last,
-            checkpoints=await self.checkpoints.all(up_to=head_sequence),
+            checkpoints=checkpoints,
             exported_at=self._clock(),
         )
 

@@ -60,6 +60,7 @@ class Services:
         await self.recovery.sweep()
         if self._settings.seed_demo:
             await seed_demo(self._bridges, self._users, self.changes, self._settings.demo_users)
+        await self.audit.checkpoints.create()  # where the trail stood when this process began
 
     async def ready(self) -> bool:
         """True when the database answers."""

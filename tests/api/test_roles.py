@@ -21,6 +21,12 @@ ALLOWED = {
     "ResetConferenceId": {"admin", "helpdesk"},
     "SendConferenceInfo": {"admin", "helpdesk"},
     "SetConferenceId": {"admin"},
+    "CreateAuditCheckpoint": {"admin"},
+    "AuditCheckpoints": {"admin", "auditor"},
+    "AuditSigningKey": {"admin", "helpdesk", "auditor"},
+    "AuditAccessLog": {"admin", "auditor"},
+    "UserEvidence": {"admin", "auditor"},
+    "ConferenceIdHistory": {"admin", "auditor"},
 }
 
 
@@ -33,6 +39,8 @@ async def variables(api: Api, name: str) -> dict[str, Any]:
         "ResetConferenceId": {"input": {"userId": user["id"]}},
         "SendConferenceInfo": {"input": {"userId": user["id"]}},
         "SetConferenceId": {"input": {"userId": user["id"], "conferenceId": "8390146"}},
+        "UserEvidence": {"userId": user["id"]},
+        "ConferenceIdHistory": {"id": user["id"]},
     }.get(name, {})
 
 

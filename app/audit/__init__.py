@@ -1,0 +1,1 @@
+"""Offline tools for auditors: verify an export with no database, download exports, keys."""

@@ -1,0 +1,142 @@
+"""Verifying an audit export file with no database: chain, sequence, signatures, checkpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from app.domain.audit import ChainVerifier
+from app.domain.checkpoint import Checkpoint
+from app.domain.export import ExportFormatError, read_export
+from app.domain.signing import SigningKeyError, key_id, load_public_pem
+
+
+@dataclass(slots=True)
+class FileVerification:
+    """The verdict on one export file."""
+
+    ok: bool
+    checked: int
+    first_invalid_sequence: int | None
+    reason: str | None
+    checkpoints_checked: int
+    partial: bool
+    manifest: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+    def render(self) -> str:
+        lines = [f"warning: {w}" for w in self.warnings]
+        scope = "filtered (partial) export" if self.partial else "full export"
+        if self.ok:
+            lines.append(
+                f"OK: {self.checked} entries verified ({scope}), "
+                f"{self.checkpoints_checked} checkpoint(s) agree"
+            )
+        else:
+            lines.append(f"INVALID at sequence {self.first_invalid_sequence}: {self.reason}")
+            lines.append(f"({self.checked} entries verified before it; {scope})")
+        return "\n".join(lines)
+
+
+def verify_export(
+    lines: Iterable[str],
+    pinned_key: Ed25519PublicKey | None = None,
+    extra_checkpoints: list[Checkpoint] | None = None,
+) -> FileVerification:
+    """Check an export as `verifyAuditTrail` checks the database, and that it is complete."""
+    records = read_export(lines)
+    kind, manifest = next(records, ("", None))
+    if kind != "manifest" or not isinstance(manifest, dict):
+        raise ExportFormatError("the file does not start with a confid export manifest")
+    warnings: list[str] = []
+    keys: dict[str, Ed25519PublicKey] | None = None
+    if pinned_key is not None:
+        keys = {key_id(pinned_key): pinned_key}
+        if manifest.get("keyId") not in (None, key_id(pinned_key)):
+            warnings.append("the export names another signing key than the pinned one")
+    elif manifest.get("publicKeyPem"):
+        try:
+            embedded = load_public_pem(str(manifest["publicKeyPem"]))
+        except SigningKeyError as exc:
+            raise ExportFormatError(f"the manifest's public key is unusable: {exc}") from None
+        keys = {key_id(embedded): embedded}
+        warnings.append(
+            "verified with the public key inside the file: this proves integrity, not origin; "
+            "pin confid's key with --public-key for that"
+        )
+    else:
+        warnings.append("the export is unsigned: only the hash chain can be checked")
+    partial = bool(manifest.get("partial"))
+    checkpoints: list[Checkpoint] = list(extra_checkpoints or [])
+    verifier: ChainVerifier | None = None
+    end: dict[str, Any] | None = None
+    entries = 0
+    for kind, value in records:
+        if kind == "checkpoint":
+            if verifier is not None:
+                raise ExportFormatError("a checkpoint line comes after the entries")
+            checkpoints.append(value)
+        elif kind == "entry":
+            if verifier is None:
+                verifier = ChainVerifier(keys, checkpoints, partial=partial)
+            number, entry, problem = value
+            entries += 1
+            if entry is None:
+                verifier.feed_unreadable(entries, problem or f"line {number} is unreadable")
+            else:
+                verifier.feed(entry)
+        elif kind == "end":
+            end = value
+        elif kind == "manifest":
+            raise ExportFormatError("a second manifest line")
+    if verifier is None:
+        verifier = ChainVerifier(keys, checkpoints, partial=partial)
+    result = verifier.result()
+    ok, first, reason = result.ok, result.first_invalid_sequence, result.reason
+    if ok and end is None:
+        ok, first, reason = False, result.checked + 1, "the export is cut off (no end line)"
+    elif ok and end is not None and int(end.get("count", -1)) != entries:
+        ok, first, reason = (
+            False,
+            result.checked + 1,
+            f"the end line counts {end.get('count')} entries but the file has {entries}",
+        )
+    elif ok and manifest.get("count") not in (None, entries):
+        ok, first, reason = (
+            False,
+            result.checked + 1,
+            f"the manifest promises {manifest['count']} entries but the file has {entries}",
+        )
+    elif ok and not partial and (manifest.get("headSequence") or 0) > result.checked:
+        ok, first, reason = (
+            False,
+            result.checked + 1,
+            f"entries after {result.checked} are missing (the manifest's head is "
+            f"{manifest['headSequence']})",
+        )
+    return FileVerification(
+        ok=ok,
+        checked=result.checked,
+        first_invalid_sequence=first,
+        reason=reason,
+        checkpoints_checked=result.checkpoints_checked,
+        partial=partial,
+        manifest=manifest,
+        warnings=warnings,
+    )
+
+
+def load_checkpoints(lines: Iterable[str]) -> list[Checkpoint]:
+    """Checkpoints kept from an earlier export (or any file of checkpoint lines)."""
+    out: list[Checkpoint] = []
+    for kind, value in read_export(lines):
+        if kind == "checkpoint":
+            out.append(value)
+    return out
+
+
+def load_pinned_key(text: str) -> Ed25519PublicKey:
+    return load_public_pem(text)

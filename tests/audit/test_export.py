@@ -1,0 +1,129 @@
+"""GET /audit/export and offline verification of what it writes, in both formats."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.audit.verify import verify_export
+from tests.audit.helpers import export_text, history
+from tests.conftest import ROOT, TOKENS, Api, operation
+
+
+def lines(text: str) -> list[str]:
+    return text.splitlines(keepends=True)
+
+
+async def test_full_export_has_a_manifest_and_verifies(api: Api) -> None:
+    await history(api)
+    await api.data(operation("CreateAuditCheckpoint"))
+    text = await export_text(api)
+    records = [json.loads(line) for line in text.splitlines()]
+    manifest, end = records[0], records[-1]
+    entries = [r for r in records if r["type"] == "entry"]
+    assert manifest["type"] == "manifest" and manifest["partial"] is False
+    assert manifest["count"] == len(entries) == manifest["lastSequence"] == manifest["headSequence"]
+    assert manifest["firstSequence"] == 1 and manifest["headHash"] == entries[-1]["hash"]
+    assert end == {"type": "end", "count": len(entries)}
+    assert [r["type"] for r in records[1:3]] == ["checkpoint", "checkpoint"]
+    result = verify_export(lines(text))
+    assert result.ok and result.checked == len(entries) and result.checkpoints_checked == 2
+
+
+async def test_csv_export_verifies_too(api: Api) -> None:
+    await history(api)
+    text = await export_text(api, format="csv")
+    assert text.startswith("# {") and "\nsequence,occurredAt," in text
+    result = verify_export(lines(text))
+    assert result.ok, result.render()
+
+
+async def test_filtered_export_is_partial_and_verifies(api: Api) -> None:
+    await history(api)
+    user = await api.enabled_user()
+    text = await export_text(api, userId=user["id"], action="RESET")
+    manifest = json.loads(text.splitlines()[0])
+    assert manifest["partial"] is True and manifest["count"] == 3
+    assert manifest["filter"]["action"] == "RESET"
+    result = verify_export(lines(text))
+    assert result.ok and result.partial and result.checked == 3
+
+
+async def test_a_cut_off_or_edited_file_is_refused(api: Api) -> None:
+    await history(api)
+    text = await export_text(api)
+    cut = verify_export(lines(text)[:-3])
+    assert not cut.ok and "cut off" in (cut.reason or "")
+    edited = text.replace('"reason":"r2"', '"reason":"r9"')
+    result = verify_export(lines(edited))
+    assert not result.ok and "edited" in (result.reason or "")
+
+
+@pytest.mark.parametrize(
+    ("token", "params", "status"),
+    [("helpdesk", {}, 403), (None, {}, 401), ("auditor", {"format": "xml"}, 400),
+     ("auditor", {"userId": '{"$ne": null}'}, 400), ("auditor", {"from": "yesterday"}, 400),
+     ("auditor", {"action": "DROP"}, 400), ("auditor", {"sneaky": "1"}, 400),
+     ("auditor", {"access_token": "x"}, 401)],
+)  # fmt: skip
+async def test_export_refusals(
+    api: Api, token: str | None, params: dict[str, str], status: int
+) -> None:
+    headers = {"Authorization": f"Bearer {TOKENS[token]}"} if token else {}
+    response = await api.client.get("/audit/export", params=params, headers=headers)
+    assert response.status_code == status
+    assert response.json()["errors"][0]["extensions"]["code"] in (
+        "FORBIDDEN", "UNAUTHENTICATED", "BAD_REQUEST")  # fmt: skip
+
+
+async def test_no_token_or_pin_appears_in_entries_exports_or_logs(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        await history(api)
+        exported = await export_text(api) + await export_text(api, format="csv")
+    database = api.services.database
+    stored = ""
+    for name in ("audit_events", "notifications", "audit_access_log", "users"):
+        stored += json.dumps(await database.get_collection(name).find({}).to_list(None),
+                             default=str)  # fmt: skip
+    logs = "\n".join(r.getMessage() for r in caplog.records)
+    for haystack in (stored, exported, logs):
+        for token in TOKENS.values():
+            assert token not in haystack
+        assert " pin " not in haystack.lower() and "pin:" not in haystack.lower()
+
+
+async def test_the_offline_tool(api: Api, tmp_path: Path) -> None:
+    await history(api)
+    good = tmp_path / "trail.jsonl"
+    good.write_text(await export_text(api))
+    pem = tmp_path / "confid.pem"
+    pem.write_text((await api.client.get("/audit/public-key")).text)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(good.read_text().replace('"reason":"r3"', '"reason":"r8"'))
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "app.audit", "verify", *args],
+                              cwd=ROOT, capture_output=True, text=True, check=False)  # fmt: skip
+
+    ok = run(str(good), "--public-key", str(pem))
+    assert ok.returncode == 0 and ok.stdout.startswith("OK:")
+    invalid = run(str(bad), "--public-key", str(pem))
+    assert invalid.returncode == 1 and "INVALID at sequence" in invalid.stdout
+    missing = run(str(tmp_path / "nope.jsonl"))
+    assert missing.returncode == 2
+    other_key = tmp_path / "other.pem"
+    subprocess.run([sys.executable, "-m", "app.audit", "keygen", "--out",
+                    str(tmp_path / "k.pem")], cwd=ROOT, capture_output=True, check=True,
+                   text=True)  # fmt: skip
+    from app.domain.signing import Signer, public_pem
+
+    other_key.write_text(public_pem(Signer.from_pem((tmp_path / "k.pem").read_bytes()).public))
+    foreign = run(str(good), "--public-key", str(other_key))
+    assert foreign.returncode == 1 and "not signed by confid's key" in foreign.stdout
