@@ -13,6 +13,7 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 from app.domain.audit import canonical_fields
@@ -150,18 +151,17 @@ def json_line(kind: str, body: dict[str, Any]) -> str:
 
 
 def read_export(lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
-    """Yield ("manifest"|"entry"|"checkpoint"|"end", value) from either format.
+    """Yield ("manifest"|"entry"|"checkpoint"|"end", value) from either format, streaming.
 
     Entries come as (line number, entry or None, problem or None), so one mangled line is
     reported where it is rather than stopping the read.
     """
     iterator = iter(lines)
     first = next(iterator, "")
-    number = 1
     if first.startswith("# "):
         yield from _read_csv(first, iterator)
         return
-    for number, line in enumerate([first, *iterator], start=1):
+    for number, line in enumerate(chain([first], iterator), start=1):
         if not line.strip():
             continue
         try:
@@ -193,20 +193,38 @@ def _typed(kind: str, record: dict[str, Any], number: int) -> Iterator[tuple[str
         raise ExportFormatError(f"line {number}: unknown record type {kind!r}")
 
 
+def _comment(line: str, number: int) -> Iterator[tuple[str, Any]]:
+    try:
+        record = json.loads(line[2:])
+        kind = record.pop("type")
+    except (json.JSONDecodeError, KeyError, AttributeError) as exc:
+        raise ExportFormatError(f"line {number}: bad comment record: {exc}") from None
+    yield from _typed(kind, record, number)
+
+
 def _read_csv(first: str, rest: Iterator[str]) -> Iterator[tuple[str, Any]]:
-    rows: list[str] = []
+    """Manifest and checkpoints come first as comments, then rows, then the end comment."""
     number = 1
-    for number, line in enumerate([first, *rest], start=1):
+    header = None
+    for number, line in enumerate(chain([first], rest), start=1):
         if line.startswith("# "):
-            try:
-                record = json.loads(line[2:])
-                kind = record.pop("type")
-            except (json.JSONDecodeError, KeyError) as exc:
-                raise ExportFormatError(f"line {number}: bad comment record: {exc}") from None
-            yield from _typed(kind, record, number)
+            yield from _comment(line, number)
         elif line.strip():
-            rows.append(line)
-    reader = csv.DictReader(io.StringIO("".join(rows)))
+            header = line
+            break
+    if header is None:
+        return
+    trailer: list[tuple[int, str]] = []
+
+    def rows() -> Iterator[str]:
+        yield header
+        for offset, line in enumerate(rest, start=number + 1):
+            if line.startswith("# "):
+                trailer.append((offset, line))
+            elif line.strip():
+                yield line
+
+    reader = csv.DictReader(rows())
     if reader.fieldnames != CSV_COLUMNS:
         raise ExportFormatError("the CSV header row is not confid's")
     for index, row in enumerate(reader, start=1):
@@ -214,3 +232,5 @@ def _read_csv(first: str, rest: Iterator[str]) -> Iterator[tuple[str, Any]]:
             yield "entry", (index, entry_from_record(_record_from_row(row)), None)
         except (KeyError, ValueError, TypeError) as exc:
             yield "entry", (index, None, f"CSV row {index}: {exc!r}")
+    for offset, line in trailer:
+        yield from _comment(line, offset)

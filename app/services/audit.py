@@ -140,15 +140,8 @@ class AuditService:
         checkpoints = await self.checkpoints.all()
         head_sequence, head_hash = await self._audit.head()
         count = await self._audit.count(where, up_to=head_sequence)
-        first = last = None
-        if count:
-            async for stored in self._audit.ascending(
-                page_size=1, where=where, up_to=head_sequence
-            ):
-                first = stored.sequence
-                break
-            newest, _ = await self._audit.page(where, 1, head_sequence + 1)
-            last = newest[0].sequence if newest else None
+        first = await self._audit.edge_sequence(where, newest=False, up_to=head_sequence)
+        last = await self._audit.edge_sequence(where, newest=True, up_to=head_sequence)
         return ExportPlan(
             where=where,
             head_sequence=head_sequence,

@@ -108,10 +108,22 @@ class AuditRepository:
         return await self._read_head()
 
     async def _read_head(self) -> tuple[int, str]:
-        docs = await self._events.find({}, {"hash": 1}).sort("_id", -1).limit(1).to_list(None)
-        if not docs:
+        newest = await self.edge_sequence(AuditFilter(), newest=True)
+        if newest is None:
             return 0, GENESIS_HASH
-        return int(docs[0]["_id"]), str(docs[0]["hash"])
+        doc = await self._events.find_one({"_id": newest}, {"hash": 1})
+        return newest, str(doc["hash"]) if doc else ""
+
+    async def edge_sequence(
+        self, where: AuditFilter, *, newest: bool, up_to: int | None = None
+    ) -> int | None:
+        """The lowest (or highest) matching sequence; only ids are read, never whole entries."""
+        query = where.query()
+        if up_to is not None:
+            query["_id"] = {"$lte": up_to}
+        cursor = self._events.find(query, {"_id": 1}).sort("_id", -1 if newest else 1).limit(1)
+        docs = await cursor.to_list(None)
+        return int(docs[0]["_id"]) if docs else None
 
     async def append(self, draft: AuditDraft) -> AuditEntry:
         """Add the draft as the next entry of the chain and return it sealed."""
@@ -166,22 +178,20 @@ class AuditRepository:
         where: AuditFilter | None = None,
         up_to: int | None = None,
     ) -> AsyncIterator[StoredEntry]:
-        """Matching stored entries in storage order, read in bounded pages."""
-        last: Any = None
+        """Matching stored entries in storage order, read in bounded pages.
+
+        Sequences are gapless integers, so each page is a range of `_id`s rather than a
+        sort-and-limit over the whole collection: memory stays bounded on any store (the
+        embedded one sorts in memory), and a real server walks the `_id` index.
+        """
+        if up_to is None:
+            up_to = (await self._read_head())[0]
         base = where.query() if where else {}
-        while True:
-            span: dict[str, Any] = {}
-            if last is not None:
-                span["$gt"] = last
-            if up_to is not None:
-                span["$lte"] = up_to
-            query = {**base, "_id": span} if span else dict(base)
-            docs = await self._events.find(query).sort("_id", 1).limit(page_size).to_list(None)
+        for start in range(0, up_to, page_size):
+            span = {"$gt": start, "$lte": min(start + page_size, up_to)}
+            docs = await self._events.find({**base, "_id": span}).sort("_id", 1).to_list(None)
             for doc in docs:
                 try:
                     yield StoredEntry(int(doc["_id"]), codec.audit_from(doc), None)
                 except (KeyError, ValueError, TypeError, AttributeError) as exc:
                     yield StoredEntry(int(doc["_id"]), None, f"{type(exc).__name__}: {exc}")
-            if len(docs) < page_size:
-                return
-            last = docs[-1]["_id"]
