@@ -2,6 +2,15 @@
 # confid — GraphQL service image (Strawberry + Starlette + uvicorn).
 # Build:  docker build -t confid .
 # Run:    see docker-compose.yml (needs MongoDB as a replica set and a tokens file).
+# Stage 1: build the self-hosted GraphiQL (pinned npm packages), so the image works offline.
+FROM node:20-slim AS assets
+WORKDIR /build/web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+COPY web/build.mjs ./
+COPY web/graphiql/ ./graphiql/
+RUN node build.mjs /build/out
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -15,6 +24,8 @@ WORKDIR /srv/confid
 COPY pyproject.toml README.md ./
 COPY app/ ./app/
 COPY graphql/ ./graphql/
+COPY web/admin/ ./web/admin/
+COPY --from=assets /build/out/ ./app/web/static/build/
 
 RUN pip install --no-cache-dir . \
  && rm -rf build ./*.egg-info \

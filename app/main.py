@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.api.export import AuditExport
@@ -24,6 +24,7 @@ from app.services.steps import StepHook, no_checkpoint
 from app.services.tokens import TokenRegistry
 from app.settings import Settings
 from app.store.database import Connection, connect
+from app.web import web_routes
 
 log = logging.getLogger("confid")
 
@@ -150,17 +151,14 @@ def create_app(
             return JSONResponse({"status": "ready"})
         return JSONResponse({"status": "database unavailable"}, status_code=503)
 
-    async def home(request: Request) -> Response:
-        return RedirectResponse("/graphql", status_code=307)
-
     app = Starlette(
         routes=[
-            Route("/", home),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/graphql", view),
             Route("/audit/export", audit_export.export, methods=["GET"]),
             Route("/audit/public-key", audit_export.public_key, methods=["GET"]),
+            *web_routes(),  # the admin page at /, its files, the GraphiQL build
         ],
         lifespan=lifespan,
     )

@@ -31,6 +31,7 @@ from app.domain.errors import BadRequest, Unauthenticated
 from app.services.container import Services
 from app.services.health import database_unavailable
 from app.services.tokens import TokenRegistry
+from app.web.graphiql import graphiql_response
 
 log = logging.getLogger("confid.http")
 
@@ -132,6 +133,10 @@ class GraphQLView(GraphQL[Context, None]):
                 ),
                 status_code=500,
             )
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Self-hosted GraphiQL when its assets are built; else Strawberry's CDN page (logged)."""
+        return graphiql_response(request.url.path) or await super().render_graphql_ide(request)
 
     async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
         request_id: str = request.scope["state"]["request_id"]
