@@ -105,7 +105,9 @@ def main() -> None:
           f"{'verify s':>9}")  # fmt: skip
     for size in args.sizes:
         export_peak, export_s, verify_peak, verify_s = asyncio.run(measure(size))
-        print(f"{size:>8} {export_peak:>16.2f} {export_s:>9.1f} {verify_peak:>16.2f} {verify_s:>9.1f}")
+        print(
+            f"{size:>8} {export_peak:>16.2f} {export_s:>9.1f} {verify_peak:>16.2f} {verify_s:>9.1f}"
+        )
 
 
 if __name__ == "__main__":

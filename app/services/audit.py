@@ -140,8 +140,11 @@ class AuditService:
         checkpoints = await self.checkpoints.all()
         head_sequence, head_hash = await self._audit.head()
         count = await self._audit.count(where, up_to=head_sequence)
-        first = await self._audit.edge_sequence(where, newest=False, up_to=head_sequence)
-        last = await self._audit.edge_sequence(where, newest=True, up_to=head_sequence)
+        if where.empty:  # the whole trail: its ends are known without another query
+            first, last = (1 if count else None), (head_sequence if count else None)
+        else:
+            first = await self._audit.edge_sequence(where, newest=False, up_to=head_sequence)
+            last = await self._audit.edge_sequence(where, newest=True, up_to=head_sequence)
         return ExportPlan(
             where=where,
             head_sequence=head_sequence,

@@ -108,16 +108,41 @@ class AuditRepository:
         return await self._read_head()
 
     async def _read_head(self) -> tuple[int, str]:
-        newest = await self.edge_sequence(AuditFilter(), newest=True)
+        newest = await self._newest_id()
         if newest is None:
             return 0, GENESIS_HASH
         doc = await self._events.find_one({"_id": newest}, {"hash": 1})
         return newest, str(doc["hash"]) if doc else ""
 
+    async def _exists_from(self, sequence: int) -> bool:
+        # A count with limit 1: no document is fetched or copied, on either store.
+        return bool(await self._events.count_documents({"_id": {"$gte": sequence}}, limit=1))
+
+    async def _newest_id(self) -> int | None:
+        """The highest `_id`, by exponential then binary search over "is there an id >= n".
+
+        Each probe is one indexed count on a server, and a scan without sorting or copying
+        on the embedded store, so finding the head never holds the trail in memory.
+        """
+        if not await self._exists_from(1):
+            return None
+        low, high = 1, 2  # an id >= low exists; find high with none >= high
+        while await self._exists_from(high):
+            low, high = high, high * 2
+        while high - low > 1:
+            middle = (low + high) // 2
+            if await self._exists_from(middle):
+                low = middle
+            else:
+                high = middle
+        return low
+
     async def edge_sequence(
         self, where: AuditFilter, *, newest: bool, up_to: int | None = None
     ) -> int | None:
         """The lowest (or highest) matching sequence; only ids are read, never whole entries."""
+        if where.empty and newest and up_to is None:
+            return await self._newest_id()
         query = where.query()
         if up_to is not None:
             query["_id"] = {"$lte": up_to}

@@ -1,0 +1,1 @@
+"""The confid benchmark: confid against a bare-Starlette ceiling on the same store (not shipped)."""
