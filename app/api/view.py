@@ -157,6 +157,10 @@ class GraphQLView(GraphQL[Context, None]):
             value = json.loads(text)
         except json.JSONDecodeError as exc:
             raise HTTPException(400, f"The request body is not valid JSON: {exc.msg}.") from None
+        if "\\ud" in text.lower() and _has_lone_surrogate(value):
+            raise HTTPException(
+                400, "The JSON contains an unpaired UTF-16 surrogate escape; send valid Unicode."
+            )
         if isinstance(value, list):
             raise HTTPException(400, "Batched requests (a JSON array) are not supported.")
         if not isinstance(value, dict):
@@ -175,6 +179,15 @@ class GraphQLView(GraphQL[Context, None]):
         if result.extensions:
             data["extensions"] = result.extensions
         return data
+
+
+def _has_lone_surrogate(value: object) -> bool:
+    """JSON may escape half a surrogate pair; no database or hash can store such a string."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 async def _read_body(scope: Scope, receive: Receive) -> tuple[bytes, bool]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -201,3 +202,21 @@ async def test_typename_floods_are_bounded(api: Api) -> None:
     assert code(await api.gql(flood)) == "QUERY_TOO_COMPLEX"
     aliased = "{ " + " ".join(f"t{i}: __typename" for i in range(500)) + " }"
     assert code(await api.gql(aliased)) == "QUERY_TOO_COMPLEX"
+
+
+@pytest.mark.parametrize("escape", ["\\ud800", "\\uDFFF", "a\\udc00b"])
+async def test_unpaired_surrogates_are_bad_requests(api: Api, escape: str) -> None:
+    user = await api.enabled_user()
+    template = json.dumps(
+        {"query": operation("ResetConferenceId"),
+         "variables": {"input": {"userId": user["id"], "reason": "REASON"}}}
+    )  # fmt: skip
+    headers = {"Authorization": f"Bearer {TOKENS['admin']}", "Content-Type": "application/json"}
+    before = await trail_length(api)
+    body = template.replace("REASON", escape).encode()
+    response = await api.client.post("/graphql", content=body, headers=headers)
+    assert response.status_code == 400 and code(response.json()) == "BAD_REQUEST"
+    assert await trail_length(api) == before
+    paired = template.replace("REASON", "\\ud83d\\ude00").encode()  # an emoji is fine
+    ok = await api.client.post("/graphql", content=paired, headers=headers)
+    assert ok.json()["data"]["resetConferenceId"]["userErrors"] == []
