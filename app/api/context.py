@@ -24,6 +24,7 @@ class Context:
     users: DataLoader[str, User | None] = field(init=False)
     bridges: DataLoader[str, Bridge | None] = field(init=False)
     audit_events: DataLoader[int, AuditEntry | None] = field(init=False)
+    latest_events: DataLoader[str, AuditEntry | None] = field(init=False)
 
     def __post_init__(self) -> None:
         directory, audit = self.services.directory, self.services.audit
@@ -40,7 +41,12 @@ class Context:
             found = await audit.events_by_sequence(list(keys))
             return [found.get(k) for k in keys]
 
+        async def load_latest(keys: list[str]) -> list[AuditEntry | None]:
+            found = await audit.latest_for_users(list(keys))
+            return [found.get(k) for k in keys]
+
         self.users = DataLoader(load_fn=load_users)
+        self.latest_events = DataLoader(load_fn=load_latest)
         self.bridges = DataLoader(load_fn=load_bridges)
         self.audit_events = DataLoader(load_fn=load_events)
 

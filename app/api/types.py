@@ -11,6 +11,7 @@ from app.api import enums
 from app.api.context import Info
 from app.api.ids import encode_id
 from app.domain import models
+from app.domain.access import Capability
 from app.domain.errors import Problem
 
 if TYPE_CHECKING:
@@ -102,6 +103,15 @@ class User(Node):
     @strawberry.field(description="Audio-conferencing settings; null when the user is not enabled.")
     def audio_conferencing(self) -> AudioConferencing | None:
         return AudioConferencing(_audio=self._user.audio) if self._user.audio else None
+
+    @strawberry.field(
+        description="The newest audit entry about this user (change, send or refusal). "
+        "(admin, auditor)"
+    )
+    async def latest_audit_event(self, info: Info) -> AuditEvent | None:
+        info.context.require(Capability.READ_AUDIT)
+        entry = await info.context.latest_events.load(self._user.id)
+        return AuditEvent(_entry=entry) if entry else None
 
     @strawberry.field(
         description="Every successful change of this user's conference ID (assign, set, "

@@ -111,6 +111,9 @@ class AuditService:
     async def count(self, where: AuditFilter) -> int:
         return await self._audit.count(where)
 
+    async def latest_for_users(self, user_ids: list[str]) -> dict[str, AuditEntry]:
+        return await self._audit.latest_for_users(user_ids)
+
     async def events_by_sequence(self, sequences: list[int]) -> dict[int, AuditEntry]:
         return await self._audit.get_many(sequences)
 

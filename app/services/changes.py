@@ -360,13 +360,21 @@ class ChangeService:
             await self._undo_quietly(current.id, intent.operation_id)
             raise
         await self._checkpoint(Step.COMMITTED)
-        return await self.finish(committed)
+        return await self.finish(committed, replace(current, audio=audio or current.audio), bridge)
 
-    async def finish(self, intent: Intent) -> ChangeOutcome:
-        """Steps 4-8 for a committed intent; idempotent, shared with recovery."""
+    async def finish(
+        self, intent: Intent, user: User | None = None, bridge: Bridge | None = None
+    ) -> ChangeOutcome:
+        """Steps 4-8 for a committed intent; idempotent, shared with recovery.
+
+        A request passes the user (as committed) and bridge it already holds; recovery
+        reads them. Every write below is idempotent per operation: retiring and activating
+        are conditional updates, and the audit entry and the email record are unique per
+        operation (a second append or record returns the first).
+        """
         assert intent.committed and intent.bridge_id is not None
-        bridge = await self._bridges.get(intent.bridge_id)
-        user = await self._users.get(intent.user_id)
+        bridge = bridge or await self._bridges.get(intent.bridge_id)
+        user = user or await self._users.get(intent.user_id)
         if bridge is None or user is None:
             raise LookupError(f"operation {intent.operation_id} refers to a missing user/bridge")
         now = self._clock()
@@ -377,29 +385,27 @@ class ChangeService:
             await self._registry.activate(bridge.id, intent.new_conference_id, intent.operation_id)
         await self._checkpoint(Step.RETIRED)
 
-        entry = await self._audit.by_operation(intent.operation_id)
         to_non_primary = bool(
             intent.to_address and intent.to_address.casefold() != user.email.casefold()
         )
         recipients = (intent.to_address or user.email,)
-        if entry is None:
-            entry = await self._audit.append(
-                AuditDraft(
-                    occurred_at=now,
-                    action=intent.action,
-                    outcome=AuditOutcome.SUCCESS,
-                    error_codes=(),
-                    user_id=user.id,
-                    bridge_id=bridge.id,
-                    previous_conference_id=intent.previous_conference_id if changes_id else None,
-                    new_conference_id=intent.new_conference_id,
-                    meta=intent.meta,
-                    reason=intent.reason,
-                    recipients=recipients if not changes_id else (),
-                    to_non_primary=to_non_primary,
-                    operation_id=intent.operation_id,
-                )
+        entry = await self._audit.append(
+            AuditDraft(
+                occurred_at=now,
+                action=intent.action,
+                outcome=AuditOutcome.SUCCESS,
+                error_codes=(),
+                user_id=user.id,
+                bridge_id=bridge.id,
+                previous_conference_id=intent.previous_conference_id if changes_id else None,
+                new_conference_id=intent.new_conference_id,
+                meta=intent.meta,
+                reason=intent.reason,
+                recipients=recipients if not changes_id else (),
+                to_non_primary=to_non_primary,
+                operation_id=intent.operation_id,
             )
+        )
         await self._checkpoint(Step.AUDITED)
 
         kind = (

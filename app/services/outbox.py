@@ -14,7 +14,7 @@ from app.domain.models import (
     NotificationStatus,
 )
 from app.notify.templates import render
-from app.notify.transport import OutgoingEmail, Transport
+from app.notify.transport import OutgoingEmail, RecordOnlyTransport, Transport
 from app.services.clock import Clock
 from app.store.notifications import NotificationRepository
 
@@ -52,7 +52,7 @@ class Outbox:
             subject=rendered.subject,
             body=rendered.body,
             conference_id=conference_id,
-            status=NotificationStatus.SUPPRESSED if suppressed else NotificationStatus.PENDING,
+            status=self._initial_status(suppressed),
             created_at=self._clock(),
             to_primary_address=to_primary_address,
             audit_sequence=audit_sequence,
@@ -60,6 +60,15 @@ class Outbox:
             operation_id=operation_id,
         )
         return await self._repo.record(note)
+
+    def _initial_status(self, suppressed: bool) -> NotificationStatus:
+        if suppressed:
+            return NotificationStatus.SUPPRESSED
+        if isinstance(self._transport, RecordOnlyTransport):
+            # No mail transport: recording it is the whole delivery, so say so at once
+            # (nothing is ever handed over, so there is no PENDING stage to claim).
+            return NotificationStatus.RECORDED
+        return NotificationStatus.PENDING
 
     async def deliver(self, note: Notification) -> Notification:
         """Hand a PENDING email to the transport once; the status says what happened."""

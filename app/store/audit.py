@@ -22,7 +22,7 @@ from app.domain.instants import iso_millis
 from app.domain.models import AuditAction, AuditEntry, AuditOutcome
 from app.domain.signing import Signer
 from app.store import codec
-from app.store.database import AUDIT_EVENTS, Database
+from app.store.database import AUDIT_EVENTS, Database, aggregate
 
 MAX_APPEND_ATTEMPTS = 1000
 VERIFY_PAGE = 1000
@@ -175,7 +175,22 @@ class AuditRepository:
         doc = await self._events.find_one({"operationId": operation_id})
         return codec.audit_from(doc) if doc else None
 
+    async def latest_for_users(self, user_ids: list[str]) -> dict[str, AuditEntry]:
+        """Each user's newest entry, in one aggregation (served by the `by_user` index)."""
+        docs = await aggregate(
+            self._events,
+            [
+                {"$match": {"userId": {"$in": user_ids}}},
+                {"$sort": {"userId": 1, "_id": -1}},
+                {"$group": {"_id": "$userId", "doc": {"$first": "$$ROOT"}}},
+            ],
+        )
+        return {d["_id"]: codec.audit_from(d["doc"]) for d in docs}
+
     async def get_many(self, sequences: list[int]) -> dict[int, AuditEntry]:
+        if len(sequences) == 1:  # an equality match is the cheaper query on both stores
+            doc = await self._events.find_one({"_id": sequences[0]})
+            return {sequences[0]: codec.audit_from(doc)} if doc else {}
         cursor = self._events.find({"_id": {"$in": sequences}})
         return {int(d["_id"]): codec.audit_from(d) for d in await cursor.to_list(None)}
 

@@ -42,6 +42,9 @@ class UserRepository:
         return codec.user_from(doc) if doc else None
 
     async def get_many(self, user_ids: list[str]) -> dict[str, User]:
+        if len(user_ids) == 1:  # an equality match is the cheaper query on both stores
+            user = await self.get(user_ids[0])
+            return {user.id: user} if user else {}
         cursor = self._users.find({"_id": {"$in": user_ids}}, {"lock": 0})
         return {d["_id"]: codec.user_from(d) for d in await cursor.to_list(None)}
 

@@ -124,3 +124,18 @@ async def test_emails_off_for_the_tenant(settings: Settings, raw_database: Any) 
     )
     assert asked["resetConferenceId"]["notification"]["status"] == "RECORDED"
     await api.client.aclose()
+
+
+async def test_latest_audit_event_per_user(api: Api) -> None:
+    user = await api.enabled_user()
+    done = await api.data(operation("ResetConferenceId"), {"input": {"userId": user["id"]}})
+    query = "query($id: ID) { user(id: $id) { latestAuditEvent { sequence action } } }"
+    data = await api.data(query, {"id": user["id"]}, "auditor")
+    latest = data["user"]["latestAuditEvent"]
+    assert latest == {"sequence": done["resetConferenceId"]["auditEvent"]["sequence"],
+                      "action": "RESET"}  # fmt: skip
+    denied = await api.gql(query, {"id": user["id"]}, "helpdesk")
+    assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    disabled = await api.disabled_user()
+    data = await api.data(query, {"id": disabled["id"]}, "auditor")
+    assert data["user"]["latestAuditEvent"] is None
