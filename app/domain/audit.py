@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass, replace
 from datetime import datetime
+from json.encoder import encode_basestring
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -44,11 +45,48 @@ def canonical_fields(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
+def canonical_json(fields: dict[str, Any]) -> str:
+    """The reference encoding: sorted keys, no whitespace, non-ASCII kept as is."""
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+_text = encode_basestring  # json's own C string encoder (the one json.dumps uses)
+
+
+def _opt(value: str | None) -> str:
+    return "null" if value is None else _text(value)
+
+
 def canonical_bytes(entry: AuditEntry) -> bytes:
-    """Sorted-key, whitespace-free UTF-8 JSON: the exact bytes that are hashed."""
-    return json.dumps(
-        canonical_fields(entry), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode("utf-8")
+    """Exactly `canonical_json(canonical_fields(entry))` as UTF-8, written out directly.
+
+    The keys are fixed, so their sorted order is too; skipping the generic encoder's
+    dictionary walk and sort makes the chain check several times faster. A property test
+    holds it byte-identical to `canonical_json`.
+    """
+    return (
+        '{"action":' + _text(entry.action.value)
+        + ',"actor":{"name":' + _text(entry.actor.name)
+        + ',"role":' + _text(entry.actor.role.value)
+        + '},"bridgeId":' + _opt(entry.bridge_id)
+        + ',"errorCodes":[' + ",".join(_text(c.value) for c in entry.error_codes)
+        + '],"keyId":' + _opt(entry.key_id)
+        + ',"newConferenceId":' + _opt(entry.new_conference_id)
+        + ',"occurredAt":' + _text(iso_millis(entry.occurred_at))
+        + ',"operationId":' + _text(entry.operation_id)
+        + ',"outcome":' + _text(entry.outcome.value)
+        + ',"previousConferenceId":' + _opt(entry.previous_conference_id)
+        + ',"previousHash":' + _text(entry.previous_hash)
+        + ',"reason":' + _opt(entry.reason)
+        + ',"recipients":[' + ",".join(_text(r) for r in entry.recipients)
+        + '],"requestId":' + _opt(entry.request_id)
+        + ',"sequence":' + str(int(entry.sequence))
+        + ',"sourceIp":' + _opt(entry.source_ip)
+        + ',"toNonPrimary":' + ("true" if entry.to_non_primary else "false")
+        + ',"userAgent":' + _opt(entry.user_agent)
+        + ',"userId":' + _opt(entry.user_id)
+        + "}"
+    ).encode("utf-8")  # fmt: skip
 
 
 def entry_hash(entry: AuditEntry) -> str:

@@ -15,5 +15,9 @@ def to_millis_utc(moment: datetime) -> datetime:
 
 def iso_millis(moment: datetime) -> str:
     """ISO-8601 UTC with exactly three fractional digits and a Z."""
-    m = to_millis_utc(moment)
-    return m.strftime("%Y-%m-%dT%H:%M:%S.") + f"{m.microsecond // 1000:03d}Z"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    elif moment.utcoffset():
+        moment = moment.astimezone(UTC)
+    # isoformat cuts (never rounds) to milliseconds, as MongoDB stores them.
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"

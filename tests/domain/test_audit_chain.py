@@ -5,8 +5,20 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from app.domain.audit import GENESIS_HASH, AuditDraft, ChainVerifier, canonical_bytes, seal
-from app.domain.models import SYSTEM_META, AuditAction, AuditEntry, AuditOutcome
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.domain.audit import (
+    GENESIS_HASH,
+    AuditDraft,
+    ChainVerifier,
+    canonical_bytes,
+    canonical_fields,
+    canonical_json,
+    seal,
+)
+from app.domain.errors import UserErrorCode
+from app.domain.models import SYSTEM_META, Actor, AuditAction, AuditEntry, AuditOutcome, Role
 
 
 def draft(n: int) -> AuditDraft:
@@ -80,3 +92,40 @@ def test_a_rehashed_edit_breaks_the_next_link() -> None:
 
 def test_empty_chain_is_ok() -> None:
     assert verify([]) == (True, None)
+
+
+def test_iso_millis_cuts_like_mongodb() -> None:
+    from app.domain.instants import iso_millis
+
+    moment = datetime(2026, 11, 29, 8, 30, 0, 123999, tzinfo=UTC)
+    assert iso_millis(moment) == "2026-11-29T08:30:00.123Z"
+    assert iso_millis(moment.replace(tzinfo=None)) == "2026-11-29T08:30:00.123Z"
+    from datetime import timedelta, timezone
+
+    east = moment.astimezone(timezone(timedelta(hours=5, minutes=30)))
+    assert iso_millis(east) == "2026-11-29T08:30:00.123Z"
+
+
+TEXTS = st.one_of(st.none(), st.text(max_size=30))
+
+
+@given(
+    user_id=TEXTS, reason=TEXTS, agent=TEXTS, name=st.text(min_size=1, max_size=20),
+    recipients=st.lists(st.text(max_size=20), max_size=3),
+    codes=st.lists(st.sampled_from(list(UserErrorCode)), max_size=3),
+    flag=st.booleans(), sequence=st.integers(1, 10**12),
+    when=st.datetimes(timezones=st.just(UTC)),
+)  # fmt: skip
+@settings(max_examples=300)
+def test_fast_encoding_is_byte_identical_to_json_dumps(
+    user_id: str | None, reason: str | None, agent: str | None, name: str,
+    recipients: list[str], codes: list[UserErrorCode], flag: bool, sequence: int,
+    when: datetime,
+) -> None:  # fmt: skip
+    entry = replace(
+        seal(draft(1), sequence, GENESIS_HASH),
+        user_id=user_id, reason=reason, user_agent=agent, actor=Actor(name, Role.ADMIN),
+        recipients=tuple(recipients), error_codes=tuple(codes), to_non_primary=flag,
+        occurred_at=when,
+    )  # fmt: skip
+    assert canonical_bytes(entry) == canonical_json(canonical_fields(entry)).encode("utf-8")
