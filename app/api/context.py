@@ -15,40 +15,64 @@ from app.services.container import Services
 
 @dataclass(slots=True)
 class Context:
-    """Built once per request by the HTTP view."""
+    """Built once per request by the HTTP view; loaders are made on first use."""
 
     services: Services
     principal: Principal | None
     meta: RequestMeta | None
     request_id: str
-    users: DataLoader[str, User | None] = field(init=False)
-    bridges: DataLoader[str, Bridge | None] = field(init=False)
-    audit_events: DataLoader[int, AuditEntry | None] = field(init=False)
-    latest_events: DataLoader[str, AuditEntry | None] = field(init=False)
+    _users: DataLoader[str, User | None] | None = field(default=None, init=False)
+    _bridges: DataLoader[str, Bridge | None] | None = field(default=None, init=False)
+    _events: DataLoader[int, AuditEntry | None] | None = field(default=None, init=False)
+    _latest: DataLoader[str, AuditEntry | None] | None = field(default=None, init=False)
 
-    def __post_init__(self) -> None:
-        directory, audit = self.services.directory, self.services.audit
+    @property
+    def users(self) -> DataLoader[str, User | None]:
+        if self._users is None:
+            directory = self.services.directory
 
-        async def load_users(keys: list[str]) -> list[User | None]:
-            found = await directory.users_by_id(list(keys))
-            return [found.get(k) for k in keys]
+            async def load(keys: list[str]) -> list[User | None]:
+                found = await directory.users_by_id(list(keys))
+                return [found.get(k) for k in keys]
 
-        async def load_bridges(keys: list[str]) -> list[Bridge | None]:
-            found = {b.id: b for b in await directory.bridges()}
-            return [found.get(k) for k in keys]
+            self._users = DataLoader(load_fn=load)
+        return self._users
 
-        async def load_events(keys: list[int]) -> list[AuditEntry | None]:
-            found = await audit.events_by_sequence(list(keys))
-            return [found.get(k) for k in keys]
+    @property
+    def bridges(self) -> DataLoader[str, Bridge | None]:
+        if self._bridges is None:
+            directory = self.services.directory
 
-        async def load_latest(keys: list[str]) -> list[AuditEntry | None]:
-            found = await audit.latest_for_users(list(keys))
-            return [found.get(k) for k in keys]
+            async def load(keys: list[str]) -> list[Bridge | None]:
+                found = {b.id: b for b in await directory.bridges()}
+                return [found.get(k) for k in keys]
 
-        self.users = DataLoader(load_fn=load_users)
-        self.latest_events = DataLoader(load_fn=load_latest)
-        self.bridges = DataLoader(load_fn=load_bridges)
-        self.audit_events = DataLoader(load_fn=load_events)
+            self._bridges = DataLoader(load_fn=load)
+        return self._bridges
+
+    @property
+    def audit_events(self) -> DataLoader[int, AuditEntry | None]:
+        if self._events is None:
+            audit = self.services.audit
+
+            async def load(keys: list[int]) -> list[AuditEntry | None]:
+                found = await audit.events_by_sequence(list(keys))
+                return [found.get(k) for k in keys]
+
+            self._events = DataLoader(load_fn=load)
+        return self._events
+
+    @property
+    def latest_events(self) -> DataLoader[str, AuditEntry | None]:
+        if self._latest is None:
+            audit = self.services.audit
+
+            async def load(keys: list[str]) -> list[AuditEntry | None]:
+                found = await audit.latest_for_users(list(keys))
+                return [found.get(k) for k in keys]
+
+            self._latest = DataLoader(load_fn=load)
+        return self._latest
 
     def require(self, capability: Capability) -> Principal:
         """The caller, if their role grants `capability`; FORBIDDEN otherwise."""

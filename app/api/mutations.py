@@ -142,7 +142,7 @@ def _parts(
 ) -> tuple[User | None, AuditEvent | None, Notification | None, list[UserError]]:
     return (
         User(_user=outcome.user) if outcome.user else None,
-        AuditEvent(_entry=outcome.audit_event) if outcome.audit_event else None,
+        AuditEvent.of(outcome.audit_event) if outcome.audit_event else None,
         Notification(_note=outcome.notification) if outcome.notification else None,
         user_errors(outcome.problems),
     )

@@ -65,7 +65,7 @@ class Query(TrailQuery):
             ctx.require(Capability.READ_AUDIT)
             if kind == "AuditEvent" and raw.isdigit() and raw.isascii() and len(raw) < 19:
                 entry = await ctx.audit_events.load(int(raw))
-                return AuditEvent(_entry=entry) if entry else None
+                return AuditEvent.of(entry) if entry else None
             if kind == "Notification":
                 found = await ctx.services.audit.notifications_by_id([raw])
                 return Notification(_note=found[raw]) if raw in found else None

@@ -66,7 +66,7 @@ async def event_page(
     await log_read(ctx, what, where.describe())
     entries, more = await ctx.services.audit.events(where, size, before)
     edges = [
-        AuditEventEdge(cursor=encode_cursor("audit", [e.sequence]), node=AuditEvent(_entry=e))
+        AuditEventEdge(cursor=encode_cursor("audit", [e.sequence]), node=AuditEvent.of(e))
         for e in entries
     ]
     return AuditEventConnection(
@@ -418,7 +418,7 @@ class TrailQuery:
             user=User(_user=user),
             current_conference_id=user.audio.conference_id if user.audio else None,
             entries=[
-                EvidenceEntry(event=AuditEvent(_entry=c.entry), verified=c.ok, problem=c.reason)
+                EvidenceEntry(event=AuditEvent.of(c.entry), verified=c.ok, problem=c.reason)
                 for c in pack.entries
             ],
             notifications=[Notification(_note=n) for n in pack.notifications],

@@ -38,6 +38,8 @@ log = logging.getLogger("confid.http")
 
 def _nesting(text: str) -> int:
     """Deepest bracket nesting of a JSON text (outside strings), computed without recursion."""
+    if text.count("[") + text.count("{") <= MAX_JSON_NESTING:
+        return 0  # cannot nest deeper than it has brackets (the usual, cheap case)
     depth = deepest = 0
     in_string = escaped = False
     for char in text:
