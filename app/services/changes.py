@@ -2,9 +2,12 @@
 
 A change of one user runs in this order, with no multi-document transaction:
 
-    1. lock     the user document gets `lock` = the full intent (who, what, new ID)
-    2. claim    the new ID is inserted into the registry (the primary key refuses a twin)
-    3. commit   one update sets the user's new ID and `lock.committed`   <- commit point
+    1. lock     the user document gets `lock` = the intent (who, what, why, from where),
+                and is read in the same atomic update: the change applies to that state
+    2. claim    the new ID is inserted into the registry (the primary key refuses a twin;
+                a generated ID that clashes is simply drawn again)
+    3. commit   one update sets the user's new ID and `lock.committed` (with the old
+                and new IDs and the bridge, for recovery)               <- commit point
     4. retire   the old ID is retired, the new one marked active
     5. audit    the SUCCESS entry is appended (unique per operation)
     6. record   the notification is recorded (unique per operation)
@@ -154,7 +157,7 @@ class ChangeService:
         if problems or user is None or bridge is None:
             return await self._reject(op, AuditAction.ASSIGN, meta, user, user_id, problems)
         return await self._change(
-            op, AuditAction.ASSIGN, meta, user, bridge, None, None, self._email(send_email)
+            op, AuditAction.ASSIGN, meta, user.id, bridge, None, None, self._email(send_email)
         )
 
     async def set(
@@ -181,8 +184,9 @@ class ChangeService:
                 op, AuditAction.SET, meta, user, user_id, problems, reason, attempted
             )
         return await self._change(
-            op, AuditAction.SET, meta, user, bridge, conference_id, reason, self._email(send_email)
-        )
+            op, AuditAction.SET, meta, user.id, bridge, conference_id, reason,
+            self._email(send_email),
+        )  # fmt: skip
 
     async def reset(
         self,
@@ -195,12 +199,16 @@ class ChangeService:
     ) -> ChangeOutcome:
         """Replace a user's ID with a fresh generated one; the old one is retired."""
         op = op or new_operation_id()
-        user, bridge, problems = await self._enabled_user(user_id)
-        problems += reason_problems(reason)
-        if problems or user is None or bridge is None:
-            return await self._reject(op, AuditAction.RESET, meta, user, user_id, problems, reason)
+        problems = reason_problems(reason)
+        if problems or not user_id:
+            user, _, missing = await self._enabled_user(user_id)
+            return await self._reject(
+                op, AuditAction.RESET, meta, user, user_id, missing + problems, reason
+            )
+        # The user is read as the lock is taken: whether they exist and are enabled is
+        # judged there, against the state the change will apply to.
         return await self._change(
-            op, AuditAction.RESET, meta, user, bridge, None, reason, self._email(send_email)
+            op, AuditAction.RESET, meta, user_id, None, None, reason, self._email(send_email)
         )
 
     async def send_info(
@@ -213,16 +221,18 @@ class ChangeService:
     ) -> ChangeOutcome:
         """Email the user's conference info, to their address or to `to_address`."""
         op = op or new_operation_id()
-        user, bridge, problems = await self._enabled_user(user_id)
-        if to_address is not None:
-            problems += email_problems(to_address, ("input", "toAddress"))
-        if problems or user is None or bridge is None:
+        problems = (
+            email_problems(to_address, ("input", "toAddress")) if to_address is not None else []
+        )
+        if problems or not user_id:
+            user, _, missing = await self._enabled_user(user_id)
             recipients = (to_address[:254],) if to_address else ()
             return await self._reject(
-                op, AuditAction.SEND_INFO, meta, user, user_id, problems, recipients=recipients
-            )
+                op, AuditAction.SEND_INFO, meta, user, user_id, missing + problems,
+                recipients=recipients,
+            )  # fmt: skip
         return await self._change(
-            op, AuditAction.SEND_INFO, meta, user, bridge, None, None, True, to_address
+            op, AuditAction.SEND_INFO, meta, user_id, None, None, None, True, to_address
         )
 
     async def refuse(
@@ -268,96 +278,106 @@ class ChangeService:
         op: str,
         action: AuditAction,
         meta: RequestMeta,
-        user: User,
-        bridge: Bridge,
+        user_id: str,
+        bridge: Bridge | None,
         chosen: str | None,
         reason: str | None,
         send_email: bool,
         to_address: str | None = None,
     ) -> ChangeOutcome:
-        async with self._user_turn(user.id):
-            for _ in range(MAX_CANDIDATES):
-                new_id = chosen
-                if action in (AuditAction.ASSIGN, AuditAction.RESET):
-                    new_id = generate_conference_id(bridge.conference_id_length, self._randbelow)
-                intent = Intent(
-                    operation_id=op,
-                    action=action,
-                    user_id=user.id,
-                    bridge_id=bridge.id,
-                    new_conference_id=new_id,
-                    previous_conference_id=None,
-                    reason=reason,
-                    meta=meta,
-                    send_email=send_email,
-                    to_address=to_address,
-                    started_at=self._clock(),
+        """Lock the user (reading them), then do the change against that state.
+
+        `bridge` is None when the change stays on the user's own bridge (reset, send);
+        `chosen` is the ID a set asks for (generated for assign and reset).
+        """
+        intent = Intent(
+            operation_id=op,
+            action=action,
+            user_id=user_id,
+            bridge_id=bridge.id if bridge else None,
+            new_conference_id=chosen,
+            previous_conference_id=None,
+            reason=reason,
+            meta=meta,
+            send_email=send_email,
+            to_address=to_address,
+            started_at=self._clock(),
+        )
+        async with self._user_turn(user_id):
+            current, missing = await self._lock(intent)
+            if current is None:
+                user = None if missing else await self._users.get(user_id)
+                problem = self._not_found() if missing else self._conflict()
+                return await self._reject(
+                    op, action, meta, user, user_id, [problem], reason, chosen
                 )
-                locked = await self._lock(intent)
-                if locked is None:
-                    return await self._reject(
-                        op, action, meta, user, user.id, [self._conflict()], reason, chosen
-                    )
-                outcome = await self._under_lock(intent, locked, bridge, chosen)
-                if outcome is not None:
-                    return outcome
-            return await self._reject(
-                op, action, meta, user, user.id, [self._conflict()], reason, chosen
-            )
+            return await self._under_lock(intent, current, bridge, chosen)
 
     async def _under_lock(
-        self, intent: Intent, current: User, bridge: Bridge, chosen: str | None
-    ) -> ChangeOutcome | None:
-        """Validate against the locked state, claim, commit, finish.
+        self, intent: Intent, current: User, bridge: Bridge | None, chosen: str | None
+    ) -> ChangeOutcome:
+        """Validate against the locked state, claim the new ID, commit, finish."""
+        op = intent.operation_id
 
-        Returns None when a generated candidate was taken and another should be drawn.
-        """
+        async def refuse(problems: list[Problem]) -> ChangeOutcome:
+            await self._users.unlock(current.id, op)
+            return await self._reject(
+                op, intent.action, intent.meta, current, current.id, problems, intent.reason,
+                chosen,
+            )  # fmt: skip
+
         try:
             await self._checkpoint(Step.LOCKED)
             problems = self._state_problems(intent.action, current)
             if chosen is not None and current.audio and current.audio.conference_id == chosen:
                 problems.append(self._same_as_current())
             if problems:
-                await self._users.unlock(current.id, intent.operation_id)
-                return await self._reject(
-                    intent.operation_id, intent.action, intent.meta, current, current.id,
-                    problems, intent.reason, chosen,
-                )  # fmt: skip
+                return await refuse(problems)
+            if bridge is None:
+                assert current.audio is not None  # enabled: checked just above
+                bridge = await self._bridges.get(current.audio.bridge_id)
+                if bridge is None:  # pragma: no cover - bridges are never deleted
+                    raise LookupError(f"user {current.id} is on a bridge that does not exist")
             now = self._clock()
-            if intent.new_conference_id is not None:
-                taken = await self._registry.claim(
-                    bridge.id, intent.new_conference_id, current.id, intent.operation_id, now
-                )
+            new_id = chosen
+            if intent.action in (AuditAction.ASSIGN, AuditAction.RESET):
+                # Draw until a free ID is claimed; a clash with an ID in use or retired is
+                # simply another draw (uniform over the free, allowed IDs).
+                new_id = None
+                for _ in range(MAX_CANDIDATES):
+                    candidate = generate_conference_id(bridge.conference_id_length, self._randbelow)
+                    if (
+                        await self._registry.claim(bridge.id, candidate, current.id, op, now)
+                        is None
+                    ):
+                        new_id = candidate
+                        break
+                if new_id is None:
+                    return await refuse([self._conflict()])
+            elif chosen is not None:
+                taken = await self._registry.claim(bridge.id, chosen, current.id, op, now)
                 if taken is not None:
-                    await self._users.unlock(current.id, intent.operation_id)
-                    if chosen is None:
-                        return None  # a generated clash: draw again
-                    return await self._reject(
-                        intent.operation_id, intent.action, intent.meta, current, current.id,
-                        [self._taken(taken)], intent.reason, chosen,
-                    )  # fmt: skip
+                    return await refuse([self._taken(taken)])
+            if new_id is not None:
                 await self._checkpoint(Step.CLAIMED)
             committed = replace(
                 intent,
+                bridge_id=bridge.id,
                 previous_conference_id=current.audio.conference_id if current.audio else None,
-                new_conference_id=intent.new_conference_id
+                new_conference_id=new_id
                 or (current.audio.conference_id if current.audio else None),
                 committed=True,
             )
-            audio = (
-                AudioConferencing(intent.new_conference_id, bridge.id, now)
-                if intent.new_conference_id is not None
-                else None
-            )
+            audio = AudioConferencing(new_id, bridge.id, now) if new_id is not None else None
             if not await self._users.commit(committed, audio):
-                await self._registry.release(intent.operation_id)
+                await self._registry.release(op)
                 return await self._reject(
-                    intent.operation_id, intent.action, intent.meta, current, current.id,
-                    [self._conflict()], intent.reason, chosen,
+                    op, intent.action, intent.meta, current, current.id, [self._conflict()],
+                    intent.reason, chosen,
                 )  # fmt: skip
         except Exception:
             # Before the commit point: undo what this operation reserved, then report.
-            await self._undo_quietly(current.id, intent.operation_id)
+            await self._undo_quietly(current.id, op)
             raise
         await self._checkpoint(Step.COMMITTED)
         return await self.finish(committed, replace(current, audio=audio or current.audio), bridge)
@@ -461,18 +481,22 @@ class ChangeService:
             else:
                 self._local_locks[user_id] = (lock, holders - 1)
 
-    async def _lock(self, intent: Intent) -> User | None:
-        """Take the user's database lock, waiting for another process's change to end."""
+    async def _lock(self, intent: Intent) -> tuple[User | None, bool]:
+        """Take the user's database lock, waiting for another process's change to end.
+
+        Returns (the user as locked, False); (None, True) when there is no such user;
+        (None, False) when another change held the lock past the wait.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._policy.lock_wait.total_seconds()
         delay = 0.005
         while True:
             locked = await self._users.lock(intent)
             if locked is not None:
-                return locked.user
+                return locked.user, False
             holder = await self._users.locked(intent.user_id)
             if holder is None:
-                return None
+                return None, True
             if holder.intent is None:
                 continue  # released between our two reads
             stale = self._clock() - holder.intent.started_at > self._policy.stale_after
@@ -480,7 +504,7 @@ class ChangeService:
                 await self.repair_stale(intent.user_id)
                 continue
             if loop.time() >= deadline:
-                return None
+                return None, False
             await asyncio.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 0.2)
 

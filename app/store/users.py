@@ -133,6 +133,8 @@ class UserRepository:
         Returns False when the lock is no longer this operation's.
         """
         update: dict[str, Any] = {"lock.committed": True}
+        if intent.bridge_id is not None:
+            update["lock.bridgeId"] = intent.bridge_id
         if intent.previous_conference_id is not None:
             update["lock.previous"] = intent.previous_conference_id
         if intent.new_conference_id is not None:
