@@ -1,9 +1,13 @@
-"""Documented request limits, and the validation rules that enforce them (built once)."""
+"""Documented request limits, and the one extension that enforces them and caches
+parsing and validation (each Strawberry extension costs something on every request)."""
 
 from __future__ import annotations
 
-from graphql import ASTValidationRule
-from strawberry.extensions import AddValidationRules
+from collections.abc import Iterator
+from functools import lru_cache
+
+from graphql import ASTValidationRule, parse
+from strawberry.extensions import SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as alias_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
@@ -21,8 +25,40 @@ _RULES: tuple[type[ASTValidationRule], ...] = (
 )
 
 
-class QueryLimits(AddValidationRules):
-    """Adds the depth and alias rules (tokens are limited by the parser)."""
+CACHE_SIZE = 256
+_parse = lru_cache(maxsize=CACHE_SIZE)(parse)
 
-    def __init__(self) -> None:
-        super().__init__(list(_RULES))
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _validate(
+    schema: object, document: object, rules: tuple[type[ASTValidationRule], ...]
+) -> object:
+    from strawberry.schema.schema import validate_document
+
+    return validate_document(schema, document, rules)  # type: ignore[arg-type]
+
+
+class RequestPipeline(SchemaExtension):
+    """Token limit, depth and alias rules, and LRU caches of parse and validate results.
+
+    A repeated query text (clients send variables, not literals) skips graph-core's
+    parse and validate entirely; the caches are bounded, so odd queries cannot grow them.
+    """
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        context.parse_options["max_tokens"] = MAX_TOKENS
+        context.validation_rules = context.validation_rules + _RULES
+        yield
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        context.graphql_document = _parse(context.query, **context.parse_options)
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        context.pre_execution_errors = _validate(  # type: ignore[assignment]
+            context.schema._schema, context.graphql_document, context.validation_rules
+        )
+        yield

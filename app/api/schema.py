@@ -8,11 +8,10 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 
 from app.api.errors import INTERNAL, code_of
-from app.api.limits import MAX_TOKENS, QueryLimits
+from app.api.limits import RequestPipeline
 from app.api.mutations import Mutation
 from app.api.queries import Query
 from app.api.scalars import DateTime
@@ -44,10 +43,5 @@ schema = ConfidSchema(
     mutation=Mutation,
     types=[User, Bridge, AuditEvent, Notification],
     scalar_overrides={datetime: DateTime},
-    extensions=[
-        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        QueryLimits,
-        lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
-    ],
+    extensions=[RequestPipeline],
 )
