@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any
+from typing import Annotated, Any
+
+import strawberry
 
 from app.domain.errors import BadRequest
 
@@ -41,3 +43,9 @@ def decode_cursor(cursor: str | None, kind: str, arity: int) -> list[Any] | None
     if not isinstance(data, list) or len(data) != arity + 1 or data[0] != kind:
         raise BadRequest("`after` is not a cursor returned by this list.")
     return data[1:]
+
+
+FirstArg = Annotated[int | None, strawberry.argument(description="Page size, 1-100 (default 20).")]
+AfterArg = Annotated[
+    str | None, strawberry.argument(description="`endCursor` of the previous page.")
+]

@@ -10,7 +10,7 @@ from app.api import enums
 from app.api.connections import UserConnection, UserEdge
 from app.api.context import Info
 from app.api.ids import decode_id, require_id, split_node_id
-from app.api.pagination import check_first, decode_cursor, encode_cursor
+from app.api.pagination import AfterArg, FirstArg, check_first, decode_cursor, encode_cursor
 from app.api.trail import TrailQuery
 from app.api.types import (
     AuditEvent,
@@ -18,9 +18,9 @@ from app.api.types import (
     ConferenceIdCheck,
     Node,
     Notification,
-    PageInfo,
     User,
     Viewer,
+    page_info,
     user_errors,
 )
 from app.domain.access import Capability
@@ -97,12 +97,8 @@ class Query(TrailQuery):
     async def users(
         self,
         info: Info,
-        first: Annotated[
-            int | None, strawberry.argument(description="Page size, 1-100 (default 20).")
-        ] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="`endCursor` of the previous page.")
-        ] = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
         search: Annotated[
             str | None,
             strawberry.argument(
@@ -124,7 +120,7 @@ class Query(TrailQuery):
         ]
         return UserConnection(
             edges=edges,
-            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+            page_info=page_info(edges, more),
         )
 
     @strawberry.field(description="Every audio-conferencing bridge.")

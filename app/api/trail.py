@@ -11,8 +11,16 @@ import strawberry
 from app.api import enums
 from app.api.context import Context, Info
 from app.api.ids import require_id
-from app.api.pagination import check_first, decode_cursor, encode_cursor
-from app.api.types import Actor, AuditEvent, AuditVerification, Notification, PageInfo, User
+from app.api.pagination import AfterArg, FirstArg, check_first, decode_cursor, encode_cursor
+from app.api.types import (
+    Actor,
+    AuditEvent,
+    AuditVerification,
+    Notification,
+    PageInfo,
+    User,
+    page_info,
+)
 from app.domain.access import Capability
 from app.domain.audit import ChainVerification
 from app.domain.checkpoint import Checkpoint
@@ -71,7 +79,7 @@ async def event_page(
     ]
     return AuditEventConnection(
         edges=edges,
-        page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+        page_info=page_info(edges, more),
         _where=where,
     )
 
@@ -250,12 +258,8 @@ class TrailQuery:
         to: Annotated[
             datetime | None, strawberry.argument(description="Only entries before this.")
         ] = None,
-        first: Annotated[
-            int | None, strawberry.argument(description="Page size, 1-100 (default 20).")
-        ] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="`endCursor` of the previous page.")
-        ] = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
     ) -> AuditEventConnection:
         ctx = info.context
         ctx.require(Capability.READ_AUDIT)
@@ -291,12 +295,8 @@ class TrailQuery:
         kind: Annotated[
             enums.NotificationKind | None, strawberry.argument(description="Only this kind.")
         ] = None,
-        first: Annotated[
-            int | None, strawberry.argument(description="Page size, 1-100 (default 20).")
-        ] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="`endCursor` of the previous page.")
-        ] = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
     ) -> NotificationConnection:
         ctx = info.context
         ctx.require(Capability.READ_AUDIT)
@@ -319,19 +319,15 @@ class TrailQuery:
         ]
         return NotificationConnection(
             edges=edges,
-            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+            page_info=page_info(edges, more),
         )
 
     @strawberry.field(description="Signed checkpoints of the chain head, newest first.")
     async def audit_checkpoints(
         self,
         info: Info,
-        first: Annotated[
-            int | None, strawberry.argument(description="Page size, 1-100 (default 20).")
-        ] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="`endCursor` of the previous page.")
-        ] = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
     ) -> AuditCheckpointConnection:
         ctx = info.context
         ctx.require(Capability.READ_AUDIT)
@@ -348,7 +344,7 @@ class TrailQuery:
         ]
         return AuditCheckpointConnection(
             edges=edges,
-            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+            page_info=page_info(edges, more),
         )
 
     @strawberry.field(
@@ -372,12 +368,8 @@ class TrailQuery:
         actor: Annotated[
             str | None, strawberry.argument(description="Only this reader (token name).")
         ] = None,
-        first: Annotated[
-            int | None, strawberry.argument(description="Page size, 1-100 (default 20).")
-        ] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="`endCursor` of the previous page.")
-        ] = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
     ) -> AuditAccessConnection:
         ctx = info.context
         ctx.require(Capability.READ_AUDIT)
@@ -394,7 +386,7 @@ class TrailQuery:
         ]
         return AuditAccessConnection(
             edges=edges,
-            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+            page_info=page_info(edges, more),
         )
 
     @strawberry.field(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Protocol
 
 import strawberry
 
 from app.api import enums
 from app.api.context import Info
 from app.api.ids import encode_id
+from app.api.pagination import AfterArg, FirstArg
 from app.domain import models
 from app.domain.access import Capability
 from app.domain.errors import Problem
@@ -120,12 +122,8 @@ class User(Node):
     async def conference_id_history(
         self,
         info: Info,
-        first: Annotated[
-            int | None, strawberry.argument(description="Page size, 1-100 (default 20).")
-        ] = None,
-        after: Annotated[
-            str | None, strawberry.argument(description="`endCursor` of the previous page.")
-        ] = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
     ) -> Annotated[AuditEventConnection, strawberry.lazy("app.api.trail")]:
         from app.api.trail import conference_id_history
 
@@ -341,3 +339,12 @@ class Viewer:
 class PageInfo:
     has_next_page: bool = strawberry.field(description="True when `after: endCursor` gives more.")
     end_cursor: str | None = strawberry.field(description="Cursor of the last edge of this page.")
+
+
+class _Edge(Protocol):
+    cursor: str
+
+
+def page_info(edges: Sequence[_Edge], more: bool) -> PageInfo:
+    """The PageInfo of a page of edges."""
+    return PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None)
