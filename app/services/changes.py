@@ -376,7 +376,8 @@ class ChangeService:
                     intent.reason, chosen,
                 )  # fmt: skip
         except Exception:
-            # Before the commit point: undo what this operation reserved, then report.
+            # Undo what this operation reserved, then report. If the commit did land (a
+            # driver can fail after the write), `undo` leaves it for recovery to finish.
             await self._undo_quietly(current.id, op)
             raise
         await self._checkpoint(Step.COMMITTED)
@@ -453,10 +454,15 @@ class ChangeService:
         await self._checkpoint(Step.DELIVERED)
         return ChangeOutcome(user=user, audit_event=entry, notification=note)
 
-    async def undo(self, user_id: str, operation_id: str) -> None:
-        """Undo an uncommitted change: release its reservation, then its lock."""
+    async def undo(self, user_id: str, operation_id: str) -> bool:
+        """Undo a change unless it committed: abort its lock (atomically against the
+        commit), release its reservation, then the lock. False when it had committed, so
+        it is left for `finish` (by recovery) rather than half taken back."""
+        if not await self._users.abort(user_id, operation_id):
+            return False
         await self._registry.release(operation_id)
         await self._users.unlock(user_id, operation_id)
+        return True
 
     async def _undo_quietly(self, user_id: str, operation_id: str) -> None:
         try:
@@ -491,6 +497,8 @@ class ChangeService:
         deadline = loop.time() + self._policy.lock_wait.total_seconds()
         delay = 0.005
         while True:
+            # The lock's age counts from when it is taken, not from when the request came.
+            intent = replace(intent, started_at=self._clock())
             locked = await self._users.lock(intent)
             if locked is not None:
                 return locked.user, False

@@ -68,10 +68,11 @@ class RecoveryService:
             log.warning("recovery: finishing operation %s on user %s", intent.operation_id, user_id)
             await self._changes.finish(intent)
             report.finished += 1
-        else:
-            log.warning("recovery: undoing operation %s on user %s", intent.operation_id, user_id)
-            await self._changes.undo(user_id, intent.operation_id)
+        elif await self._changes.undo(user_id, intent.operation_id):
+            log.warning("recovery: undid operation %s on user %s", intent.operation_id, user_id)
             report.undone += 1
+        else:  # it committed after we looked: finish it
+            await self.repair_user(user_id, report)
 
     async def sweep(self) -> SweepReport:
         """One pass over stale locks, orphaned reservations and stuck emails."""

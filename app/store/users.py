@@ -142,7 +142,24 @@ class UserRepository:
         if audio is not None:
             update["audio"] = codec.audio_doc(audio)
         result = await self._users.update_one(
-            {"_id": intent.user_id, "lock.op": intent.operation_id}, {"$set": update}
+            {
+                "_id": intent.user_id,
+                "lock.op": intent.operation_id,
+                "lock.aborted": {"$exists": False},
+            },
+            {"$set": update},
+        )
+        return bool(result.matched_count)
+
+    async def abort(self, user_id: str, operation_id: str) -> bool:
+        """Mark this operation's lock aborted unless it committed; True when it is aborted.
+
+        Atomic against `commit`: whichever lands first wins, so an undo can never take back
+        a change that committed meanwhile (a commit after this point matches nothing).
+        """
+        result = await self._users.update_one(
+            {"_id": user_id, "lock.op": operation_id, "lock.committed": {"$ne": True}},
+            {"$set": {"lock.aborted": True}},
         )
         return bool(result.matched_count)
 

@@ -1,0 +1,106 @@
+"""Writes whose outcome the driver cannot report: a commit that landed but raised, and an
+undo racing a commit. Neither may leave an ID outside the registry or a change unaudited."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from pymongo.errors import AutoReconnect
+
+from app.domain.access import Principal
+from app.domain.models import RequestMeta, Role
+from app.settings import Settings
+from tests.conftest import make_api
+from tests.invariants import assert_consistent
+
+META = RequestMeta(actor=Principal("admin-1", Role.ADMIN).actor, request_id="r1")
+
+
+class CommitLandsThenFails:
+    """Applies the commit of a change, then raises as a dropped connection would."""
+
+    def __init__(self, database: Any) -> None:
+        self._database = database
+        self.armed = False
+
+    def get_collection(self, name: str) -> Any:
+        collection = self._database.get_collection(name)
+        if name != "users":
+            return collection
+        outer = self
+
+        class Users:
+            def __getattr__(self, attr: str) -> Any:
+                return getattr(collection, attr)
+
+            async def update_one(self, query: Any, update: Any, **kw: Any) -> Any:
+                result = await collection.update_one(query, update, **kw)
+                if outer.armed and "lock.committed" in update.get("$set", {}):
+                    outer.armed = False
+                    raise AutoReconnect("connection closed after the write")
+                return result
+
+        return Users()
+
+    async def command(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._database.command(*args, **kwargs)
+
+
+async def test_a_commit_that_landed_but_raised_is_finished_not_undone(
+    settings: Settings, raw_database: Any
+) -> None:
+    database = CommitLandsThenFails(raw_database)
+    api = await make_api(replace(settings, recovery_grace_seconds=0), database)
+    user = await raw_database.get_collection("users").find_one({"audio": {"$exists": True}})
+    database.armed = True
+    with pytest.raises(AutoReconnect):
+        await api.services.changes.reset(META, user["_id"], "flaky network", None)
+    await asyncio.sleep(0.01)
+    report = await api.services.recovery.sweep()
+    assert report.finished == 1 and report.undone == 0
+    after = await raw_database.get_collection("users").find_one({"_id": user["_id"]})
+    assert after["audio"]["conferenceId"] != user["audio"]["conferenceId"]
+    events = (
+        await raw_database.get_collection("audit_events")
+        .find({"userId": user["_id"], "action": "RESET", "outcome": "SUCCESS"})
+        .to_list(None)
+    )
+    assert len(events) == 1 and events[0]["newConferenceId"] == after["audio"]["conferenceId"]
+    await api.client.aclose()
+    await assert_consistent(raw_database)
+
+
+async def test_an_undo_never_takes_back_a_commit(settings: Settings, raw_database: Any) -> None:
+    """The sweep decides to undo a change, which then commits before the undo lands: the
+    commit wins, whole (the abort is conditional on the lock not having committed)."""
+    api = await make_api(replace(settings, recovery_grace_seconds=0), raw_database)
+    changes = api.services.changes
+    user = await raw_database.get_collection("users").find_one({"audio": {"$exists": True}})
+    gate = asyncio.Event()
+    original_abort = changes._users.abort
+    sweeps: list[asyncio.Task[None]] = []
+
+    async def abort_after_gate(user_id: str, operation_id: str) -> bool:
+        await gate.wait()
+        return await original_abort(user_id, operation_id)
+
+    async def hook(step: Any) -> None:
+        if step.value == "locked":  # the sweep looks now, sees "not committed", goes to undo
+            sweeps.append(asyncio.create_task(api.services.recovery.repair_user(user["_id"])))
+            for _ in range(5):
+                await asyncio.sleep(0)
+        elif step.value == "committed":
+            gate.set()  # ... and its abort lands right after the commit, before `finish`
+            for _ in range(5):
+                await asyncio.sleep(0)
+
+    changes._users.abort = abort_after_gate  # type: ignore[method-assign]
+    changes._checkpoint = hook
+    outcome = await changes.reset(META, user["_id"], None, None)
+    await asyncio.gather(*sweeps)
+    assert outcome.problems == [] and len(sweeps) == 1
+    await api.client.aclose()
+    await assert_consistent(raw_database)
