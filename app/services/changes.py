@@ -256,6 +256,16 @@ class ChangeService:
         user = await self._users.get(entry.user_id) if entry.user_id else None
         return ChangeOutcome(user=user, audit_event=entry, notification=note)
 
+    async def repair_operation(self, operation_id: str) -> bool:
+        """If this operation's change still holds a user's lock, repair it (finish or undo,
+        once stale); True when such a lock was found."""
+        user_id = await self._users.holder_by_operation(operation_id)
+        if user_id is None:
+            return False
+        if self.repair_stale is not None:
+            await self.repair_stale(user_id)
+        return True
+
     async def check(self, user_id: str | None, conference_id: str) -> list[Problem]:
         """`setConferenceId`'s policy as a dry run: every problem, nothing written."""
         user, bridge, problems = await self._enabled_user(user_id)

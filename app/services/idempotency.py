@@ -87,8 +87,12 @@ class Idempotency:
                     ]
                 return replay
             if self._clock() - first.created_at > self._stale_after:
-                # The first request died before leaving any trace: this one takes over.
-                if await self._keys.take_over(actor, key, first.operation_id, op):
+                # The first request went quiet. If its change still holds a lock, finish
+                # (or undo) that change and replay it; only a first request that left no
+                # trace at all is taken over by this one.
+                if await self._changes.repair_operation(first.operation_id):
+                    continue
+                if await self._keys.take_over(actor, key, first.operation_id, op, self._clock()):
                     return await self._start(actor, key, op, start)
             elif loop.time() >= deadline:
                 return await self._refuse(

@@ -65,11 +65,14 @@ class IdempotencyRepository:
         ]
         await self._keys.update_one({"_id": _id(actor, key)}, {"$set": {"problems": stored}})
 
-    async def take_over(self, actor: str, key: str, stale_op: str, operation_id: str) -> bool:
-        """Point a key whose first request died (left no trace) at a new operation."""
+    async def take_over(
+        self, actor: str, key: str, stale_op: str, operation_id: str, now: datetime
+    ) -> bool:
+        """Point a key whose first request died (left no trace) at a new operation; the
+        new one starts its own lease, so later retries wait for it in turn."""
         result = await self._keys.update_one(
             {"_id": _id(actor, key), "operationId": stale_op, "problems": {"$exists": False}},
-            {"$set": {"operationId": operation_id}},
+            {"$set": {"operationId": operation_id, "createdAt": now}},
         )
         return bool(result.modified_count)
 

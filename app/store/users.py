@@ -125,7 +125,12 @@ class UserRepository:
 
     async def is_locked_by(self, operation_id: str) -> bool:
         """True when some user's lock belongs to this operation."""
-        return await self._users.find_one({"lock.op": operation_id}, {"_id": 1}) is not None
+        return await self.holder_by_operation(operation_id) is not None
+
+    async def holder_by_operation(self, operation_id: str) -> str | None:
+        """The id of the user whose lock belongs to this operation, if any."""
+        doc = await self._users.find_one({"lock.op": operation_id}, {"_id": 1})
+        return str(doc["_id"]) if doc else None
 
     async def commit(self, intent: Intent, audio: AudioConferencing | None) -> bool:
         """The commit point: the new ID and `committed` land in one atomic update.

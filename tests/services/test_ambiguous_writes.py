@@ -104,3 +104,50 @@ async def test_an_undo_never_takes_back_a_commit(settings: Settings, raw_databas
     assert outcome.problems == [] and len(sweeps) == 1
     await api.client.aclose()
     await assert_consistent(raw_database)
+
+
+async def test_a_keyed_retry_finishes_the_first_change_instead_of_running_twice(
+    settings: Settings, raw_database: Any
+) -> None:
+    from app.domain.models import AuditAction
+    from app.services.idempotency import fingerprint
+
+    armed = False
+
+    async def fail_once_after_commit(step: Any) -> None:
+        nonlocal armed
+        if step.value == "committed" and armed:
+            armed = False
+            raise RuntimeError("network gone after the commit")
+
+    api = await make_api(
+        replace(settings, recovery_grace_seconds=0), raw_database, checkpoint=fail_once_after_commit
+    )
+    services = api.services
+    user = await raw_database.get_collection("users").find_one({"audio": {"$exists": True}})
+    digest = fingerprint("resetConferenceId", [user["_id"], None, None])
+
+    async def attempt() -> Any:
+        return await services.idempotency.run(
+            META, AuditAction.RESET, user["_id"], "retry-me", digest,
+            lambda op: services.changes.reset(META, user["_id"], None, None, op=op),
+        )  # fmt: skip
+
+    armed = True
+    with pytest.raises(RuntimeError):
+        await attempt()
+    await asyncio.sleep(0.01)
+    retried = await attempt()
+    again = await attempt()
+    assert retried.problems == [] and retried.audit_event is not None
+    assert again.audit_event is not None
+    assert again.audit_event.sequence == retried.audit_event.sequence
+    resets = await raw_database.get_collection("audit_events").count_documents(
+        {"action": "RESET", "outcome": "SUCCESS"}
+    )
+    emails = await raw_database.get_collection("notifications").count_documents(
+        {"kind": "CONFERENCE_ID_CHANGED"}
+    )
+    assert (resets, emails) == (1, 1)
+    await api.client.aclose()
+    await assert_consistent(raw_database)
