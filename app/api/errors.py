@@ -39,8 +39,12 @@ def code_of(error: GraphQLError) -> str:
         return QUERY_TOO_COMPLEX
     if isinstance(original, BadRequest):
         return BAD_REQUEST
-    if original is None and error.path is None:
-        # Parse, validation and variable-coercion errors: the client's own mistake.
+    if error.path is None and (
+        original is None
+        or isinstance(original, GraphQLError | ValueError | TypeError | OverflowError)
+    ):
+        # Parse, validation and variable-coercion errors (a scalar refusing a value raises
+        # ValueError): the client's own mistake, reported with its real message.
         if any(marker in error.message for marker in _LIMIT_MARKERS):
             return QUERY_TOO_COMPLEX
         return BAD_REQUEST

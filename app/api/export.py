@@ -43,11 +43,11 @@ def _time(name: str, raw: str | None) -> datetime | None:
         return None
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise BadRequest(
             f"`{name}` must be an ISO-8601 time such as 2026-11-29T08:00:00Z"
         ) from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def parse_filter(request: Request) -> tuple[str, AuditFilter]:

@@ -25,8 +25,8 @@ def _parse(value: object) -> datetime:
         raise ValueError("DateTime must be an ISO-8601 string such as 2026-11-29T08:30:00Z")
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise ValueError(
             f"DateTime must be an ISO-8601 string such as 2026-11-29T08:30:00Z, not {value!r}"
         ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

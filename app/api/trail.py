@@ -43,9 +43,10 @@ def sequence_cursor(after: str | None, kind: str) -> int | None:
     key = decode_cursor(after, kind, 1)
     if key is None:
         return None
-    if not isinstance(key[0], int) or isinstance(key[0], bool):
+    value = key[0]
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**63:
         raise BadRequest("`after` is not a cursor returned by this list.")
-    return key[0]
+    return value
 
 
 @strawberry.type(description="An audit entry and its cursor.")

@@ -88,11 +88,18 @@ def _problem(code: UserErrorCode, message: str, *fields: str) -> Problem:
     return Problem(code, message, ("input", *fields) if fields else ())
 
 
-def _attempted(conference_id: str) -> str:
-    """A refused ID as the audit trail keeps it (bounded, whatever was sent)."""
+def _attempted(conference_id: str) -> str | None:
+    """A refused ID as the audit trail keeps it (bounded, whatever was sent; "" is none)."""
     if len(conference_id) <= ATTEMPTED_ID_MAX:
-        return conference_id
+        return conference_id or None
     return conference_id[:ATTEMPTED_ID_MAX] + "…"
+
+
+def _recipients(to_address: str | None, user: User | None) -> tuple[str, ...]:
+    """Who a send went (or would have gone) to, as the trail records it, even when refused."""
+    if to_address:
+        return (to_address[:254],)
+    return (user.email,) if user else ()
 
 
 class ChangeService:
@@ -172,6 +179,7 @@ class ChangeService:
     ) -> ChangeOutcome:
         """Give a user a hand-picked conference ID that passes the policy."""
         op = op or new_operation_id()
+        reason = reason or None  # a blank reason is no reason
         attempted = _attempted(conference_id)
         user, bridge, problems = await self._enabled_user(user_id)
         problems += reason_problems(reason)
@@ -199,6 +207,7 @@ class ChangeService:
     ) -> ChangeOutcome:
         """Replace a user's ID with a fresh generated one; the old one is retired."""
         op = op or new_operation_id()
+        reason = reason or None  # a blank reason is no reason
         problems = reason_problems(reason)
         if problems or not user_id:
             user, _, missing = await self._enabled_user(user_id)
@@ -226,7 +235,7 @@ class ChangeService:
         )
         if problems or not user_id:
             user, _, missing = await self._enabled_user(user_id)
-            recipients = (to_address[:254],) if to_address else ()
+            recipients = _recipients(to_address, user)
             return await self._reject(
                 op, AuditAction.SEND_INFO, meta, user, user_id, missing + problems,
                 recipients=recipients,
@@ -329,11 +338,14 @@ class ChangeService:
         """Validate against the locked state, claim the new ID, commit, finish."""
         op = intent.operation_id
 
+        sends = intent.action is AuditAction.SEND_INFO
+        recipients = _recipients(intent.to_address, current) if sends else ()
+
         async def refuse(problems: list[Problem]) -> ChangeOutcome:
             await self._users.unlock(current.id, op)
             return await self._reject(
                 op, intent.action, intent.meta, current, current.id, problems, intent.reason,
-                chosen,
+                chosen, recipients,
             )  # fmt: skip
 
         try:

@@ -84,7 +84,9 @@ class Outbox:
         except Exception as exc:  # a transport failure is a FAILED email, not a 500
             log.warning("email %s could not be delivered: %s", note.id, type(exc).__name__)
             status, error = NotificationStatus.FAILED, f"transport error: {type(exc).__name__}"
-        await self._repo.settle(note.id, status, error)
+        if not await self._repo.settle(note.id, status, error):
+            # Settled meanwhile (a sweep judged the hand-over lost): report what is stored.
+            return await self._repo.by_operation(note.operation_id) or note
         return replace(note, status=status, error=error)
 
     async def by_operation(self, operation_id: str) -> Notification | None:
@@ -95,6 +97,6 @@ class Outbox:
         """A hand-over began but its end is unknown: say FAILED rather than resend."""
         await self._repo.settle(note.id, NotificationStatus.FAILED, why)
 
-    async def pending_before(self, cutoff: datetime) -> list[tuple[Notification, bool]]:
-        """PENDING emails older than `cutoff`, with whether hand-over began."""
+    async def pending_before(self, cutoff: datetime) -> list[tuple[Notification, datetime | None]]:
+        """PENDING emails older than `cutoff`, with when their hand-over began (if)."""
         return await self._repo.pending_before(cutoff)

@@ -84,8 +84,10 @@ class RecoveryService:
             if not await self._users.is_locked_by(operation_id):
                 await self._registry.release(operation_id)
                 report.released += 1
-        for note, handed_over in await self._outbox.pending_before(cutoff):
-            if handed_over:
+        for note, handover_at in await self._outbox.pending_before(cutoff):
+            if handover_at is not None and handover_at >= cutoff:
+                continue  # a hand-over still within its grace: leave it to its sender
+            if handover_at is not None:
                 await self._outbox.give_up(
                     note, "delivery outcome unknown: the process stopped during hand-over"
                 )

@@ -9,6 +9,7 @@ from pymongo.errors import DuplicateKeyError
 
 from app.domain.models import Notification, NotificationKind, NotificationStatus
 from app.store import codec
+from app.store.codec import utc
 from app.store.database import NOTIFICATIONS, Database
 
 
@@ -51,22 +52,26 @@ class NotificationRepository:
 
     async def settle(
         self, notification_id: str, status: NotificationStatus, error: str | None
-    ) -> None:
-        """Set the final status of a PENDING record."""
+    ) -> bool:
+        """Set the final status of a PENDING record; False if it was settled already."""
         update: dict[str, Any] = {"status": status.value}
         if error is not None:
             update["error"] = error
-        await self._notes.update_one(
+        result = await self._notes.update_one(
             {"_id": notification_id, "status": NotificationStatus.PENDING.value},
             {"$set": update},
         )
+        return bool(result.modified_count)
 
-    async def pending_before(self, cutoff: datetime) -> list[tuple[Notification, bool]]:
-        """PENDING records older than `cutoff`, each with whether a hand-over had begun."""
+    async def pending_before(self, cutoff: datetime) -> list[tuple[Notification, datetime | None]]:
+        """PENDING records older than `cutoff`, each with when its hand-over began (if)."""
         cursor = self._notes.find(
             {"status": NotificationStatus.PENDING.value, "createdAt": {"$lt": cutoff}}
         )
-        return [(codec.notification_from(d), "handoverAt" in d) for d in await cursor.to_list(None)]
+        return [
+            (codec.notification_from(d), utc(d["handoverAt"]) if "handoverAt" in d else None)
+            for d in await cursor.to_list(None)
+        ]
 
     async def page(
         self, user_id: str | None, kind: NotificationKind | None, first: int, before: int | None

@@ -204,3 +204,25 @@ async def test_send_conference_info_to_a_bad_address(api: Api, address: str) -> 
     assert error_codes(payload) == ["INVALID_EMAIL"]
     assert payload["notification"] is None
     assert payload["auditEvent"]["outcome"] == "REJECTED"
+
+
+async def test_a_refused_send_still_records_where_it_was_going(api: Api) -> None:
+    user = await api.disabled_user()
+    data = await api.data(
+        operation("SendConferenceInfo"),
+        {"input": {"userId": user["id"], "toAddress": "outsider@elsewhere.example"}},
+    )
+    payload = data["sendConferenceInfo"]
+    assert error_codes(payload) == ["NOT_ENABLED"]
+    assert payload["auditEvent"]["recipients"] == ["outsider@elsewhere.example"]
+    assert payload["auditEvent"]["toNonPrimaryAddress"] is True
+    plain = await api.data(operation("SendConferenceInfo"), {"input": {"userId": user["id"]}})
+    assert plain["sendConferenceInfo"]["auditEvent"]["recipients"] == [user["email"]]
+
+
+async def test_a_blank_reason_is_no_reason(api: Api) -> None:
+    user = await api.enabled_user()
+    payload = await reset(api, user["id"], reason="")
+    assert payload["userErrors"] == []
+    data = await api.data(operation("ListAuditEvents"), {"first": 1})
+    assert data["auditEvents"]["edges"][0]["node"]["reason"] is None

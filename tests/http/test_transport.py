@@ -220,3 +220,25 @@ async def test_unpaired_surrogates_are_bad_requests(api: Api, escape: str) -> No
     paired = template.replace("REASON", "\\ud83d\\ude00").encode()  # an emoji is fine
     ok = await api.client.post("/graphql", content=paired, headers=headers)
     assert ok.json()["data"]["resetConferenceId"]["userErrors"] == []
+
+
+@pytest.mark.parametrize(
+    "value", ["nope", 5, "9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+01:00"]
+)
+async def test_bad_datetimes_are_bad_requests(api: Api, value: Any) -> None:
+    body = await api.gql(operation("ListAuditEvents"), {"from": value})
+    assert code(body) == "BAD_REQUEST" and "DateTime" in body["errors"][0]["message"]
+    literal = await api.gql('{ auditEvents(from: "nope") { edges { cursor } } }')
+    assert code(literal) == "BAD_REQUEST"
+
+
+async def test_out_of_range_export_times_and_cursors(api: Api) -> None:
+    headers = {"Authorization": f"Bearer {TOKENS['auditor']}"}
+    for params in ({"from": "9999-12-31T23:00:00-05:00"}, {"to": "0001-01-01T00:00:00+01:00"}):
+        response = await api.client.get("/audit/export", params=params, headers=headers)
+        assert response.status_code == 400
+    from app.api.pagination import encode_cursor
+
+    for key in (10**30, 0, -5):
+        body = await api.gql(operation("ListAuditEvents"), {"after": encode_cursor("audit", [key])})
+        assert code(body) == "BAD_REQUEST"
