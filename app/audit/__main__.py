@@ -24,7 +24,7 @@ def _verify(args: argparse.Namespace) -> int:
         if args.checkpoints:
             with args.checkpoints.open(encoding="utf-8") as handle:
                 extra = load_checkpoints(handle)
-        with args.file.open(encoding="utf-8") as handle:
+        with args.file.open(encoding="utf-8", newline="") as handle:
             result = verify_export(handle, pinned, extra)
     except (OSError, UnicodeDecodeError, ExportFormatError, SigningKeyError) as exc:
         print(f"cannot verify {args.file}: {exc}", file=sys.stderr)

@@ -2,8 +2,10 @@
 
 JSON Lines: a `manifest` line, the `checkpoint` lines, one `entry` line per entry in
 sequence order, and an `end` line with the count (so a cut-off file is noticed).
-CSV: the same manifest, checkpoints and end as `# {json}` comment lines, and one row per
-entry under a header row. Empty CSV cells are absent values.
+CSV (RFC 4180): `#manifest`, `#checkpoint` and `#end` rows with the JSON in the second
+cell, a header row, and one row per entry. Empty cells are absent values (confid stores no
+empty strings in hashed fields) and list cells are JSON arrays, so every entry round-trips
+to the exact bytes that were hashed.
 """
 
 from __future__ import annotations
@@ -98,13 +100,20 @@ def csv_row(entry: AuditEntry) -> list[str]:
     record = entry_record(entry)
     values = {
         **record,
-        "errorCodes": ";".join(record["errorCodes"]),
-        "recipients": ";".join(record["recipients"]),
+        "errorCodes": json.dumps(record["errorCodes"]),
+        "recipients": json.dumps(record["recipients"], ensure_ascii=False),
         "actorName": record["actor"]["name"],
         "actorRole": record["actor"]["role"],
         "toNonPrimary": "true" if record["toNonPrimary"] else "false",
     }
     return ["" if values.get(c) is None else str(values[c]) for c in CSV_COLUMNS]
+
+
+def _json_list(cell: str) -> list[str]:
+    value = json.loads(cell or "[]")
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError("a list cell is not a JSON array of strings")
+    return value
 
 
 def _record_from_row(row: dict[str, str]) -> dict[str, Any]:
@@ -116,7 +125,7 @@ def _record_from_row(row: dict[str, str]) -> dict[str, Any]:
         "occurredAt": row["occurredAt"],
         "action": row["action"],
         "outcome": row["outcome"],
-        "errorCodes": [c for c in row["errorCodes"].split(";") if c],
+        "errorCodes": _json_list(row["errorCodes"]),
         "userId": opt("userId"),
         "bridgeId": opt("bridgeId"),
         "previousConferenceId": opt("previousConferenceId"),
@@ -126,7 +135,7 @@ def _record_from_row(row: dict[str, str]) -> dict[str, Any]:
         "userAgent": opt("userAgent"),
         "requestId": opt("requestId"),
         "reason": opt("reason"),
-        "recipients": [r for r in row["recipients"].split(";") if r],
+        "recipients": _json_list(row["recipients"]),
         "toNonPrimary": row["toNonPrimary"] == "true",
         "operationId": row["operationId"],
         "previousHash": row["previousHash"],
@@ -138,12 +147,13 @@ def _record_from_row(row: dict[str, str]) -> dict[str, Any]:
 
 def csv_text(row: list[str]) -> str:
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow(row)
+    csv.writer(out, lineterminator="\r\n").writerow(row)
     return out.getvalue()
 
 
 def comment_line(kind: str, body: dict[str, Any]) -> str:
-    return "# " + json.dumps({"type": kind, **body}, separators=(",", ":")) + "\n"
+    """A manifest, checkpoint or end record as a CSV row: `#kind,{json}`."""
+    return csv_text(["#" + kind, json.dumps(body, separators=(",", ":"), ensure_ascii=False)])
 
 
 def json_line(kind: str, body: dict[str, Any]) -> str:
@@ -158,8 +168,8 @@ def read_export(lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
     """
     iterator = iter(lines)
     first = next(iterator, "")
-    if first.startswith("# "):
-        yield from _read_csv(first, iterator)
+    if first.startswith("#manifest,"):
+        yield from _read_csv(chain([first], iterator))
         return
     for number, line in enumerate(chain([first], iterator), start=1):
         if not line.strip():
@@ -193,44 +203,32 @@ def _typed(kind: str, record: dict[str, Any], number: int) -> Iterator[tuple[str
         raise ExportFormatError(f"line {number}: unknown record type {kind!r}")
 
 
-def _comment(line: str, number: int) -> Iterator[tuple[str, Any]]:
-    try:
-        record = json.loads(line[2:])
-        kind = record.pop("type")
-    except (json.JSONDecodeError, KeyError, AttributeError) as exc:
-        raise ExportFormatError(f"line {number}: bad comment record: {exc}") from None
-    yield from _typed(kind, record, number)
-
-
-def _read_csv(first: str, rest: Iterator[str]) -> Iterator[tuple[str, Any]]:
-    """Manifest and checkpoints come first as comments, then rows, then the end comment."""
-    number = 1
-    header = None
-    for number, line in enumerate(chain([first], rest), start=1):
-        if line.startswith("# "):
-            yield from _comment(line, number)
-        elif line.strip():
-            header = line
-            break
-    if header is None:
-        return
-    trailer: list[tuple[int, str]] = []
-
-    def rows() -> Iterator[str]:
-        yield header
-        for offset, line in enumerate(rest, start=number + 1):
-            if line.startswith("# "):
-                trailer.append((offset, line))
-            elif line.strip():
-                yield line
-
-    reader = csv.DictReader(rows())
-    if reader.fieldnames != CSV_COLUMNS:
-        raise ExportFormatError("the CSV header row is not confid's")
-    for index, row in enumerate(reader, start=1):
-        try:
-            yield "entry", (index, entry_from_record(_record_from_row(row)), None)
-        except (KeyError, ValueError, TypeError) as exc:
-            yield "entry", (index, None, f"CSV row {index}: {exc!r}")
-    for offset, line in trailer:
-        yield from _comment(line, offset)
+def _read_csv(lines: Iterator[str]) -> Iterator[tuple[str, Any]]:
+    """Every row is a CSV record (quoted fields may span lines): `#kind,{json}` records,
+    the header row, and entry rows."""
+    header_seen = False
+    for number, row in enumerate(csv.reader(lines), start=1):
+        if not row:
+            continue
+        if row[0].startswith("#"):
+            try:
+                record = json.loads(row[1]) if len(row) == 2 else None
+            except json.JSONDecodeError:
+                record = None
+            if not isinstance(record, dict):
+                raise ExportFormatError(f"CSV record {number}: a malformed {row[0]} record")
+            yield from _typed(row[0][1:], record, number)
+        elif not header_seen:
+            if row != CSV_COLUMNS:
+                raise ExportFormatError("the CSV header row is not confid's")
+            header_seen = True
+        else:
+            try:
+                if len(row) != len(CSV_COLUMNS):
+                    raise ValueError(f"{len(row)} cells instead of {len(CSV_COLUMNS)}")
+                entry = entry_from_record(
+                    _record_from_row(dict(zip(CSV_COLUMNS, row, strict=True)))
+                )
+                yield "entry", (number, entry, None)
+            except (KeyError, ValueError, TypeError, AttributeError) as exc:
+                yield "entry", (number, None, f"CSV record {number}: {exc!r}")

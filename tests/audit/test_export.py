@@ -38,7 +38,7 @@ async def test_full_export_has_a_manifest_and_verifies(api: Api) -> None:
 async def test_csv_export_verifies_too(api: Api) -> None:
     await history(api)
     text = await export_text(api, format="csv")
-    assert text.startswith("# {") and "\nsequence,occurredAt," in text
+    assert text.startswith("#manifest,") and "\r\nsequence,occurredAt," in text
     result = verify_export(lines(text))
     assert result.ok, result.render()
 
@@ -127,3 +127,31 @@ async def test_the_offline_tool(api: Api, tmp_path: Path) -> None:
     other_key.write_text(public_pem(Signer.from_pem((tmp_path / "k.pem").read_bytes()).public))
     foreign = run(str(good), "--public-key", str(other_key))
     assert foreign.returncode == 1 and "not signed by confid's key" in foreign.stdout
+
+
+async def test_csv_survives_awkward_text(api: Api) -> None:
+    user = await api.enabled_user()
+    for reason in ["a\n\nb", "x\n# y", "a\rb", 'comma, "quote"; semicolon', "ünï ✓"]:
+        await api.data(
+            operation("ResetConferenceId"), {"input": {"userId": user["id"], "reason": reason}}
+        )
+    await api.data(
+        operation("SendConferenceInfo"),
+        {"input": {"userId": user["id"], "toAddress": "a;b@example.com"}},
+    )
+    await api.data(
+        operation("SetConferenceId"), {"input": {"userId": user["id"], "conferenceId": ""}}
+    )
+    text = await export_text(api, format="csv")
+    result = verify_export(lines(text))
+    assert result.ok, result.render()
+    json_result = verify_export(lines(await export_text(api)))
+    assert json_result.ok and json_result.checked == result.checked
+
+
+async def test_a_mangled_csv_row_is_reported_not_a_crash(api: Api) -> None:
+    await history(api)
+    rows = lines(await export_text(api, format="csv"))
+    rows[5] = "garbage,row\n"
+    result = verify_export(rows)
+    assert not result.ok and result.first_invalid_sequence is not None
