@@ -9,6 +9,7 @@ import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -16,7 +17,7 @@ from starlette.routing import Route
 
 from app.api.export import AuditExport
 from app.api.view import GraphQLView
-from app.domain.signing import Signer, SigningKeyError
+from app.domain.signing import Signer, SigningKeyError, load_public_pems
 from app.notify.smtp import SmtpConfig, SmtpTransport
 from app.notify.transport import Transport
 from app.services.container import Services, build_services
@@ -77,6 +78,16 @@ def _signer(settings: Settings) -> Signer | None:
     return None
 
 
+def _previous_keys(settings: Settings) -> list[Ed25519PublicKey]:
+    """Public keys of earlier signing keys, so entries signed before a rotation verify."""
+    if settings.previous_public_keys_file is None:
+        return []
+    try:
+        return load_public_pems(settings.previous_public_keys_file.read_text(encoding="ascii"))
+    except (OSError, UnicodeDecodeError, SigningKeyError) as exc:
+        raise StartupError(f"cannot load CONFID_PREVIOUS_PUBLIC_KEYS_FILE: {exc}") from None
+
+
 def _transport(settings: Settings) -> Transport | None:
     """SMTP when CONFID_SMTP_HOST is set; otherwise None (record-only)."""
     if settings.smtp_host is None:
@@ -119,6 +130,7 @@ def create_app(
         transport=transport or _transport(settings),
         checkpoint=checkpoint,
         signer=_signer(settings),
+        previous_keys=_previous_keys(settings),
     )
     tokens = _tokens(settings)
     view = GraphQLView(services, tokens)

@@ -74,6 +74,8 @@ class Settings:
     signing_key_file: Path | None = None
     signing_key_pem: str | None = None
     checkpoint_interval_seconds: float = 3600.0
+    previous_public_keys_file: Path | None = None
+    signed_from_sequence: int = 1
 
     @property
     def embedded(self) -> bool:
@@ -110,4 +112,6 @@ class Settings:
             signing_key_file=_path(env, "CONFID_SIGNING_KEY_FILE"),
             signing_key_pem=env.get("CONFID_SIGNING_KEY", "").strip() or None,
             checkpoint_interval_seconds=_number(env, "CONFID_CHECKPOINT_INTERVAL_SECONDS", 3600, 1),
+            previous_public_keys_file=_path(env, "CONFID_PREVIOUS_PUBLIC_KEYS_FILE"),
+            signed_from_sequence=int(_number(env, "CONFID_SIGNED_FROM_SEQUENCE", 1, 1)),
         )

@@ -78,7 +78,14 @@ def parse_filter(request: Request) -> tuple[str, AuditFilter]:
     )
 
 
-def manifest(plan: ExportPlan, fmt: str, key_id: str | None, pem: str | None) -> dict[str, object]:
+def manifest(
+    plan: ExportPlan,
+    fmt: str,
+    key_id: str | None,
+    pem: str | None,
+    keys: list[str] | None = None,
+    signed_from: int = 1,
+) -> dict[str, object]:
     return {
         "format": FORMAT,
         "encoding": fmt,
@@ -93,6 +100,8 @@ def manifest(plan: ExportPlan, fmt: str, key_id: str | None, pem: str | None) ->
         "checkpoints": len(plan.checkpoints),
         "keyId": key_id,
         "publicKeyPem": pem,
+        "publicKeysPem": keys or ([pem] if pem else []),
+        "signedFromSequence": signed_from,
     }
 
 
@@ -128,11 +137,14 @@ class AuditExport:
         details = {**where.describe(), "format": fmt, "count": str(plan.count)}
         await audit.record_access(request_meta(request, principal, request_id), "export", details)
         signer = audit.signer
+        keys = audit.public_keys() or {}
         head = manifest(
             plan,
             fmt,
             signer.key_id if signer else None,
             public_pem(signer.public) if signer else None,
+            [public_pem(k) for k in keys.values()],
+            audit.signed_from,
         )
         stamp = plan.exported_at.strftime("%Y%m%dT%H%M%SZ")
         return StreamingResponse(

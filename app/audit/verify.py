@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from app.domain.audit import ChainVerifier
 from app.domain.checkpoint import Checkpoint
 from app.domain.export import ExportFormatError, read_export
-from app.domain.signing import SigningKeyError, key_id, load_public_pem
+from app.domain.signing import SigningKeyError, key_id, load_public_pem, load_public_pems
 
 
 @dataclass(slots=True)
@@ -43,7 +43,7 @@ class FileVerification:
 
 def verify_export(
     lines: Iterable[str],
-    pinned_key: Ed25519PublicKey | None = None,
+    pinned_key: Ed25519PublicKey | list[Ed25519PublicKey] | None = None,
     extra_checkpoints: list[Checkpoint] | None = None,
 ) -> FileVerification:
     """Check an export as `verifyAuditTrail` checks the database, and that it is complete."""
@@ -54,15 +54,17 @@ def verify_export(
     warnings: list[str] = []
     keys: dict[str, Ed25519PublicKey] | None = None
     if pinned_key is not None:
-        keys = {key_id(pinned_key): pinned_key}
-        if manifest.get("keyId") not in (None, key_id(pinned_key)):
+        pinned = pinned_key if isinstance(pinned_key, list) else [pinned_key]
+        keys = {key_id(k): k for k in pinned}
+        if manifest.get("keyId") not in (None, *keys):
             warnings.append("the export names another signing key than the pinned one")
-    elif manifest.get("publicKeyPem"):
+    elif manifest.get("publicKeysPem") or manifest.get("publicKeyPem"):
         try:
-            embedded = load_public_pem(str(manifest["publicKeyPem"]))
+            pems = manifest.get("publicKeysPem") or [manifest["publicKeyPem"]]
+            embedded = [load_public_pem(str(p)) for p in pems]
         except SigningKeyError as exc:
             raise ExportFormatError(f"the manifest's public key is unusable: {exc}") from None
-        keys = {key_id(embedded): embedded}
+        keys = {key_id(k): k for k in embedded}
         warnings.append(
             "verified with the public key inside the file: this proves integrity, not origin; "
             "pin confid's key with --public-key for that"
@@ -70,6 +72,7 @@ def verify_export(
     else:
         warnings.append("the export is unsigned: only the hash chain can be checked")
     partial = bool(manifest.get("partial"))
+    signed_from = int(manifest.get("signedFromSequence") or 1)
     checkpoints: list[Checkpoint] = list(extra_checkpoints or [])
     verifier: ChainVerifier | None = None
     end: dict[str, Any] | None = None
@@ -81,7 +84,9 @@ def verify_export(
             checkpoints.append(value)
         elif kind == "entry":
             if verifier is None:
-                verifier = ChainVerifier(keys, checkpoints, partial=partial)
+                verifier = ChainVerifier(
+                    keys, checkpoints, partial=partial, signed_from=signed_from
+                )
             number, entry, problem = value
             entries += 1
             if entry is None:
@@ -93,7 +98,7 @@ def verify_export(
         elif kind == "manifest":
             raise ExportFormatError("a second manifest line")
     if verifier is None:
-        verifier = ChainVerifier(keys, checkpoints, partial=partial)
+        verifier = ChainVerifier(keys, checkpoints, partial=partial, signed_from=signed_from)
     result = verifier.result()
     ok, first, reason = result.ok, result.first_invalid_sequence, result.reason
     if ok and end is None:
@@ -138,5 +143,6 @@ def load_checkpoints(lines: Iterable[str]) -> list[Checkpoint]:
     return out
 
 
-def load_pinned_key(text: str) -> Ed25519PublicKey:
-    return load_public_pem(text)
+def load_pinned_key(text: str) -> list[Ed25519PublicKey]:
+    """The key(s) an auditor pins: one PEM, or a bundle (current and previous keys)."""
+    return load_public_pems(text)

@@ -109,7 +109,8 @@ class ChainVerification:
 class ChainVerifier:
     """Feed entries in storage order; judging stops at the first bad one.
 
-    With `public_keys`, every entry must carry a valid signature by one of them, and each
+    With `public_keys`, every entry (from `signed_from` on: signing began there on a trail
+    that existed before) must carry a valid signature by one of them, and each
     checkpoint must be validly signed and agree with the entry at its sequence; the trail
     must reach the newest checkpoint. With `partial` (a filtered export), gaps between
     sequences are expected and links are only checked between consecutive entries.
@@ -121,8 +122,10 @@ class ChainVerifier:
         checkpoints: list[Checkpoint] | None = None,
         *,
         partial: bool = False,
+        signed_from: int = 1,
     ) -> None:
         self._keys = public_keys
+        self._signed_from = signed_from
         self._partial = partial
         self._expected = 1
         self._last_sequence = 0
@@ -192,7 +195,7 @@ class ChainVerifier:
         if entry_hash(entry) != entry.hash:
             self._bad = (seq, f"entry {seq} does not match its hash (its contents were edited)")
             return
-        if self._keys is not None:
+        if self._keys is not None and (entry.signature is not None or seq >= self._signed_from):
             public = self._keys.get(entry.key_id or "")
             if (
                 public is None

@@ -41,6 +41,15 @@ def load_public_pem(text: str) -> Ed25519PublicKey:
     return key
 
 
+def load_public_pems(text: str) -> list[Ed25519PublicKey]:
+    """Every public key in a PEM bundle (one or more BEGIN/END PUBLIC KEY blocks)."""
+    marker = "-----END PUBLIC KEY-----"
+    blocks = [b + marker for b in text.split(marker) if "-----BEGIN PUBLIC KEY-----" in b]
+    if not blocks:
+        raise SigningKeyError("no PEM public key found")
+    return [load_public_pem(block.strip() + "\n") for block in blocks]
+
+
 @dataclass(frozen=True, slots=True)
 class Signer:
     """Signs with a private key held by this process only."""

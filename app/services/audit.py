@@ -18,7 +18,7 @@ from app.domain.models import (
     RequestMeta,
     User,
 )
-from app.domain.signing import Signer, verify
+from app.domain.signing import Signer, key_id, verify
 from app.services.checkpoints import CheckpointService
 from app.services.clock import Clock
 from app.store.access_log import AccessLogRepository, AccessRecord
@@ -77,7 +77,11 @@ class AuditService:
         access: AccessLogRepository,
         checkpoints: CheckpointService,
         clock: Clock,
+        previous_keys: list[Ed25519PublicKey] | None = None,
+        signed_from: int = 1,
     ) -> None:
+        self._previous_keys = previous_keys or []
+        self.signed_from = signed_from
         self._audit = audit
         self._notifications = notifications
         self._users = users
@@ -90,9 +94,14 @@ class AuditService:
         return self.checkpoints.signer
 
     def public_keys(self) -> dict[str, Ed25519PublicKey] | None:
-        """The keys entries and checkpoints must be signed with (None: signing is off)."""
+        """The keys entries and checkpoints may be signed with: the current one and any
+        previous ones (after a rotation). None when signing is off."""
         signer = self.signer
-        return {signer.key_id: signer.public} if signer else None
+        if signer is None:
+            return None
+        keys = {key_id(k): k for k in self._previous_keys}
+        keys[signer.key_id] = signer.public
+        return keys
 
     async def record_access(self, meta: RequestMeta, what: str, details: dict[str, str]) -> None:
         """Note a read of the trail (never part of the change chain)."""
@@ -127,7 +136,9 @@ class AuditService:
 
     async def verify(self) -> ChainVerification:
         """Recompute the whole chain in bounded pages, with signatures and checkpoints."""
-        verifier = ChainVerifier(self.public_keys(), await self.checkpoints.all())
+        verifier = ChainVerifier(
+            self.public_keys(), await self.checkpoints.all(), signed_from=self.signed_from
+        )
         async for stored in self._audit.ascending():
             if stored.entry is None:
                 verifier.feed_unreadable(stored.sequence, stored.problem or "unreadable")
@@ -180,10 +191,14 @@ class AuditService:
             reason = None
             if entry_hash(entry) != entry.hash:
                 reason = "its contents do not match its hash"
-            elif keys is not None and not (
-                entry.signature
-                and entry.key_id in keys
-                and verify(keys[entry.key_id], entry.signature, entry.hash.encode("ascii"))
+            elif (
+                keys is not None
+                and (entry.signature or entry.sequence >= self.signed_from)
+                and not (
+                    entry.signature
+                    and entry.key_id in keys
+                    and verify(keys[entry.key_id], entry.signature, entry.hash.encode("ascii"))
+                )
             ):
                 reason = "it is not signed by confid's key"
             elif entry.sequence > 1 and (

@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from app.domain.generator import RandomBelow
 from app.domain.signing import Signer
 from app.notify.transport import RecordOnlyTransport, Transport
@@ -80,6 +82,7 @@ def build_services(
     randbelow: RandomBelow = secrets.randbelow,
     checkpoint: StepHook = no_checkpoint,
     signer: Signer | None = None,
+    previous_keys: list[Ed25519PublicKey] | None = None,
 ) -> Services:
     """Wire repositories and services over one database."""
     users = UserRepository(database)
@@ -115,7 +118,16 @@ def build_services(
         database=database,
         directory=DirectoryService(users, bridges),
         changes=changes,
-        audit=AuditService(audit, notes, users, AccessLogRepository(database), checkpoints, clock),
+        audit=AuditService(
+            audit,
+            notes,
+            users,
+            AccessLogRepository(database),
+            checkpoints,
+            clock,
+            previous_keys=previous_keys,
+            signed_from=settings.signed_from_sequence,
+        ),
         recovery=recovery,
         idempotency=Idempotency(
             IdempotencyRepository(database),

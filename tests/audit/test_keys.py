@@ -1,0 +1,71 @@
+"""Signing keys over a trail's life: rotation, and signing switched on for an old trail."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from app.domain.signing import Signer, public_pem
+from app.settings import Settings
+from tests.audit.helpers import history, offline, online
+from tests.conftest import make_api
+
+
+def key_file(tmp_path: Path, name: str) -> tuple[Path, Signer]:
+    signer = Signer.generate()
+    path = tmp_path / name
+    path.write_bytes(signer.private_pem())
+    return path, signer
+
+
+async def test_entries_signed_before_a_rotation_still_verify(
+    settings: Settings, raw_database: Any, tmp_path: Path
+) -> None:
+    old_key, old = key_file(tmp_path, "old.pem")
+    first = await make_api(replace(settings, signing_key_file=old_key), raw_database)
+    await history(first)
+    await first.client.aclose()
+
+    new_key, _ = key_file(tmp_path, "new.pem")
+    rotated = replace(settings, signing_key_file=new_key, seed_demo=False)
+    forgetful = await make_api(rotated, raw_database)
+    result = await online(forgetful)
+    assert result["ok"] is False and result["firstInvalidSequence"] == 1  # old key unknown
+    await forgetful.client.aclose()
+
+    bundle = tmp_path / "previous.pem"
+    bundle.write_text(public_pem(old.public))
+    remembering = await make_api(replace(rotated, previous_public_keys_file=bundle), raw_database)
+    await history(remembering, changes=2)  # signed with the new key
+    assert (await online(remembering))["ok"] is True
+    found = await offline(remembering)
+    assert found.ok, found.render()
+    await remembering.client.aclose()
+
+
+async def test_signing_switched_on_for_an_existing_trail(
+    settings: Settings, raw_database: Any, tmp_path: Path
+) -> None:
+    unsigned = replace(settings, mongodb_url="mongodb://not-used", signing_key_file=None)
+    first = await make_api(unsigned, raw_database)  # no key: entries are unsigned
+    await history(first)
+    before = await raw_database.get_collection("audit_events").count_documents({})
+    await first.client.aclose()
+
+    key, _ = key_file(tmp_path, "key.pem")
+    signing = replace(settings, signing_key_file=key, seed_demo=False)
+    strict = await make_api(signing, raw_database)
+    assert (await online(strict))["ok"] is False
+    await strict.client.aclose()
+
+    since = await make_api(replace(signing, signed_from_sequence=before + 1), raw_database)
+    await history(since, changes=2)
+    assert (await online(since))["ok"] is True
+    assert (await offline(since)).ok
+    await raw_database.get_collection("audit_events").update_one(
+        {"_id": before + 2}, {"$unset": {"signature": ""}}
+    )
+    stripped = await online(since)
+    assert stripped["ok"] is False and stripped["firstInvalidSequence"] == before + 2
+    await since.client.aclose()
