@@ -85,7 +85,8 @@ async def seed_demo(
     """Seed an empty database; returns how many users were created (0 if not empty)."""
     if await bridges.all():
         return 0
-    await bridges.insert(DEMO_BRIDGE)
+    if not await bridges.insert(DEMO_BRIDGE):
+        return 0  # another process on the same database is seeding it
     rng = random.Random(20261129)  # names only; conference IDs come from `secrets`
     created: list[User] = []
     for number in range(count):

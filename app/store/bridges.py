@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from pymongo.errors import DuplicateKeyError
+
 from app.domain.models import Bridge
 from app.store import codec
 from app.store.database import BRIDGES, Database
@@ -40,6 +42,12 @@ class BridgeRepository:
     async def default(self) -> Bridge | None:
         return next((b for b in await self.all() if b.is_default), None)
 
-    async def insert(self, bridge: Bridge) -> None:
-        await self._bridges.insert_one(codec.bridge_doc(bridge))
-        self._loaded_at = None
+    async def insert(self, bridge: Bridge) -> bool:
+        """Add a bridge; False when one with this id exists already."""
+        try:
+            await self._bridges.insert_one(codec.bridge_doc(bridge))
+        except DuplicateKeyError:
+            return False
+        finally:
+            self._loaded_at = None
+        return True
