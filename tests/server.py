@@ -36,15 +36,21 @@ def write_tokens(path: Path) -> Path:
 
 
 @contextmanager
-def running_confid(folder: Path, **env: str) -> Iterator[str]:
-    """Start `python -m app`; yield its base URL once /readyz answers; stop it after."""
+def running_confid(folder: Path, log_path: Path | None = None, **env: str) -> Iterator[str]:
+    """Start `python -m app` on the embedded store (these tests change its data, so never a
+    shared server's); yield its base URL once /readyz answers; stop it after."""
     port = free_port()
-    log = (folder / f"confid-{port}.log").open("w")
+    log_path = log_path or folder / f"confid-{port}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = log_path.open("w")
+    inherited = {
+        k: v for k, v in os.environ.items() if not k.startswith("CONFID_") and k != "MONGODB_URL"
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "app"],
         cwd=ROOT,
         env={
-            **{k: v for k, v in os.environ.items() if not k.startswith("CONFID_")},
+            **inherited,
             "CONFID_HOST": "127.0.0.1",
             "CONFID_PORT": str(port),
             "CONFID_TOKENS_FILE": str(write_tokens(folder / "tokens.toml")),
@@ -58,14 +64,14 @@ def running_confid(folder: Path, **env: str) -> Iterator[str]:
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"confid exited: {(folder / log.name).read_text()[-2000:]}")
+                raise RuntimeError(f"confid exited: {log_path.read_text()[-2000:]}")
             try:
                 if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise TimeoutError("confid did not become ready in 60 s")
+                raise TimeoutError(f"confid did not become ready in 60 s: {log_path.read_text()}")
             time.sleep(0.1)
         yield base
     finally:

@@ -5,10 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -18,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from app.services.tokens import hash_token
 from app.web.paths import BUILD_DIR
 from tests.conftest import ROOT, TOKENS
+from tests.server import running_confid
 
 # Debian's chromium (Playwright's own browser download cannot work here); CHROMIUM overrides.
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -52,7 +48,6 @@ class Server:
     """A confid process serving the embedded demo on a loopback port."""
 
     url: str
-    process: subprocess.Popen[bytes]
 
     def gql(self, query: str, variables: dict[str, Any] | None = None, role: str = "admin") -> Any:
         """Ask the API directly (to check what the pages claim)."""
@@ -70,64 +65,11 @@ class Server:
         return body["data"]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_ready(server: Server, deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            break
-        try:
-            with urllib.request.urlopen(f"{server.url}/readyz", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.1)
-    log = SERVER_LOG.read_text(encoding="utf-8", errors="replace")
-    pytest.fail(f"confid did not become ready at {server.url}; its log:\n{log}", pytrace=False)
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    tokens = tmp_path_factory.mktemp("browser") / "tokens.toml"
-    tokens.write_text(
-        "".join(
-            f'[[tokens]]\nname = "{role}-1"\nrole = "{role}"\nsha256 = "{hash_token(token)}"\n\n'
-            for role, token in TOKENS.items()
-        ),
-        encoding="utf-8",
-    )
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONFID_")}
-    env.pop("MONGODB_URL", None)  # always the embedded store: the browser changes demo data
-    env.update(
-        CONFID_HOST="127.0.0.1",
-        CONFID_PORT=str(port),
-        CONFID_TOKENS_FILE=str(tokens),
-        CONFID_SEED_DEMO="1",
-        CONFID_DEMO_USERS="24",
-    )
-    SERVER_LOG.parent.mkdir(parents=True, exist_ok=True)
-    with SERVER_LOG.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "app"], cwd=ROOT, env=env, stdout=log, stderr=log
-        )
-    running = Server(url=f"http://127.0.0.1:{port}", process=process)
-    try:
-        _wait_ready(running, time.monotonic() + 30)
-        yield running
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    folder = tmp_path_factory.mktemp("browser")
+    with running_confid(folder, SERVER_LOG, CONFID_SEED_DEMO="1", CONFID_DEMO_USERS="24") as url:
+        yield Server(url=url)
 
 
 @pytest.fixture(scope="module")
