@@ -10,7 +10,6 @@ from graphql import GraphQLError
 from app.domain.errors import (
     BadRequest,
     Forbidden,
-    Problem,
     QueryTooComplex,
     Unauthenticated,
 )
@@ -81,13 +80,3 @@ def top_level_error(code: str, message: str, request_id: str | None = None) -> d
     if request_id:
         extensions["requestId"] = request_id
     return {"data": None, "errors": [{"message": message, "extensions": extensions}]}
-
-
-def user_error_fields(problem: Problem) -> dict[str, Any]:
-    """A domain problem as the fields of a `UserError`."""
-    return {
-        "field": list(problem.field) or None,
-        "message": problem.message,
-        "code": problem.code.value,
-        "rule": problem.rule,
-    }

@@ -28,10 +28,6 @@ class CheckpointService:
         self.signer = signer
         self._clock = clock
 
-    @property
-    def enabled(self) -> bool:
-        return self.signer is not None
-
     async def create(self) -> Checkpoint | None:
         """Sign and store the current head; None when no signing key is configured."""
         if self.signer is None:

@@ -34,9 +34,6 @@ class DirectoryService:
     async def bridge(self, bridge_id: str) -> Bridge | None:
         return await self._bridges.get(bridge_id)
 
-    async def default_bridge(self) -> Bridge | None:
-        return await self._bridges.default()
-
     async def holder(self, bridge_id: str | None, conference_id: str) -> User | None:
         """Who a caller entering `conference_id` reaches; None for retired or unknown IDs."""
         bridge = await (self._bridges.get(bridge_id) if bridge_id else self._bridges.default())

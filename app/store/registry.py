@@ -129,19 +129,3 @@ class ConferenceIdRegistry:
         """Operation ids holding reservations since before `cutoff`."""
         cursor = self._ids.find({"state": IdState.RESERVED.value, "at": {"$lt": cutoff}}, {"op": 1})
         return sorted({d["op"] for d in await cursor.to_list(None)})
-
-    async def insert_active(
-        self, bridge_id: str, conference_id: str, user_id: str, operation_id: str, now: datetime
-    ) -> None:
-        """Register an ID as active in one step (demo seeding)."""
-        await self._ids.insert_one(
-            {
-                "_id": _key(bridge_id, conference_id),
-                "bridgeId": bridge_id,
-                "conferenceId": conference_id,
-                "userId": user_id,
-                "state": IdState.ACTIVE.value,
-                "op": operation_id,
-                "at": now,
-            }
-        )

@@ -93,9 +93,6 @@ class UserRepository:
         rows = [(codec.user_from(d), UserKey(d["displayNameKey"], d["_id"])) for d in docs]
         return rows[:first], len(rows) > first
 
-    async def count(self) -> int:
-        return int(await self._users.count_documents({}))
-
     async def insert(self, user: User) -> None:
         await self._users.insert_one(codec.user_doc(user))
 
