@@ -21,7 +21,18 @@ def main() -> int:
         print(f"confid: {exc}", file=sys.stderr)
         return 2
     print(f"confid: GraphiQL at http://{settings.host}:{settings.port}/graphql", file=sys.stderr)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=False)
+    trusted = ",".join(str(network) for network in settings.trusted_proxies)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=False,
+        # Forwarded headers are believed only from CONFID_TRUSTED_PROXIES (never uvicorn's
+        # own 127.0.0.1 default); confid's RequestOrigin applies the same rule in the app.
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
+    )
     return 0
 
 

@@ -1,113 +1,33 @@
-"""The app factory: settings, database, services, routes and the lifespan."""
+"""The app factory: settings, database, services (wired in `app.wiring`), routes, lifespan."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.api.export import AuditExport
+from app.api.origin import RequestOrigin
 from app.api.view import GraphQLView
-from app.domain.signing import Signer, SigningKeyError, load_public_pems
-from app.notify.smtp import SmtpConfig, SmtpTransport
 from app.notify.transport import Transport
-from app.services.container import Services, build_services
-from app.services.steps import StepHook, no_checkpoint
-from app.services.tokens import TokenRegistry
+from app.services.steps import FaultHook, no_faults
 from app.settings import Settings
 from app.store.database import Connection, connect
 from app.web import web_routes
+from app.web.graphiql import graphiql_response
+from app.wiring import Parts, StartupError, build_services, load_tokens
+
+__all__ = ["StartupError", "create_app"]
 
 log = logging.getLogger("confid")
-
-
-class StartupError(RuntimeError):
-    """confid cannot start with this configuration; the message says why."""
-
-
-def _tokens(settings: Settings) -> TokenRegistry:
-    if settings.tokens_file is not None:
-        return TokenRegistry.from_file(settings.tokens_file)
-    if not settings.embedded:
-        raise StartupError(
-            "CONFID_TOKENS_FILE is required with MONGODB_URL (generated demo tokens are only "
-            "for the embedded store)."
-        )
-    registry, plain = TokenRegistry.generated()
-    lines = "\n".join(f"    {role:<9} {token}" for role, token in plain.items())
-    # Printed once to the console, never logged: these are the only copies.
-    print(
-        "\nconfid demo tokens (valid until this process exits); in GraphiQL add the header\n"
-        '  {"Authorization": "Bearer <token>"}\n' + lines + "\n",
-        file=sys.stderr,
-        flush=True,
-    )
-    return registry
-
-
-def _signer(settings: Settings) -> Signer | None:
-    """The audit signing key: from a file or the environment; generated for the demo."""
-    try:
-        if settings.signing_key_file is not None:
-            return Signer.from_pem(settings.signing_key_file.read_bytes())
-        if settings.signing_key_pem is not None:
-            return Signer.from_pem(settings.signing_key_pem.encode("ascii"))
-    except (OSError, SigningKeyError, UnicodeEncodeError) as exc:
-        raise StartupError(f"cannot load the audit signing key: {exc}") from None
-    if settings.embedded:
-        signer = Signer.generate()
-        log.warning(
-            "audit signing key generated for this process only (key id %s): set "
-            "CONFID_SIGNING_KEY_FILE to keep signatures verifiable across restarts",
-            signer.key_id,
-        )
-        return signer
-    log.warning(
-        "no audit signing key (CONFID_SIGNING_KEY_FILE): entries and checkpoints are not "
-        "signed; deleting the newest entries would go undetected"
-    )
-    return None
-
-
-def _previous_keys(settings: Settings) -> list[Ed25519PublicKey]:
-    """Public keys of earlier signing keys, so entries signed before a rotation verify."""
-    if settings.previous_public_keys_file is None:
-        return []
-    try:
-        return load_public_pems(settings.previous_public_keys_file.read_text(encoding="ascii"))
-    except (OSError, UnicodeDecodeError, SigningKeyError) as exc:
-        raise StartupError(f"cannot load CONFID_PREVIOUS_PUBLIC_KEYS_FILE: {exc}") from None
-
-
-def _transport(settings: Settings) -> Transport | None:
-    """SMTP when CONFID_SMTP_HOST is set; otherwise None (record-only)."""
-    if settings.smtp_host is None:
-        return None
-    password = None
-    if settings.smtp_password_file is not None:
-        try:
-            password = settings.smtp_password_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise StartupError(f"cannot read CONFID_SMTP_PASSWORD_FILE: {exc}") from None
-    return SmtpTransport(
-        SmtpConfig(
-            host=settings.smtp_host,
-            port=settings.smtp_port,
-            sender=settings.mail_from,
-            starttls=settings.smtp_starttls,
-            username=settings.smtp_username,
-            password=password,
-        )
-    )
 
 
 def create_app(
@@ -115,34 +35,36 @@ def create_app(
     *,
     database: Any | None = None,
     transport: Transport | None = None,
-    checkpoint: StepHook = no_checkpoint,
+    fault: FaultHook = no_faults,
 ) -> Starlette:
     """Build confid. `database`, when given, is an open async database used as is."""
     settings = settings or Settings.from_env()
     connection = (
         Connection(database, None, embedded=settings.embedded)
         if database is not None
-        else connect(settings)
+        else connect(settings.mongodb_url, settings.database_name)
     )
     services = build_services(
-        connection.database,
-        settings,
-        transport=transport or _transport(settings),
-        checkpoint=checkpoint,
-        signer=_signer(settings),
-        previous_keys=_previous_keys(settings),
+        connection.database, settings, Parts(transport=transport, fault=fault)
     )
-    tokens = _tokens(settings)
-    view = GraphQLView(services, tokens)
+    tokens = load_tokens(settings)
+    view = GraphQLView(services, tokens, graphiql_response)
     audit_export = AuditExport(services, tokens)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await services.start()
         tasks = [
-            asyncio.create_task(_sweep_forever(services, settings.sweep_interval_seconds)),
             asyncio.create_task(
-                _checkpoint_forever(services, settings.checkpoint_interval_seconds)
+                _forever("recovery sweep", services.recovery.sweep, settings.sweep_interval_seconds)
+            ),
+            # Sign the chain head every interval, even when nothing changed.
+            asyncio.create_task(
+                _forever(
+                    "audit checkpoint",
+                    services.audit.checkpoints.create,
+                    settings.checkpoint_interval_seconds,
+                )
             ),
         ]
         try:
@@ -172,27 +94,18 @@ def create_app(
             Route("/audit/public-key", audit_export.public_key, methods=["GET"]),
             *web_routes(),  # the admin page at /, its files, the GraphiQL build
         ],
+        middleware=[Middleware(RequestOrigin, trusted_proxies=settings.trusted_proxies)],
         lifespan=lifespan,
     )
     app.state.services = services
     return app
 
 
-async def _checkpoint_forever(services: Services, interval: float) -> None:
-    """Sign the chain head every interval, even when nothing changed."""
+async def _forever(what: str, job: Callable[[], Awaitable[object]], interval: float) -> None:
+    """Run `job` every `interval` seconds; a failing run is logged and retried next time."""
     while True:
         await asyncio.sleep(interval)
         try:
-            await services.audit.checkpoints.create()
+            await job()
         except Exception:
-            log.exception("audit checkpoint failed; retrying in %.0f s", interval)
-
-
-async def _sweep_forever(services: Services, interval: float) -> None:
-    """The periodic recovery sweep; a failing pass is logged and retried next time."""
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await services.recovery.sweep()
-        except Exception:
-            log.exception("recovery sweep failed; retrying in %.0f s", interval)
+            log.exception("%s failed; retrying in %.0f s", what, interval)

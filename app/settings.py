@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,6 +43,25 @@ def _path(env: Mapping[str, str], name: str) -> Path | None:
     return Path(raw) if raw else None
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[Network, ...]:
+    """A comma-separated list of addresses or CIDR networks (`10.0.0.0/8, ::1`)."""
+    raw = env.get(name, "").strip()
+    out: list[Network] = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            out.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise SettingsError(
+                f"{name} must list IP addresses or CIDR networks, not {item!r}"
+            ) from None
+    return tuple(out)
+
+
 def _port(env: Mapping[str, str], name: str, default: int) -> int:
     port = _number(env, name, default, 0)
     if port != int(port) or port > 65535:
@@ -76,6 +96,7 @@ class Settings:
     checkpoint_interval_seconds: float = 3600.0
     previous_public_keys_file: Path | None = None
     signed_from_sequence: int = 1
+    trusted_proxies: tuple[Network, ...] = ()
 
     @property
     def embedded(self) -> bool:
@@ -114,4 +135,5 @@ class Settings:
             checkpoint_interval_seconds=_number(env, "CONFID_CHECKPOINT_INTERVAL_SECONDS", 3600, 1),
             previous_public_keys_file=_path(env, "CONFID_PREVIOUS_PUBLIC_KEYS_FILE"),
             signed_from_sequence=int(_number(env, "CONFID_SIGNED_FROM_SEQUENCE", 1, 1)),
+            trusted_proxies=_networks(env, "CONFID_TRUSTED_PROXIES"),
         )

@@ -31,14 +31,14 @@ from typing import Any
 
 from mongomock_motor import AsyncMongoMockClient
 
-from app.domain.audit import ChainVerifier, canonical_bytes, entry_hash
-from app.domain.models import AuditEntry
+from app.domain.chain import ChainVerifier, entry_hash
+from app.domain.entry import AuditEntry, canonical_bytes
 from app.domain.signing import Signer
-from app.services.container import build_services
 from app.settings import Settings
 from app.store import codec
 from app.store.audit import AuditRepository
 from app.store.database import AUDIT_EVENTS, Database
+from app.wiring import Parts, build_services
 from bench.dataset import append_history
 
 USER_IDS = [f"u{n:05d}" for n in range(1, 1001)]
@@ -140,7 +140,7 @@ async def one_memory(count: int, mode: str) -> dict[str, Any]:
     """In a fresh process: time and peak RSS growth of one `verify` (or floor) pass."""
     signer = Signer.generate()
     database = await _filled_database(count, signer)
-    services = build_services(database, Settings(seed_demo=False), signer=signer)
+    services = build_services(database, Settings(seed_demo=False), Parts(signer=signer))
     gc.collect()
     before = _status_kib("VmRSS")
     exact = _reset_peak()

@@ -29,11 +29,12 @@ from typing import Any
 
 from mongomock_motor import AsyncMongoMockClient
 
-from app.domain.audit import AuditDraft
+from app.domain.entry import AuditDraft
 from app.domain.errors import UserErrorCode
 from app.domain.models import Actor, AuditAction, AuditOutcome, RequestMeta, Role
 from app.domain.signing import Signer
 from app.main import create_app
+from app.services.chain import AuditChain
 from app.services.tokens import hash_token
 from app.settings import Settings
 from app.store.audit import AuditRepository
@@ -131,11 +132,11 @@ def _history_draft(rng: random.Random, number: int, user_id: str, at: datetime) 
 async def append_history(
     database: Database, user_ids: list[str], count: int, signer: Signer | None
 ) -> float:
-    """Append `count` entries through `AuditRepository.append`; returns the seconds taken."""
+    """Append `count` entries through `AuditChain.append`; returns the seconds taken."""
     events = database.get_collection(AUDIT_EVENTS)
     if "one_per_operation" in await events.index_information():
         await events.drop_index("one_per_operation")  # see the module docstring
-    repo = AuditRepository(database, signer)
+    repo = AuditChain(AuditRepository(database), signer)
     rng = random.Random(20261130)
     hot = user_ids[:HOT_USERS]
     start = datetime.now(UTC) - timedelta(minutes=count + 1)

@@ -18,14 +18,15 @@ from mongomock_motor import AsyncMongoMockClient
 
 from app.api.export import AuditExport, manifest
 from app.audit.verify import verify_export
-from app.domain.audit import GENESIS_HASH, AuditDraft, seal
+from app.domain.chain import GENESIS_HASH, seal
+from app.domain.entry import AuditDraft
 from app.domain.models import SYSTEM_META, AuditAction, AuditOutcome
+from app.domain.reads import AuditFilter
 from app.domain.signing import Signer, public_pem
-from app.services.container import build_services
 from app.services.tokens import TokenRegistry
 from app.settings import Settings
 from app.store import codec
-from app.store.audit import AuditFilter
+from app.wiring import Parts, build_services
 
 
 async def build_trail(database: object, signer: Signer, size: int) -> None:
@@ -67,7 +68,7 @@ async def measure(size: int) -> tuple[float, float, float, float]:
     signer = Signer.generate()
     database = AsyncMongoMockClient()["export_memory"]
     await build_trail(database, signer, size)
-    services = build_services(database, Settings(seed_demo=False), signer=signer)
+    services = build_services(database, Settings(seed_demo=False), Parts(signer=signer))
     exporter = AuditExport(services, TokenRegistry({}))
 
     tracemalloc.start()

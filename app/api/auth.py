@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
-import re
-import secrets
-
 from starlette.requests import HTTPConnection
 from starlette.types import Scope
 
+from app.api.origin import new_request_id
 from app.domain.access import Principal
 from app.domain.errors import Unauthenticated
 from app.domain.models import RequestMeta
 from app.services.tokens import TokenExpired, TokenRegistry
 
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _QUERY_TOKEN_PARAMS = ("access_token", "token", "bearer", "authorization", "api_key")
 USER_AGENT_MAX = 512
 
 
 def request_id_of(scope: Scope) -> str:
-    """The client's X-Request-Id when it is safe to echo, else a fresh one."""
-    for name, value in scope.get("headers", []):
-        if name == b"x-request-id":
-            text: str = value.decode("latin-1")
-            if _REQUEST_ID.fullmatch(text):
-                return text
-    return secrets.token_hex(8)
+    """confid's id of this request (set by `RequestOrigin`; fresh when it did not run)."""
+    state = scope.setdefault("state", {})
+    if "request_id" not in state:
+        state["request_id"] = new_request_id()
+    request_id: str = state["request_id"]
+    return request_id
 
 
 def authenticate(connection: HTTPConnection, tokens: TokenRegistry) -> Principal:
@@ -50,11 +46,15 @@ def authenticate(connection: HTTPConnection, tokens: TokenRegistry) -> Principal
     return principal
 
 
-def request_meta(connection: HTTPConnection, principal: Principal, request_id: str) -> RequestMeta:
-    """Who and from where, as the audit trail and access log record it."""
+def request_meta(connection: HTTPConnection, principal: Principal) -> RequestMeta:
+    """Who and from where, as the audit trail and access log record it (`RequestOrigin`
+    decided the address and ids; without it, the TCP peer and a fresh id)."""
+    state = connection.scope.get("state", {})
+    peer = connection.client.host if connection.client else None
     return RequestMeta(
         actor=principal.actor,
-        source_ip=connection.client.host if connection.client else None,
+        source_ip=state.get("client_ip", peer),
         user_agent=(connection.headers.get("user-agent") or "")[:USER_AGENT_MAX] or None,
-        request_id=request_id,
+        request_id=request_id_of(connection.scope),
+        client_request_id=state.get("client_request_id"),
     )

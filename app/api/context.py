@@ -8,8 +8,9 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
 from app.domain.access import Capability, Principal
+from app.domain.entry import AuditEntry
 from app.domain.errors import Forbidden, Unauthenticated
-from app.domain.models import AuditEntry, Bridge, RequestMeta, User
+from app.domain.models import Bridge, RequestMeta, User
 from app.services.container import Services
 
 

@@ -1,101 +1,130 @@
-"""GraphQL enums, each value described; converted to and from the domain by value."""
+"""GraphQL enums: the domain's own enums, each value described for GraphiQL's docs.
+
+`graphql_enum` registers a domain enum with Strawberry and refuses one whose values are
+not all described, so a new domain value cannot reach the API undocumented. Resolvers
+return domain values as they are; there is no second copy to convert to and from.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
+from typing import Any, TypeVar
 
 import strawberry
 
+from app.domain import models
+from app.domain.errors import UserErrorCode
 
-@strawberry.enum(description="Why a mutation or a dry run was refused.")
-class UserErrorCode(Enum):
-    NOT_FOUND = strawberry.enum_value("NOT_FOUND", description="No such user or bridge.")
-    NOT_ENABLED = strawberry.enum_value(
-        "NOT_ENABLED", description="The user is not enabled for audio conferencing."
-    )
-    ALREADY_ENABLED = strawberry.enum_value(
-        "ALREADY_ENABLED", description="The user is already enabled for audio conferencing."
-    )
-    INVALID_CHARACTERS = strawberry.enum_value(
-        "INVALID_CHARACTERS", description="The ID has characters other than ASCII digits 0-9."
-    )
-    WRONG_LENGTH = strawberry.enum_value(
-        "WRONG_LENGTH", description="The ID does not have exactly the bridge's length."
-    )
-    SAME_AS_CURRENT = strawberry.enum_value(
-        "SAME_AS_CURRENT", description="The ID is already the user's current ID."
-    )
-    IN_USE = strawberry.enum_value("IN_USE", description="Another user holds the ID.")
-    RETIRED = strawberry.enum_value(
-        "RETIRED", description="The ID was retired and is quarantined (by default for ever)."
-    )
-    WEAK_PATTERN = strawberry.enum_value(
-        "WEAK_PATTERN", description="The ID is guessable; `UserError.rule` names the rule."
-    )
-    INVALID_EMAIL = strawberry.enum_value(
-        "INVALID_EMAIL", description="Not a usable email address (or over 254 characters)."
-    )
-    TOO_LONG = strawberry.enum_value(
-        "TOO_LONG", description="A text input is over its documented bound."
-    )
-    CONFLICT = strawberry.enum_value(
-        "CONFLICT", description="Another change of the same user did not finish in time."
-    )
-    IDEMPOTENCY_KEY_REUSED = strawberry.enum_value(
-        "IDEMPOTENCY_KEY_REUSED",
-        description="The idempotency key was already used with a different input.",
-    )
-    SIGNING_DISABLED = strawberry.enum_value(
-        "SIGNING_DISABLED",
-        description="No audit signing key is configured (CONFID_SIGNING_KEY_FILE).",
-    )
+E = TypeVar("E", bound=Enum)
 
 
-@strawberry.enum(description="What an audit entry records.")
-class AuditAction(Enum):
-    ASSIGN = strawberry.enum_value(
-        "ASSIGN", description="An ID assigned on enabling audio conferencing."
-    )
-    SET = strawberry.enum_value("SET", description="A hand-picked ID set by an administrator.")
-    RESET = strawberry.enum_value("RESET", description="An ID replaced by a generated one.")
-    SEND_INFO = strawberry.enum_value("SEND_INFO", description="Conference info emailed on demand.")
+def graphql_enum(
+    domain: type[E], description: str, values: Mapping[Any, str], name: str | None = None
+) -> type[E]:
+    """Expose a domain enum as a GraphQL enum named `name` (default: its own)."""
+    missing = [member.name for member in domain if member not in values]
+    if missing:
+        raise TypeError(f"{domain.__name__} values without a description: {missing}")
+    strawberry.enum(domain, name=name, description=description)
+    definition: Any = domain.__strawberry_definition__  # type: ignore[attr-defined]
+    for value in definition.values:
+        value.description = values[domain[value.name]]
+    return domain
 
 
-@strawberry.enum(description="Whether the audited attempt changed anything.")
-class AuditOutcome(Enum):
-    SUCCESS = strawberry.enum_value("SUCCESS", description="The change was made.")
-    REJECTED = strawberry.enum_value(
-        "REJECTED", description="Refused; `errorCodes` say why. Nothing changed."
-    )
+graphql_enum(
+    UserErrorCode,
+    "Why a mutation or a dry run was refused.",
+    {
+        UserErrorCode.NOT_FOUND: "No such user or bridge.",
+        UserErrorCode.NOT_ENABLED: "The user is not enabled for audio conferencing.",
+        UserErrorCode.ALREADY_ENABLED: "The user is already enabled for audio conferencing.",
+        UserErrorCode.INVALID_CHARACTERS: "The ID has characters other than ASCII digits 0-9 "
+        "(or a reason has control characters).",
+        UserErrorCode.WRONG_LENGTH: "The ID does not have exactly the bridge's length.",
+        UserErrorCode.SAME_AS_CURRENT: "The ID is already the user's current ID.",
+        UserErrorCode.IN_USE: "Another user holds the ID.",
+        UserErrorCode.RETIRED: "The ID was retired and is quarantined (by default for ever).",
+        UserErrorCode.WEAK_PATTERN: "The ID is guessable; `UserError.rule` names the rule.",
+        UserErrorCode.INVALID_EMAIL: "Not a usable email address (or over 254 characters).",
+        UserErrorCode.TOO_LONG: "A text input is over its documented bound.",
+        UserErrorCode.CONFLICT: "Another change of the same user did not finish in time.",
+        UserErrorCode.IDEMPOTENCY_KEY_REUSED: "The idempotency key was already used with a "
+        "different input.",
+        UserErrorCode.SIGNING_DISABLED: "No audit signing key is configured "
+        "(CONFID_SIGNING_KEY_FILE).",
+    },
+)
 
+graphql_enum(
+    models.AuditAction,
+    "What an audit entry records.",
+    {
+        models.AuditAction.ASSIGN: "An ID assigned on enabling audio conferencing.",
+        models.AuditAction.SET: "A hand-picked ID set by an administrator.",
+        models.AuditAction.RESET: "An ID replaced by a generated one.",
+        models.AuditAction.SEND_INFO: "Conference info emailed on demand.",
+    },
+)
 
-@strawberry.enum(description="Who acted: a token's role, or the system itself.")
-class ActorRole(Enum):
-    ADMIN = strawberry.enum_value("ADMIN", description="An administrator token.")
-    HELPDESK = strawberry.enum_value("HELPDESK", description="A helpdesk token.")
-    AUDITOR = strawberry.enum_value("AUDITOR", description="An auditor token (read-only).")
-    SYSTEM = strawberry.enum_value("SYSTEM", description="confid itself: seeding, recovery.")
+graphql_enum(
+    models.AuditOutcome,
+    "Whether the audited attempt changed anything.",
+    {
+        models.AuditOutcome.SUCCESS: "The change was made.",
+        models.AuditOutcome.REJECTED: "Refused; `errorCodes` say why. Nothing changed.",
+    },
+)
 
+graphql_enum(
+    models.Role,
+    "Who acted: a token's role, or the system itself.",
+    {
+        models.Role.ADMIN: "An administrator token.",
+        models.Role.HELPDESK: "A helpdesk token.",
+        models.Role.AUDITOR: "An auditor token (read-only).",
+        models.Role.SYSTEM: "confid itself: seeding, recovery.",
+    },
+    name="ActorRole",
+)
 
-@strawberry.enum(description="The kinds of email confid sends.")
-class NotificationKind(Enum):
-    CONFERENCE_INFO = strawberry.enum_value(
-        "CONFERENCE_INFO", description="The conference ID and dial-in numbers."
-    )
-    CONFERENCE_ID_CHANGED = strawberry.enum_value(
-        "CONFERENCE_ID_CHANGED",
-        description="The new ID after a set or reset, with advice to reschedule meetings.",
-    )
+graphql_enum(
+    models.NotificationKind,
+    "The kinds of email confid sends.",
+    {
+        models.NotificationKind.CONFERENCE_INFO: "The conference ID and dial-in numbers.",
+        models.NotificationKind.CONFERENCE_ID_CHANGED: "The new ID after a set or reset, with "
+        "advice to reschedule meetings.",
+    },
+)
 
+graphql_enum(
+    models.NotificationStatus,
+    "How far an email got; never claims more than happened.",
+    {
+        models.NotificationStatus.PENDING: "Recorded, not yet handed over.",
+        models.NotificationStatus.RECORDED: "No mail transport is configured: the record is "
+        "the delivery.",
+        models.NotificationStatus.SENT: "Accepted by the mail server.",
+        models.NotificationStatus.FAILED: "Delivery failed or its end is unknown.",
+        models.NotificationStatus.SUPPRESSED: "Not sent: automatic emails are off, or "
+        "`sendEmail: false`.",
+    },
+)
 
-@strawberry.enum(description="How far an email got; never claims more than happened.")
-class NotificationStatus(Enum):
-    PENDING = strawberry.enum_value("PENDING", description="Recorded, not yet handed over.")
-    RECORDED = strawberry.enum_value(
-        "RECORDED", description="No mail transport is configured: the record is the delivery."
-    )
-    SENT = strawberry.enum_value("SENT", description="Accepted by the mail server.")
-    FAILED = strawberry.enum_value("FAILED", description="Delivery failed or its end is unknown.")
-    SUPPRESSED = strawberry.enum_value(
-        "SUPPRESSED", description="Not sent: automatic emails are off, or `sendEmail: false`."
-    )
+# The names the API's modules use.
+AuditAction = models.AuditAction
+AuditOutcome = models.AuditOutcome
+ActorRole = models.Role
+NotificationKind = models.NotificationKind
+NotificationStatus = models.NotificationStatus
+__all__ = [
+    "ActorRole",
+    "AuditAction",
+    "AuditOutcome",
+    "NotificationKind",
+    "NotificationStatus",
+    "UserErrorCode",
+    "graphql_enum",
+]

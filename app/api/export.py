@@ -27,11 +27,11 @@ from app.domain.export import (
 )
 from app.domain.instants import iso_millis
 from app.domain.models import AuditAction, AuditOutcome
+from app.domain.reads import AuditFilter
 from app.domain.signing import public_pem
 from app.services.audit import ExportPlan
 from app.services.container import Services
 from app.services.tokens import TokenRegistry
-from app.store.audit import AuditFilter
 
 log = logging.getLogger("confid.export")
 
@@ -135,7 +135,7 @@ class AuditExport:
         audit = self.services.audit
         plan = await audit.plan_export(where)
         details = {**where.describe(), "format": fmt, "count": str(plan.count)}
-        await audit.record_access(request_meta(request, principal, request_id), "export", details)
+        await audit.record_access(request_meta(request, principal), "export", details)
         signer = audit.signer
         keys = audit.public_keys() or {}
         head = manifest(

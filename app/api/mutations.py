@@ -3,24 +3,36 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Annotated
 
 import strawberry
 
-from app.api.context import Context, Info
-from app.api.ids import decode_id
+from app.api.context import Info
+from app.api.ids import require_id
+from app.api.permissions import requires
 from app.api.trail import AuditCheckpoint
 from app.api.types import AuditEvent, Notification, User, UserError, user_errors
 from app.domain.access import Capability
 from app.domain.errors import Problem, UserErrorCode
-from app.domain.models import AuditAction
-from app.services.changes import ChangeOutcome
-from app.services.idempotency import fingerprint
+from app.services.outcomes import ChangeOutcome
+
+INPUT = ("input",)  # userError paths of a mutation start at its `input` argument
+
+
+@strawberry.input(description="Fields every mutation input has.")
+class MutationInput:
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Any string of up to 100 characters, unique per intended change: a retry "
+        "with the same key returns the first result (`replayed: true`) and changes nothing "
+        "more; the same key with a different input is refused (IDEMPOTENCY_KEY_REUSED). "
+        "Remembered for 24 hours, per caller.",
+    )
 
 
 @strawberry.input(description="Enable a user for audio conferencing.")
-class EnableAudioConferencingInput:
+class EnableAudioConferencingInput(MutationInput):
     user_id: strawberry.ID = strawberry.field(description="The user to enable.")
     bridge_id: strawberry.ID | None = strawberry.field(
         default=None, description="The bridge; defaults to the default bridge."
@@ -29,123 +41,106 @@ class EnableAudioConferencingInput:
         default=None,
         description="Send the CONFERENCE_INFO email; defaults to the tenant setting.",
     )
-    idempotency_key: str | None = strawberry.field(
-        default=None,
-        description="Any string of up to 100 characters, unique per intended change: a retry "
-        "with the same key returns the first result and changes nothing more; the same key "
-        "with a different input is refused (IDEMPOTENCY_KEY_REUSED). Remembered for 24 hours.",
-    )
 
 
 @strawberry.input(description="Give a user a hand-picked conference ID (admins only).")
-class SetConferenceIdInput:
+class SetConferenceIdInput(MutationInput):
     user_id: strawberry.ID = strawberry.field(description="The user.")
     conference_id: str = strawberry.field(
         description="The new ID: exactly the bridge's length in ASCII digits, not weak."
     )
     reason: str | None = strawberry.field(
-        default=None, description="Why (at most 500 characters); kept in the audit trail."
+        default=None,
+        description="Why (at most 500 characters, no control characters but line breaks and "
+        "tabs); kept in the audit trail.",
     )
     send_email: bool | None = strawberry.field(
         default=None,
         description="Send the CONFERENCE_ID_CHANGED email; defaults to the tenant setting.",
-    )
-    idempotency_key: str | None = strawberry.field(
-        default=None,
-        description="Any string of up to 100 characters, unique per intended change: a retry "
-        "with the same key returns the first result and changes nothing more; the same key "
-        "with a different input is refused (IDEMPOTENCY_KEY_REUSED). Remembered for 24 hours.",
     )
 
 
 @strawberry.input(description="Replace a user's conference ID with a fresh generated one.")
-class ResetConferenceIdInput:
+class ResetConferenceIdInput(MutationInput):
     user_id: strawberry.ID = strawberry.field(description="The user.")
     reason: str | None = strawberry.field(
-        default=None, description="Why (at most 500 characters); kept in the audit trail."
+        default=None,
+        description="Why (at most 500 characters, no control characters but line breaks and "
+        "tabs); kept in the audit trail.",
     )
     send_email: bool | None = strawberry.field(
         default=None,
         description="Send the CONFERENCE_ID_CHANGED email; defaults to the tenant setting.",
     )
-    idempotency_key: str | None = strawberry.field(
-        default=None,
-        description="Any string of up to 100 characters, unique per intended change: a retry "
-        "with the same key returns the first result and changes nothing more; the same key "
-        "with a different input is refused (IDEMPOTENCY_KEY_REUSED). Remembered for 24 hours.",
-    )
 
 
 @strawberry.input(description="Email a user's conference ID and dial-in numbers.")
-class SendConferenceInfoInput:
+class SendConferenceInfoInput(MutationInput):
     user_id: strawberry.ID = strawberry.field(description="The user.")
     to_address: str | None = strawberry.field(
         default=None,
         description="Another address to send to (at most 254 characters); flagged as not "
         "the primary address.",
     )
-    idempotency_key: str | None = strawberry.field(
-        default=None,
-        description="Any string of up to 100 characters, unique per intended change: a retry "
-        "with the same key returns the first result and changes nothing more; the same key "
-        "with a different input is refused (IDEMPOTENCY_KEY_REUSED). Remembered for 24 hours.",
+
+
+@strawberry.type(description="Fields every change payload has.")
+class MutationPayload:
+    _outcome: strawberry.Private[ChangeOutcome]
+
+    @strawberry.field(description="The audit entry written (SUCCESS, or REJECTED with codes).")
+    def audit_event(self) -> AuditEvent | None:
+        entry = self._outcome.audit_event
+        return AuditEvent.of(entry) if entry else None
+
+    @strawberry.field(description="The email recorded.")
+    def notification(self) -> Notification | None:
+        note = self._outcome.notification
+        return Notification(_note=note) if note else None
+
+    @strawberry.field(description="Why it was refused, if it was.")
+    def user_errors(self) -> list[UserError]:
+        return user_errors(self._outcome.problems, INPUT)
+
+    @strawberry.field(
+        description="True when this is the first result of an earlier request with the same "
+        "`idempotencyKey`, returned again; this request changed nothing."
     )
+    def replayed(self) -> bool:
+        return self._outcome.replayed
+
+
+@strawberry.type(description="Result of a change of a user's conference ID.")
+class ChangePayload(MutationPayload):
+    @strawberry.field(description="The user, as it is now.")
+    def user(self) -> User | None:
+        user = self._outcome.user
+        return User(_user=user) if user else None
 
 
 @strawberry.type(description="Result of `enableAudioConferencing`.")
-class EnableAudioConferencingPayload:
-    user: User | None = strawberry.field(description="The user, as it is now.")
-    audit_event: AuditEvent | None = strawberry.field(description="The audit entry written.")
-    notification: Notification | None = strawberry.field(description="The email recorded.")
-    user_errors: list[UserError] = strawberry.field(description="Why it was refused, if it was.")
+class EnableAudioConferencingPayload(ChangePayload):
+    pass
 
 
 @strawberry.type(description="Result of `setConferenceId`.")
-class SetConferenceIdPayload:
-    user: User | None = strawberry.field(description="The user, as it is now.")
-    audit_event: AuditEvent | None = strawberry.field(description="The audit entry written.")
-    notification: Notification | None = strawberry.field(description="The email recorded.")
-    user_errors: list[UserError] = strawberry.field(description="Why it was refused, if it was.")
+class SetConferenceIdPayload(ChangePayload):
+    pass
 
 
 @strawberry.type(description="Result of `resetConferenceId`.")
-class ResetConferenceIdPayload:
-    user: User | None = strawberry.field(description="The user, as it is now.")
-    audit_event: AuditEvent | None = strawberry.field(description="The audit entry written.")
-    notification: Notification | None = strawberry.field(description="The email recorded.")
-    user_errors: list[UserError] = strawberry.field(description="Why it was refused, if it was.")
+class ResetConferenceIdPayload(ChangePayload):
+    pass
 
 
 @strawberry.type(description="Result of `sendConferenceInfo`.")
-class SendConferenceInfoPayload:
-    notification: Notification | None = strawberry.field(description="The email recorded.")
-    audit_event: AuditEvent | None = strawberry.field(description="The audit entry written.")
-    user_errors: list[UserError] = strawberry.field(description="Why it was refused, if it was.")
+class SendConferenceInfoPayload(MutationPayload):
+    pass
 
 
-async def _once(
-    ctx: Context,
-    action: AuditAction,
-    user_id: str | None,
-    key: str | None,
-    digest: str,
-    start: Callable[[str], Awaitable[ChangeOutcome]],
-) -> ChangeOutcome:
-    """Run a change (at most once per idempotency key), shielded from client disconnects
-    so it is never abandoned halfway."""
-    run = ctx.services.idempotency.run(ctx.request_meta(), action, user_id, key, digest, start)
-    return await asyncio.shield(run)
-
-
-def _parts(
-    outcome: ChangeOutcome,
-) -> tuple[User | None, AuditEvent | None, Notification | None, list[UserError]]:
-    return (
-        User(_user=outcome.user) if outcome.user else None,
-        AuditEvent.of(outcome.audit_event) if outcome.audit_event else None,
-        Notification(_note=outcome.notification) if outcome.notification else None,
-        user_errors(outcome.problems),
-    )
+async def _shielded(change: Awaitable[ChangeOutcome]) -> ChangeOutcome:
+    """Run a change shielded from client disconnects, so it is never abandoned halfway."""
+    return await asyncio.shield(change)
 
 
 @strawberry.type(description="Result of `createAuditCheckpoint`.")
@@ -158,12 +153,11 @@ class CreateAuditCheckpointPayload:
 class Mutation:
     @strawberry.mutation(
         description="Sign the current head of the audit chain now (also done periodically, "
-        "even when nothing changed). (admin)"
+        "even when nothing changed). (admin)",
+        extensions=requires(Capability.SIGN_CHECKPOINT),
     )
     async def create_audit_checkpoint(self, info: Info) -> CreateAuditCheckpointPayload:
-        ctx = info.context
-        ctx.require(Capability.SIGN_CHECKPOINT)
-        checkpoint = await ctx.services.audit.checkpoints.create()
+        checkpoint = await info.context.services.audit.checkpoints.create()
         if checkpoint is None:
             problem = Problem(
                 UserErrorCode.SIGNING_DISABLED,
@@ -176,7 +170,8 @@ class Mutation:
 
     @strawberry.mutation(
         description="Enable a user for audio conferencing: assigns a generated conference ID "
-        "and sends CONFERENCE_INFO. (admin, helpdesk)"
+        "and sends CONFERENCE_INFO. (admin, helpdesk)",
+        extensions=requires(Capability.MANAGE_IDS),
     )
     async def enable_audio_conferencing(
         self,
@@ -186,26 +181,23 @@ class Mutation:
         ],
     ) -> EnableAudioConferencingPayload:
         ctx = info.context
-        ctx.require(Capability.MANAGE_IDS)
-        meta, user_id = ctx.request_meta(), decode_id(input.user_id, "User")
-        # An id that is not a Bridge id names no bridge: NOT_FOUND, not the default.
-        bridge = (
-            (decode_id(input.bridge_id, "Bridge") or "") if input.bridge_id is not None else None
+        outcome = await _shielded(
+            ctx.services.changes.enable(
+                ctx.request_meta(),
+                require_id(input.user_id, "User", "input.userId"),
+                require_id(input.bridge_id, "Bridge", "input.bridgeId")
+                if input.bridge_id is not None
+                else None,
+                input.send_email,
+                input.idempotency_key,
+            )
         )
-        outcome = await _once(
-            ctx, AuditAction.ASSIGN, user_id, input.idempotency_key,
-            fingerprint("enableAudioConferencing", [input.user_id, input.bridge_id,
-                                                    input.send_email]),
-            lambda op: ctx.services.changes.enable(meta, user_id, bridge, input.send_email, op=op),
-        )  # fmt: skip
-        user, event, note, errors = _parts(outcome)
-        return EnableAudioConferencingPayload(
-            user=user, audit_event=event, notification=note, user_errors=errors
-        )
+        return EnableAudioConferencingPayload(_outcome=outcome)
 
     @strawberry.mutation(
         description="Set a hand-picked conference ID. The old ID is retired at once and "
-        "never reused; CONFERENCE_ID_CHANGED is sent. (admin)"
+        "never reused; CONFERENCE_ID_CHANGED is sent. (admin)",
+        extensions=requires(Capability.CHOOSE_ID),
     )
     async def set_conference_id(
         self,
@@ -213,24 +205,22 @@ class Mutation:
         input: Annotated[SetConferenceIdInput, strawberry.argument(description="What to do.")],
     ) -> SetConferenceIdPayload:
         ctx = info.context
-        ctx.require(Capability.CHOOSE_ID)
-        meta, user_id = ctx.request_meta(), decode_id(input.user_id, "User")
-        outcome = await _once(
-            ctx, AuditAction.SET, user_id, input.idempotency_key,
-            fingerprint("setConferenceId", [input.user_id, input.conference_id, input.reason,
-                                            input.send_email]),
-            lambda op: ctx.services.changes.set(
-                meta, user_id, input.conference_id, input.reason, input.send_email, op=op
-            ),
-        )  # fmt: skip
-        user, event, note, errors = _parts(outcome)
-        return SetConferenceIdPayload(
-            user=user, audit_event=event, notification=note, user_errors=errors
+        outcome = await _shielded(
+            ctx.services.changes.set(
+                ctx.request_meta(),
+                require_id(input.user_id, "User", "input.userId"),
+                input.conference_id,
+                input.reason,
+                input.send_email,
+                input.idempotency_key,
+            )
         )
+        return SetConferenceIdPayload(_outcome=outcome)
 
     @strawberry.mutation(
         description="Reset to a fresh generated conference ID. The old ID is retired at once "
-        "and never reused; CONFERENCE_ID_CHANGED is sent. (admin, helpdesk)"
+        "and never reused; CONFERENCE_ID_CHANGED is sent. (admin, helpdesk)",
+        extensions=requires(Capability.MANAGE_IDS),
     )
     async def reset_conference_id(
         self,
@@ -238,23 +228,21 @@ class Mutation:
         input: Annotated[ResetConferenceIdInput, strawberry.argument(description="What to do.")],
     ) -> ResetConferenceIdPayload:
         ctx = info.context
-        ctx.require(Capability.MANAGE_IDS)
-        meta, user_id = ctx.request_meta(), decode_id(input.user_id, "User")
-        outcome = await _once(
-            ctx, AuditAction.RESET, user_id, input.idempotency_key,
-            fingerprint("resetConferenceId", [input.user_id, input.reason, input.send_email]),
-            lambda op: ctx.services.changes.reset(
-                meta, user_id, input.reason, input.send_email, op=op
-            ),
-        )  # fmt: skip
-        user, event, note, errors = _parts(outcome)
-        return ResetConferenceIdPayload(
-            user=user, audit_event=event, notification=note, user_errors=errors
+        outcome = await _shielded(
+            ctx.services.changes.reset(
+                ctx.request_meta(),
+                require_id(input.user_id, "User", "input.userId"),
+                input.reason,
+                input.send_email,
+                input.idempotency_key,
+            )
         )
+        return ResetConferenceIdPayload(_outcome=outcome)
 
     @strawberry.mutation(
         description="Email the user's conference ID and dial-in numbers, to their primary "
-        "address or to `toAddress`. (admin, helpdesk)"
+        "address or to `toAddress`. (admin, helpdesk)",
+        extensions=requires(Capability.MANAGE_IDS),
     )
     async def send_conference_info(
         self,
@@ -262,12 +250,12 @@ class Mutation:
         input: Annotated[SendConferenceInfoInput, strawberry.argument(description="What to do.")],
     ) -> SendConferenceInfoPayload:
         ctx = info.context
-        ctx.require(Capability.MANAGE_IDS)
-        meta, user_id = ctx.request_meta(), decode_id(input.user_id, "User")
-        outcome = await _once(
-            ctx, AuditAction.SEND_INFO, user_id, input.idempotency_key,
-            fingerprint("sendConferenceInfo", [input.user_id, input.to_address]),
-            lambda op: ctx.services.changes.send_info(meta, user_id, input.to_address, op=op),
-        )  # fmt: skip
-        _, event, note, errors = _parts(outcome)
-        return SendConferenceInfoPayload(notification=note, audit_event=event, user_errors=errors)
+        outcome = await _shielded(
+            ctx.services.changes.send_info(
+                ctx.request_meta(),
+                require_id(input.user_id, "User", "input.userId"),
+                input.to_address,
+                input.idempotency_key,
+            )
+        )
+        return SendConferenceInfoPayload(_outcome=outcome)

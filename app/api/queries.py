@@ -6,10 +6,9 @@ from typing import Annotated
 
 import strawberry
 
-from app.api import enums
 from app.api.connections import UserConnection, UserEdge
 from app.api.context import Info
-from app.api.ids import decode_id, require_id, split_node_id
+from app.api.ids import require_id, split_node_id
 from app.api.pagination import AfterArg, FirstArg, check_first, decode_cursor, encode_cursor
 from app.api.trail import TrailQuery
 from app.api.types import (
@@ -25,7 +24,7 @@ from app.api.types import (
 )
 from app.domain.access import Capability
 from app.domain.errors import BadRequest
-from app.store.users import UserKey
+from app.domain.reads import UserKey
 
 SEARCH_MAX = 200
 ACTOR_MAX = 100
@@ -43,7 +42,7 @@ class Query(TrailQuery):
     @strawberry.field(description="The caller: token name and role.")
     def viewer(self, info: Info) -> Viewer:
         principal = info.context.require(Capability.READ_DIRECTORY)
-        return Viewer(name=principal.name, role=enums.ActorRole(principal.role.value))
+        return Viewer(name=principal.name, role=principal.role)
 
     @strawberry.field(description="Any object by its global id (Relay); null when not found.")
     async def node(
@@ -139,7 +138,9 @@ class Query(TrailQuery):
     ) -> ConferenceIdCheck:
         ctx = info.context
         ctx.require(Capability.READ_DIRECTORY)
-        problems = await ctx.services.changes.check(decode_id(user_id, "User"), conference_id)
+        problems = await ctx.services.changes.check(
+            ctx.request_meta(), require_id(user_id, "User", "userId"), conference_id
+        )
         return ConferenceIdCheck(valid=not problems, errors=user_errors(problems))
 
     @strawberry.field(

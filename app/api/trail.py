@@ -22,14 +22,13 @@ from app.api.types import (
     page_info,
 )
 from app.domain.access import Capability
-from app.domain.audit import ChainVerification
+from app.domain.chain import ChainVerification
 from app.domain.checkpoint import Checkpoint
 from app.domain.errors import BadRequest
-from app.domain.models import AuditAction, AuditOutcome, NotificationKind
+from app.domain.models import AuditOutcome
+from app.domain.reads import AccessRecord, AuditFilter
 from app.domain.signing import public_pem
 from app.services.audit import ID_CHANGES
-from app.store.access_log import AccessRecord
-from app.store.audit import AuditFilter
 
 ACTOR_MAX = 100
 
@@ -165,7 +164,7 @@ class AuditAccess:
     @strawberry.field(description="Who read it.")
     def actor(self) -> Actor:
         actor = self._record.meta.actor
-        return Actor(name=actor.name, role=enums.ActorRole(actor.role.value))
+        return Actor.of(actor)
 
     @strawberry.field(description="The client's IP address.")
     def source_ip(self) -> str | None:
@@ -268,8 +267,8 @@ class TrailQuery:
             raise BadRequest(f"`actor` may have at most {ACTOR_MAX} characters.")
         where = AuditFilter(
             user_id=require_id(user_id, "User", "userId") if user_id is not None else None,
-            action=AuditAction(action.value) if action else None,
-            outcome=AuditOutcome(outcome.value) if outcome else None,
+            action=action,
+            outcome=outcome,
             actor=actor,
             occurred_from=from_,
             occurred_to=to,
@@ -308,9 +307,7 @@ class TrailQuery:
         if kind:
             details["kind"] = kind.name
         await log_read(ctx, "notifications", details)
-        notes, more = await ctx.services.audit.notifications(
-            stored_user, NotificationKind(kind.value) if kind else None, size, before
-        )
+        notes, more = await ctx.services.audit.notifications(stored_user, kind, size, before)
         edges = [
             NotificationEdge(
                 cursor=encode_cursor("notifications", [n.audit_sequence]),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import strawberry
 
@@ -14,6 +14,7 @@ from app.api.ids import encode_id
 from app.api.pagination import AfterArg, FirstArg
 from app.domain import models
 from app.domain.access import Capability
+from app.domain.entry import FIELDS, AuditEntry, EntryField, Kind, describe
 from app.domain.errors import Problem
 
 if TYPE_CHECKING:
@@ -135,61 +136,53 @@ class Actor:
     name: str = strawberry.field(description="The token's name from the tokens file.")
     role: enums.ActorRole = strawberry.field(description="The token's role, or SYSTEM.")
 
+    @classmethod
+    def of(cls, actor: models.Actor) -> Actor:
+        return cls(name=actor.name, role=actor.role)
+
+
+# Entry fields whose GraphQL field has another name (the rest keep their own).
+_GRAPHQL_NAMES = {
+    "userId": "user_ref",
+    "bridgeId": "bridge_ref",
+    "toNonPrimary": "to_non_primary_address",
+}
+
+
+def graphql_attribute(field: EntryField) -> str:
+    """The AuditEvent attribute that shows an entry field."""
+    return _GRAPHQL_NAMES.get(field.name, field.attribute)
+
 
 @strawberry.type(description="One entry of the append-only, hash-chained audit trail.")
 class AuditEvent(Node):
-    # Plain fields, filled once from the entry: cheaper to resolve than one method per
-    # field when a page holds many entries.
+    # One plain field per entry field (app.domain.entry.FIELDS, whose descriptions they
+    # use), filled once from the entry: cheaper than one resolver per field on big pages.
     id: strawberry.ID = strawberry.field(description="Opaque global id of the entry.")
-    sequence: int = strawberry.field(
-        description="Gapless position in the trail: 1, 2, 3, ... in append order."
-    )
-    occurred_at: datetime = strawberry.field(
-        description="When the entry was appended (server UTC)."
-    )
-    action: enums.AuditAction = strawberry.field(description="What was done or attempted.")
-    outcome: enums.AuditOutcome = strawberry.field(
-        description="SUCCESS, or REJECTED with `errorCodes`."
-    )
-    error_codes: list[enums.UserErrorCode] = strawberry.field(
-        description="Why the attempt was refused; empty on success."
-    )
-    user_ref: str | None = strawberry.field(
-        description="The target user's stored id as recorded (for unknown ids)."
-    )
+    sequence: int = strawberry.field(description=describe("sequence"))
+    occurred_at: datetime = strawberry.field(description=describe("occurredAt"))
+    action: enums.AuditAction = strawberry.field(description=describe("action"))
+    outcome: enums.AuditOutcome = strawberry.field(description=describe("outcome"))
+    error_codes: list[enums.UserErrorCode] = strawberry.field(description=describe("errorCodes"))
+    user_ref: str | None = strawberry.field(description=describe("userId"))
+    bridge_ref: str | None = strawberry.field(description=describe("bridgeId"))
     previous_conference_id: str | None = strawberry.field(
-        description="The user's conference ID before the change."
+        description=describe("previousConferenceId")
     )
-    new_conference_id: str | None = strawberry.field(
-        description="The ID after the change; on a refused SET, the ID that was attempted."
-    )
-    actor: Actor = strawberry.field(description="Who acted.")
-    source_ip: str | None = strawberry.field(
-        description="The client's IP address as seen by confid."
-    )
-    user_agent: str | None = strawberry.field(description="The client's User-Agent header.")
-    request_id: str | None = strawberry.field(
-        description="The request id (also in the X-Request-Id response header)."
-    )
-    reason: str | None = strawberry.field(description="The free-text reason given with the change.")
-    recipients: list[str] = strawberry.field(
-        description="SEND_INFO: the addresses the email went to."
-    )
-    to_non_primary_address: bool = strawberry.field(
-        description="SEND_INFO: true when a recipient is not the primary address."
-    )
-    previous_hash: str = strawberry.field(
-        description="Hash of the previous entry (64 zeros for the first)."
-    )
-    hash: str = strawberry.field(
-        description="SHA-256 (hex) over the canonical encoding of every other field."
-    )
-    key_id: str | None = strawberry.field(
-        description="Id of the Ed25519 key that signed the hash (see auditSigningKey)."
-    )
-    signature: str | None = strawberry.field(
-        description="Ed25519 signature of `hash` (base64); null when unsigned."
-    )
+    new_conference_id: str | None = strawberry.field(description=describe("newConferenceId"))
+    actor: Actor = strawberry.field(description=describe("actor"))
+    source_ip: str | None = strawberry.field(description=describe("sourceIp"))
+    user_agent: str | None = strawberry.field(description=describe("userAgent"))
+    request_id: str | None = strawberry.field(description=describe("requestId"))
+    client_request_id: str | None = strawberry.field(description=describe("clientRequestId"))
+    reason: str | None = strawberry.field(description=describe("reason"))
+    recipients: list[str] = strawberry.field(description=describe("recipients"))
+    to_non_primary_address: bool = strawberry.field(description=describe("toNonPrimary"))
+    operation_id: str = strawberry.field(description=describe("operationId"))
+    previous_hash: str = strawberry.field(description=describe("previousHash"))
+    key_id: str | None = strawberry.field(description=describe("keyId"))
+    hash: str = strawberry.field(description=describe("hash"))
+    signature: str | None = strawberry.field(description=describe("signature"))
     _user_id: strawberry.Private[str | None]
 
     @strawberry.field(description="The target user (null when the id named nobody).")
@@ -200,30 +193,20 @@ class AuditEvent(Node):
         return User(_user=user) if user else None
 
     @classmethod
-    def of(cls, entry: models.AuditEntry) -> AuditEvent:
-        """The GraphQL view of a stored entry."""
+    def of(cls, entry: AuditEntry) -> AuditEvent:
+        """The GraphQL view of a stored entry: every field of the one definition."""
+        values: dict[str, Any] = {}
+        for field in FIELDS:
+            value = getattr(entry, field.attribute)
+            if field.kind is Kind.ACTOR:
+                value = Actor.of(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            values[graphql_attribute(field)] = value
         return cls(
             id=strawberry.ID(encode_id("AuditEvent", entry.sequence)),
-            sequence=entry.sequence,
-            occurred_at=entry.occurred_at,
-            action=enums.AuditAction(entry.action.value),
-            outcome=enums.AuditOutcome(entry.outcome.value),
-            error_codes=[enums.UserErrorCode(c.value) for c in entry.error_codes],
-            user_ref=entry.user_id,
-            previous_conference_id=entry.previous_conference_id,
-            new_conference_id=entry.new_conference_id,
-            actor=Actor(name=entry.actor.name, role=enums.ActorRole(entry.actor.role.value)),
-            source_ip=entry.source_ip,
-            user_agent=entry.user_agent,
-            request_id=entry.request_id,
-            reason=entry.reason,
-            recipients=list(entry.recipients),
-            to_non_primary_address=entry.to_non_primary,
-            previous_hash=entry.previous_hash,
-            hash=entry.hash,
-            key_id=entry.key_id,
-            signature=entry.signature,
             _user_id=entry.user_id,
+            **values,
         )
 
 
@@ -237,7 +220,7 @@ class Notification(Node):
 
     @strawberry.field(description="Which email this is.")
     def kind(self) -> enums.NotificationKind:
-        return enums.NotificationKind(self._note.kind.value)
+        return self._note.kind
 
     @strawberry.field(description="Recipient addresses.")
     def to(self) -> list[str]:
@@ -257,7 +240,7 @@ class Notification(Node):
 
     @strawberry.field(description="Delivery status.")
     def status(self) -> enums.NotificationStatus:
-        return enums.NotificationStatus(self._note.status.value)
+        return self._note.status
 
     @strawberry.field(description="Why delivery failed, when it did.")
     def error(self) -> str | None:
@@ -294,13 +277,14 @@ class UserError:
     )
 
 
-def user_errors(problems: list[Problem]) -> list[UserError]:
-    """Domain problems as `UserError`s."""
+def user_errors(problems: list[Problem], prefix: tuple[str, ...] = ()) -> list[UserError]:
+    """Domain problems as `UserError`s; `prefix` is the path of the argument that holds the
+    fields (`input` for mutations, nothing for `checkConferenceId`'s own arguments)."""
     return [
         UserError(
-            field=list(p.field) or None,
+            field=[*prefix, *p.field] if p.field else None,
             message=p.message,
-            code=enums.UserErrorCode(p.code.value),
+            code=p.code,
             rule=p.rule,
         )
         for p in problems

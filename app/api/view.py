@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from cross_web import HTTPException
@@ -31,9 +32,11 @@ from app.domain.errors import BadRequest, Unauthenticated
 from app.services.container import Services
 from app.services.health import database_unavailable
 from app.services.tokens import TokenRegistry
-from app.web.graphiql import graphiql_response
 
 log = logging.getLogger("confid.http")
+
+# Renders the GraphiQL page for a path, or None to fall back to Strawberry's own page.
+IdePage = Callable[[str], Response | None]
 
 
 def _nesting(text: str) -> int:
@@ -63,10 +66,13 @@ def _nesting(text: str) -> int:
 class GraphQLView(GraphQL[Context, None]):
     """Strawberry's ASGI view, made strict: every client mistake is a JSON error with a code."""
 
-    def __init__(self, services: Services, tokens: TokenRegistry) -> None:
+    def __init__(
+        self, services: Services, tokens: TokenRegistry, ide_page: IdePage | None = None
+    ) -> None:
         super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
         self.services = services
         self.tokens = tokens
+        self.ide_page = ide_page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # no subscriptions: refuse websockets politely
@@ -138,14 +144,15 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Self-hosted GraphiQL when its assets are built; else Strawberry's CDN page (logged)."""
-        return graphiql_response(request.url.path) or await super().render_graphql_ide(request)
+        page = self.ide_page(request.url.path) if self.ide_page else None
+        return page or await super().render_graphql_ide(request)
 
     async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
         request_id: str = request.scope["state"]["request_id"]
         if self.should_render_graphql_ide(self.request_adapter_class(request)):
             return Context(self.services, None, None, request_id)  # the page needs no token
         principal = authenticate(request, self.tokens)
-        meta = request_meta(request, principal, request_id)
+        meta = request_meta(request, principal)
         return Context(self.services, principal, meta, request_id)
 
     def decode_json(self, data: str | bytes) -> object:

@@ -1,7 +1,9 @@
 """The one error hierarchy of confid; `app.api.errors` maps it to the API.
 
 ConfidError
-├── Rejected            a domain refusal; carries `Problem`s -> `userErrors`
+├── Rejected            a refusal inside a change; carries `Problem`s -> `userErrors`
+│                       (and a REJECTED audit entry: raised by the change path's steps,
+│                       caught once by its refusal path)
 ├── AccessDenied
 │   ├── Unauthenticated missing, unknown or misplaced token -> HTTP 401
 │   └── Forbidden       the role may not do this -> FORBIDDEN
@@ -79,7 +81,3 @@ class QueryTooComplex(ConfidError):
 
 class StoreError(ConfidError):
     """The database did not behave as expected; reported as INTERNAL."""
-
-
-class StoreUnavailable(StoreError):
-    """The database cannot be reached right now; the request may be retried."""

@@ -1,11 +1,14 @@
 """The audit export format (JSON Lines or CSV), written by the server and read offline.
 
+The specification an auditor can implement a reader from is docs/export-format.md.
+
 JSON Lines: a `manifest` line, the `checkpoint` lines, one `entry` line per entry in
 sequence order, and an `end` line with the count (so a cut-off file is noticed).
 CSV (RFC 4180): `#manifest`, `#checkpoint` and `#end` rows with the JSON in the second
 cell, a header row, and one row per entry. Empty cells are absent values (confid stores no
-empty strings in hashed fields) and list cells are JSON arrays, so every entry round-trips
-to the exact bytes that were hashed.
+empty strings in hashed fields) and list cells are JSON arrays. From format 2 on, every
+CSV cell is made safe to open in a spreadsheet (`safe_cell`) in a way `unsafe_cell` undoes
+exactly, so every entry still round-trips to the exact bytes that were hashed.
 """
 
 from __future__ import annotations
@@ -13,36 +16,30 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from itertools import chain
 from typing import Any
 
-from app.domain.audit import canonical_fields
 from app.domain.checkpoint import Checkpoint
-from app.domain.errors import UserErrorCode
+from app.domain.entry import ACTOR_KEYS, FIELDS, AuditEntry, Kind, from_record, record
 from app.domain.instants import iso_millis
-from app.domain.models import Actor, AuditAction, AuditEntry, AuditOutcome, Role
 
-FORMAT = "confid-audit-export/1"
-CSV_COLUMNS = [
-    "sequence", "occurredAt", "action", "outcome", "errorCodes", "userId", "bridgeId",
-    "previousConferenceId", "newConferenceId", "actorName", "actorRole", "sourceIp",
-    "userAgent", "requestId", "reason", "recipients", "toNonPrimary", "operationId",
-    "previousHash", "keyId", "hash", "signature",
-]  # fmt: skip
+FORMAT = "confid-audit-export/2"
+READABLE_FORMATS = ("confid-audit-export/1", FORMAT)
 
 
 class ExportFormatError(ValueError):
     """The file is not a confid audit export (the message says where and why)."""
 
 
+# --- records --------------------------------------------------------------------------
+
+
 def entry_record(entry: AuditEntry) -> dict[str, Any]:
     """An entry as an export record: every hashed field, the hash and the signature."""
-    record = canonical_fields(entry)
-    record["hash"] = entry.hash
-    record["signature"] = entry.signature
-    return record
+    return record(entry)
 
 
 def checkpoint_record(cp: Checkpoint) -> dict[str, Any]:
@@ -59,90 +56,115 @@ def _time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def entry_from_record(record: dict[str, Any]) -> AuditEntry:
-    actor = record["actor"]
-    return AuditEntry(
-        sequence=int(record["sequence"]),
-        occurred_at=_time(record["occurredAt"]),
-        action=AuditAction(record["action"]),
-        outcome=AuditOutcome(record["outcome"]),
-        error_codes=tuple(UserErrorCode(c) for c in record["errorCodes"]),
-        user_id=record.get("userId"),
-        bridge_id=record.get("bridgeId"),
-        previous_conference_id=record.get("previousConferenceId"),
-        new_conference_id=record.get("newConferenceId"),
-        actor=Actor(actor["name"], Role(actor["role"])),
-        source_ip=record.get("sourceIp"),
-        user_agent=record.get("userAgent"),
-        request_id=record.get("requestId"),
-        reason=record.get("reason"),
-        recipients=tuple(record.get("recipients") or ()),
-        to_non_primary=bool(record.get("toNonPrimary")),
-        operation_id=record["operationId"],
-        previous_hash=record["previousHash"],
-        hash=record["hash"],
-        key_id=record.get("keyId"),
-        signature=record.get("signature"),
-    )
-
-
-def checkpoint_from_record(record: dict[str, Any]) -> Checkpoint:
+def checkpoint_from_record(data: dict[str, Any]) -> Checkpoint:
     return Checkpoint(
-        sequence=int(record["sequence"]),
-        hash=str(record["hash"]),
-        signed_at=_time(record["signedAt"]),
-        key_id=str(record["keyId"]),
-        signature=str(record["signature"]),
+        sequence=int(data["sequence"]),
+        hash=str(data["hash"]),
+        signed_at=_time(data["signedAt"]),
+        key_id=str(data["keyId"]),
+        signature=str(data["signature"]),
     )
+
+
+# --- CSV: columns, cells made safe for spreadsheets ------------------------------------
+
+
+def _columns() -> tuple[tuple[str, str, str | None], ...]:
+    """(column, field name, actor key) for every field; the actor spreads over columns."""
+    out: list[tuple[str, str, str | None]] = []
+    for field in FIELDS:
+        if field.kind is Kind.ACTOR:
+            out += [(f"actor{key.capitalize()}", field.name, key) for key in ACTOR_KEYS]
+        else:
+            out.append((field.name, field.name, None))
+    return tuple(out)
+
+
+COLUMNS = _columns()
+CSV_COLUMNS = [column for column, _, _ in COLUMNS]
+# Columns every export has; those of later fields may be missing from older files.
+_REQUIRED = {c for c, name, _ in COLUMNS if next(f for f in FIELDS if f.name == name).since == 1}
+_LISTS = {f.name for f in FIELDS if f.kind in (Kind.ENUM_LIST, Kind.TEXT_LIST)}
+
+# OWASP CSV injection: a spreadsheet runs a cell starting with these as a formula. A
+# leading apostrophe makes it text; an original leading apostrophe is doubled, so the
+# reader strips exactly one.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+# Control characters other than tab and line breaks are written as \u00XX; a backslash is
+# doubled, so that an escape in the file is never confused with text.
+_ESCAPE = re.compile(r"[\\\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_UNESCAPE = re.compile(r"\\(\\|u[0-9a-f]{4})")
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return "\\\\" if char == "\\" else f"\\u{ord(char):04x}"
+
+
+def _unescape(match: re.Match[str]) -> str:
+    code = match.group(1)
+    return "\\" if code == "\\" else chr(int(code[1:], 16))
+
+
+def safe_cell(text: str) -> str:
+    """A cell that no spreadsheet runs as a formula and that shows no control characters."""
+    text = _ESCAPE.sub(_escape, text)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def unsafe_cell(cell: str) -> str:
+    """Exactly the text `safe_cell` was given."""
+    if cell.startswith("'"):
+        cell = cell[1:]
+    return _UNESCAPE.sub(_unescape, cell)
 
 
 def csv_row(entry: AuditEntry) -> list[str]:
-    record = entry_record(entry)
-    values = {
-        **record,
-        "errorCodes": json.dumps(record["errorCodes"]),
-        "recipients": json.dumps(record["recipients"], ensure_ascii=False),
-        "actorName": record["actor"]["name"],
-        "actorRole": record["actor"]["role"],
-        "toNonPrimary": "true" if record["toNonPrimary"] else "false",
-    }
-    return ["" if values.get(c) is None else str(values[c]) for c in CSV_COLUMNS]
+    """One entry as CSV cells, in `CSV_COLUMNS` order."""
+    data = record(entry)
+    cells: list[str] = []
+    for _, name, actor_key in COLUMNS:
+        value = data.get(name)
+        if actor_key is not None:
+            value = value.get(actor_key) if isinstance(value, dict) else None
+        if name in _LISTS:
+            text = json.dumps(value, ensure_ascii=False)
+        elif isinstance(value, bool):
+            text = "true" if value else "false"
+        else:
+            text = "" if value is None else str(value)
+        cells.append(safe_cell(text))
+    return cells
 
 
-def _json_list(cell: str) -> list[str]:
-    value = json.loads(cell or "[]")
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError("a list cell is not a JSON array of strings")
-    return value
+def _record_from_row(row: Mapping[str, str], escaped: bool) -> dict[str, Any]:
+    def cell(column: str) -> str:
+        text = row.get(column, "")
+        return unsafe_cell(text) if escaped else text
 
-
-def _record_from_row(row: dict[str, str]) -> dict[str, Any]:
-    def opt(name: str) -> str | None:
-        return row[name] or None
-
-    return {
-        "sequence": int(row["sequence"]),
-        "occurredAt": row["occurredAt"],
-        "action": row["action"],
-        "outcome": row["outcome"],
-        "errorCodes": _json_list(row["errorCodes"]),
-        "userId": opt("userId"),
-        "bridgeId": opt("bridgeId"),
-        "previousConferenceId": opt("previousConferenceId"),
-        "newConferenceId": opt("newConferenceId"),
-        "actor": {"name": row["actorName"], "role": row["actorRole"]},
-        "sourceIp": opt("sourceIp"),
-        "userAgent": opt("userAgent"),
-        "requestId": opt("requestId"),
-        "reason": opt("reason"),
-        "recipients": _json_list(row["recipients"]),
-        "toNonPrimary": row["toNonPrimary"] == "true",
-        "operationId": row["operationId"],
-        "previousHash": row["previousHash"],
-        "keyId": opt("keyId"),
-        "hash": row["hash"],
-        "signature": opt("signature"),
-    }
+    data: dict[str, Any] = {}
+    for column, name, actor_key in COLUMNS:
+        if column not in row:
+            continue
+        text = cell(column)
+        field = next(f for f in FIELDS if f.name == name)
+        value: Any
+        if actor_key is not None:
+            data.setdefault(name, {})[actor_key] = text
+            continue
+        if name in _LISTS:
+            value = json.loads(text or "[]")
+        elif field.kind is Kind.INT:
+            value = int(text)
+        elif field.kind is Kind.BOOL:
+            value = text == "true"
+        elif field.kind is Kind.OPTIONAL_TEXT:
+            value = text or None
+        else:
+            value = text
+        if value is not None or field.since == 1:
+            data[name] = value
+    return data
 
 
 def csv_text(row: list[str]) -> str:
@@ -160,6 +182,9 @@ def json_line(kind: str, body: dict[str, Any]) -> str:
     return json.dumps({"type": kind, **body}, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
+# --- reading either format, streaming ---------------------------------------------------
+
+
 def read_export(lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
     """Yield ("manifest"|"entry"|"checkpoint"|"end", value) from either format, streaming.
 
@@ -175,60 +200,77 @@ def read_export(lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-            kind = record.pop("type")
+            data = json.loads(line)
+            kind = data.pop("type")
         except (json.JSONDecodeError, KeyError, AttributeError, TypeError) as exc:
             if number == 1:
                 raise ExportFormatError(f"line 1 is not a JSON manifest: {exc}") from None
             yield "entry", (number, None, f"line {number} is not a JSON record")
             continue
-        yield from _typed(kind, record, number)
+        if kind == "manifest":
+            _check_format(data)
+        yield from _typed(kind, data, number)
 
 
-def _typed(kind: str, record: dict[str, Any], number: int) -> Iterator[tuple[str, Any]]:
+def _check_format(manifest: dict[str, Any]) -> None:
+    if manifest.get("format") not in READABLE_FORMATS:
+        raise ExportFormatError(
+            f"unknown export format {manifest.get('format')!r} (this reader knows "
+            f"{', '.join(READABLE_FORMATS)})"
+        )
+
+
+def _typed(kind: str, data: dict[str, Any], number: int) -> Iterator[tuple[str, Any]]:
     if kind == "entry":
         try:
-            yield "entry", (number, entry_from_record(record), None)
+            yield "entry", (number, from_record(data), None)
         except (KeyError, ValueError, TypeError, AttributeError) as exc:
-            sequence = record.get("sequence") if isinstance(record, dict) else None
+            sequence = data.get("sequence") if isinstance(data, dict) else None
             yield "entry", (number, None, f"line {number} (sequence {sequence}): {exc!r}")
     elif kind == "checkpoint":
         try:
-            yield "checkpoint", checkpoint_from_record(record)
+            yield "checkpoint", checkpoint_from_record(data)
         except (KeyError, ValueError, TypeError) as exc:
             raise ExportFormatError(f"line {number}: malformed checkpoint: {exc!r}") from None
     elif kind in ("manifest", "end"):
-        yield kind, record
+        yield kind, data
     else:
         raise ExportFormatError(f"line {number}: unknown record type {kind!r}")
+
+
+def _header(row: list[str]) -> list[str]:
+    known = set(CSV_COLUMNS)
+    if len(set(row)) != len(row) or not set(row) <= known or not set(row) >= _REQUIRED:
+        raise ExportFormatError("the CSV header row is not confid's")
+    return row
 
 
 def _read_csv(lines: Iterator[str]) -> Iterator[tuple[str, Any]]:
     """Every row is a CSV record (quoted fields may span lines): `#kind,{json}` records,
     the header row, and entry rows."""
-    header_seen = False
+    header: list[str] | None = None
+    escaped = True
     for number, row in enumerate(csv.reader(lines), start=1):
         if not row:
             continue
         if row[0].startswith("#"):
             try:
-                record = json.loads(row[1]) if len(row) == 2 else None
+                data = json.loads(row[1]) if len(row) == 2 else None
             except json.JSONDecodeError:
-                record = None
-            if not isinstance(record, dict):
+                data = None
+            if not isinstance(data, dict):
                 raise ExportFormatError(f"CSV record {number}: a malformed {row[0]} record")
-            yield from _typed(row[0][1:], record, number)
-        elif not header_seen:
-            if row != CSV_COLUMNS:
-                raise ExportFormatError("the CSV header row is not confid's")
-            header_seen = True
+            if row[0] == "#manifest":
+                _check_format(data)
+                escaped = data.get("format") != "confid-audit-export/1"
+            yield from _typed(row[0][1:], data, number)
+        elif header is None:
+            header = _header(row)
         else:
             try:
-                if len(row) != len(CSV_COLUMNS):
-                    raise ValueError(f"{len(row)} cells instead of {len(CSV_COLUMNS)}")
-                entry = entry_from_record(
-                    _record_from_row(dict(zip(CSV_COLUMNS, row, strict=True)))
-                )
-                yield "entry", (number, entry, None)
+                if len(row) != len(header):
+                    raise ValueError(f"{len(row)} cells instead of {len(header)}")
+                data = _record_from_row(dict(zip(header, row, strict=True)), escaped)
+                yield "entry", (number, from_record(data), None)
             except (KeyError, ValueError, TypeError, AttributeError) as exc:
                 yield "entry", (number, None, f"CSV record {number}: {exc!r}")

@@ -1,12 +1,13 @@
-"""Domain objects: bridges, users, their conference IDs, audit entries, notifications."""
+"""Domain objects: bridges, users, their conference IDs, actors, notifications.
+
+The audit entry has a module of its own (`app.domain.entry`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-
-from app.domain.errors import UserErrorCode
 
 
 class Role(Enum):
@@ -100,37 +101,11 @@ class RequestMeta:
     actor: Actor
     source_ip: str | None = None
     user_agent: str | None = None
-    request_id: str | None = None
+    request_id: str | None = None  # confid's own id of the request
+    client_request_id: str | None = None  # the client's X-Request-Id, when valid
 
 
 SYSTEM_META = RequestMeta(actor=SYSTEM_ACTOR)
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One link of the append-only audit chain."""
-
-    sequence: int
-    occurred_at: datetime
-    action: AuditAction
-    outcome: AuditOutcome
-    error_codes: tuple[UserErrorCode, ...]
-    user_id: str | None
-    bridge_id: str | None
-    previous_conference_id: str | None
-    new_conference_id: str | None
-    actor: Actor
-    source_ip: str | None
-    user_agent: str | None
-    request_id: str | None
-    reason: str | None
-    recipients: tuple[str, ...]
-    to_non_primary: bool
-    operation_id: str
-    previous_hash: str
-    hash: str
-    key_id: str | None = None  # the signing key (hashed with the entry)
-    signature: str | None = None  # Ed25519 over the hash (base64); None when unsigned
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,50 @@
-"""A change in flight: what a user's lock records so a crashed change can be finished."""
+"""A change as it is asked for (`ChangeRequest`) and as its lock records it (`Intent`)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 from app.domain.models import AuditAction, RequestMeta
+
+
+def new_operation_id() -> str:
+    """A fresh, unguessable operation id."""
+    return "op_" + secrets.token_hex(12)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRequest:
+    """One enable, set, reset or send for one user, as the caller asked for it.
+
+    `user_id` is a stored id that may name nobody (refused as NOT_FOUND, audited);
+    `conference_id` is the chosen ID of a SET; `bridge_id` the bridge of an ASSIGN (None:
+    the default bridge); `to_address` the other address of a SEND_INFO; `send_email` is
+    already resolved against the tenant setting.
+    """
+
+    action: AuditAction
+    user_id: str
+    meta: RequestMeta
+    operation_id: str
+    send_email: bool = True
+    bridge_id: str | None = None
+    conference_id: str | None = None
+    reason: str | None = None
+    to_address: str | None = None
+
+    def fingerprint(self) -> str:
+        """A stable digest of what was asked (not who asked, nor the operation), which tells
+        an idempotent retry from a different request under the same key."""
+        asked = [
+            self.action.value, self.user_id, self.bridge_id, self.conference_id, self.reason,
+            self.send_email, self.to_address,
+        ]  # fmt: skip
+        text = json.dumps(asked, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,3 +68,20 @@ class Intent:
     to_address: str | None
     started_at: datetime
     committed: bool = False
+
+    @classmethod
+    def of(cls, request: ChangeRequest, started_at: datetime) -> Intent:
+        """The intent of a request whose lock is being taken now."""
+        return cls(
+            operation_id=request.operation_id,
+            action=request.action,
+            user_id=request.user_id,
+            bridge_id=request.bridge_id,
+            new_conference_id=request.conference_id,
+            previous_conference_id=None,
+            reason=request.reason,
+            meta=request.meta,
+            send_email=request.send_email,
+            to_address=request.to_address,
+            started_at=started_at,
+        )

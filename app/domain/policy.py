@@ -49,7 +49,7 @@ def weak_rule(conference_id: str) -> str | None:
 
 def format_problems(conference_id: str, length: int) -> list[Problem]:
     """Problems of the ID's own form: characters, length, weak patterns."""
-    field = ("input", "conferenceId")
+    field = ("conferenceId",)
     problems: list[Problem] = []
     if not conference_id or not set(conference_id) <= ASCII_DIGITS:
         problems.append(
@@ -88,17 +88,33 @@ def is_allowed(conference_id: str, length: int) -> bool:
     return not format_problems(conference_id, length)
 
 
+# C0 control characters other than tab, line feed and carriage return, and DEL: they have
+# no place in a reason and can hide text from whoever reads the trail or its export.
+_CONTROL = frozenset(chr(c) for c in (*range(0, 9), 11, 12, *range(14, 32), 127))
+
+
 def reason_problems(reason: str | None) -> list[Problem]:
-    """A reason over the bound is refused rather than cut."""
-    if reason is not None and len(reason) > REASON_MAX:
-        return [
+    """A reason over the bound is refused rather than cut; control characters too."""
+    problems: list[Problem] = []
+    if reason is None:
+        return problems
+    if len(reason) > REASON_MAX:
+        problems.append(
             Problem(
                 UserErrorCode.TOO_LONG,
                 f"The reason may have at most {REASON_MAX} characters; it has {len(reason)}.",
-                ("input", "reason"),
+                ("reason",),
             )
-        ]
-    return []
+        )
+    if not _CONTROL.isdisjoint(reason):
+        problems.append(
+            Problem(
+                UserErrorCode.INVALID_CHARACTERS,
+                "The reason may not contain control characters (line breaks and tabs are fine).",
+                ("reason",),
+            )
+        )
+    return problems
 
 
 def email_problems(address: str, field: tuple[str, ...]) -> list[Problem]:

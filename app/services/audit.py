@@ -8,27 +8,26 @@ from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from app.domain.audit import ChainVerification, ChainVerifier, entry_hash
+from app.domain.chain import ChainVerification, ChainVerifier, EntryFault, entry_fault
 from app.domain.checkpoint import Checkpoint
-from app.domain.models import (
-    AuditAction,
-    AuditEntry,
-    Notification,
-    NotificationKind,
-    RequestMeta,
-    User,
-)
-from app.domain.signing import Signer, key_id, verify
+from app.domain.entry import AuditEntry
+from app.domain.models import AuditAction, Notification, NotificationKind, RequestMeta, User
+from app.domain.reads import AccessRecord, AuditFilter
+from app.domain.signing import Signer, key_id
 from app.services.checkpoints import CheckpointService
 from app.services.clock import Clock
-from app.store.access_log import AccessLogRepository, AccessRecord
-from app.store.audit import AuditFilter, AuditRepository
+from app.store.access_log import AccessLogRepository
+from app.store.audit import AuditRepository
 from app.store.notifications import NotificationRepository
 from app.store.users import UserRepository
 
 EXPORT_PAGE = 500
 EVIDENCE_MAX = 1000
 ID_CHANGES = (AuditAction.ASSIGN, AuditAction.SET, AuditAction.RESET)
+_EVIDENCE_WORDS = {
+    EntryFault.EDITED: "its contents do not match its hash",
+    EntryFault.UNSIGNED: "it is not signed by confid's key",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,18 +188,9 @@ class AuditService:
         checks: list[EntryCheck] = []
         for entry in entries:
             reason = None
-            if entry_hash(entry) != entry.hash:
-                reason = "its contents do not match its hash"
-            elif (
-                keys is not None
-                and (entry.signature or entry.sequence >= self.signed_from)
-                and not (
-                    entry.signature
-                    and entry.key_id in keys
-                    and verify(keys[entry.key_id], entry.signature, entry.hash.encode("ascii"))
-                )
-            ):
-                reason = "it is not signed by confid's key"
+            fault = entry_fault(entry, keys, self.signed_from)
+            if fault is not None:
+                reason = _EVIDENCE_WORDS[fault]
             elif entry.sequence > 1 and (
                 entry.sequence - 1 not in predecessors
                 or predecessors[entry.sequence - 1].hash != entry.previous_hash

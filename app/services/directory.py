@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from app.domain.models import Bridge, User
+from app.domain.reads import UserKey
 from app.store.bridges import BridgeRepository
-from app.store.users import UserKey, UserRepository
+from app.store.users import UserRepository
 
 
 class DirectoryService:

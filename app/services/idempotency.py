@@ -1,122 +1,116 @@
-"""Idempotency keys: a retried mutation returns its first result and changes nothing more."""
+"""Idempotency keys: a retried mutation returns its first result and changes nothing more.
+
+`admit` decides what a request with a key may do — run under an operation id, get the
+first request's outcome back, or be refused — and `settle` remembers how it ended. It
+never runs a change itself: the change service asks, then runs (no callbacks).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
-from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from app.domain.errors import Problem, UserErrorCode
-from app.domain.models import AuditAction, RequestMeta
-from app.services.changes import ChangeOutcome, ChangeService, new_operation_id
+from app.domain.operation import ChangeRequest
 from app.services.clock import Clock
-from app.store.idempotency import IdempotencyRepository
+from app.services.completion import Completion
+from app.services.outcomes import ChangeOutcome, OutcomeReader
+from app.store.idempotency import IdempotencyRepository, KeyRecord
 
 KEY_MAX = 100
-FIELD = ("input", "idempotencyKey")
+FIELD = ("idempotencyKey",)
+POLL_SECONDS = 0.05
 
-Start = Callable[[str], Awaitable[ChangeOutcome]]
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """Exactly one of: run under `operation_id`, return `replay`, or refuse with `refusal`."""
+
+    operation_id: str | None = None
+    replay: ChangeOutcome | None = None
+    refusal: Problem | None = None
 
 
-def fingerprint(mutation: str, fields: list[Any]) -> str:
-    """A stable digest of what was asked, to tell a retry from a different request."""
-    text = json.dumps([mutation, fields], sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def _refused(code: UserErrorCode, message: str) -> Admission:
+    return Admission(refusal=Problem(code, message, FIELD))
 
 
 class Idempotency:
-    """Runs a mutation at most once per (caller, key)."""
+    """At most one change per (caller, key)."""
 
     def __init__(
         self,
         keys: IdempotencyRepository,
-        changes: ChangeService,
+        outcomes: OutcomeReader,
+        completion: Completion,
         clock: Clock,
         wait: timedelta,
-        stale_after: timedelta,
     ) -> None:
         self._keys = keys
-        self._changes = changes
+        self._outcomes = outcomes
+        self._completion = completion
         self._clock = clock
         self._wait = wait
-        self._stale_after = stale_after
 
-    async def run(
-        self,
-        meta: RequestMeta,
-        action: AuditAction,
-        user_id: str | None,
-        key: str | None,
-        digest: str,
-        start: Start,
-    ) -> ChangeOutcome:
-        """`start(operation_id)` runs the mutation; with a key it runs once at most."""
-        if key is None:
-            return await start(new_operation_id())
+    async def admit(self, request: ChangeRequest, key: str) -> Admission:
+        """What this request may do under its key (waiting for a first request in flight)."""
         if not key or len(key) > KEY_MAX or not key.isprintable():
-            return await self._refuse(
-                meta, action, user_id, UserErrorCode.TOO_LONG,
+            return _refused(
+                UserErrorCode.TOO_LONG,
                 f"An idempotency key has 1 to {KEY_MAX} printable characters.",
-            )  # fmt: skip
-        actor = meta.actor.name
-        op = new_operation_id()
-        first = await self._keys.claim(actor, key, digest, op, self._clock())
+            )
+        actor, digest = request.meta.actor.name, request.fingerprint()
+        first = await self._keys.claim(actor, key, digest, request.operation_id, self._clock())
         if first is None:
-            return await self._start(actor, key, op, start)
+            return Admission(operation_id=request.operation_id)
         if first.fingerprint != digest:
-            return await self._refuse(
-                meta, action, user_id, UserErrorCode.IDEMPOTENCY_KEY_REUSED,
-                "This idempotency key was already used with a different input; "
-                "use a new key for a new request.",
-            )  # fmt: skip
+            return _refused(
+                UserErrorCode.IDEMPOTENCY_KEY_REUSED,
+                "This idempotency key was already used with a different input; use a new key "
+                "for a new request.",
+            )
+        return await self._follow(request, key, first)
+
+    async def _follow(self, request: ChangeRequest, key: str, first: KeyRecord) -> Admission:
+        """Wait for the first request's outcome; repair or take over a first request that
+        went quiet past the grace period."""
+        actor = request.meta.actor.name
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._wait.total_seconds()
         while True:
-            replay = await self._changes.replay(first.operation_id)
+            replay = await self._outcomes.replay(first.operation_id)
             if replay is not None:
-                record = await self._keys.get(actor, key)
-                if record is not None and record.problems is not None:
-                    replay.problems = record.problems
-                elif replay.audit_event is not None:
-                    replay.problems = [
-                        Problem(code, f"Refused: {code.value}.", ())
-                        for code in replay.audit_event.error_codes
-                    ]
-                return replay
-            if self._clock() - first.created_at > self._stale_after:
-                # The first request went quiet. If its change still holds a lock, finish
-                # (or undo) that change and replay it; only a first request that left no
-                # trace at all is taken over by this one.
-                if await self._changes.repair_operation(first.operation_id):
+                record = await self._keys.get(actor, key) or first
+                replay.problems = _first_problems(record, replay)
+                return Admission(replay=replay)
+            if self._clock() - first.created_at > self._completion.grace:
+                # If its change still holds a lock, finish (or undo) that change and replay
+                # it; only a first request that left no trace at all is taken over.
+                if await self._completion.repair_operation(first.operation_id):
                     continue
-                if await self._keys.take_over(actor, key, first.operation_id, op, self._clock()):
-                    return await self._start(actor, key, op, start)
+                now = self._clock()
+                if await self._keys.take_over(
+                    actor, key, first.operation_id, request.operation_id, now
+                ):
+                    return Admission(operation_id=request.operation_id)
             elif loop.time() >= deadline:
-                return await self._refuse(
-                    meta, action, user_id, UserErrorCode.CONFLICT,
+                return _refused(
+                    UserErrorCode.CONFLICT,
                     "The first request with this idempotency key is still in progress; "
                     "retry shortly.",
-                )  # fmt: skip
-            await asyncio.sleep(0.05)
-            record = await self._keys.get(actor, key)
-            if record is not None:
-                first = record
+                )
+            await asyncio.sleep(POLL_SECONDS)
+            first = await self._keys.get(actor, key) or first
 
-    async def _start(self, actor: str, key: str, op: str, start: Start) -> ChangeOutcome:
-        outcome = await start(op)
-        await self._keys.finish(actor, key, outcome.problems)
-        return outcome
+    async def settle(self, request: ChangeRequest, key: str, outcome: ChangeOutcome) -> None:
+        """Remember the first request's userErrors, so a replay returns them word for word."""
+        await self._keys.finish(request.meta.actor.name, key, outcome.problems)
 
-    async def _refuse(
-        self,
-        meta: RequestMeta,
-        action: AuditAction,
-        user_id: str | None,
-        code: UserErrorCode,
-        message: str,
-    ) -> ChangeOutcome:
-        problem = Problem(code, message, FIELD)
-        return await self._changes.refuse(new_operation_id(), action, meta, user_id, [problem])
+
+def _first_problems(first: KeyRecord, replay: ChangeOutcome) -> list[Problem]:
+    if first.problems is not None:
+        return first.problems
+    if replay.audit_event is None:
+        return []
+    return [Problem(code, f"Refused: {code.value}.") for code in replay.audit_event.error_codes]

@@ -10,8 +10,8 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from app.services.changes import ChangeService
 from app.services.clock import Clock
+from app.services.completion import Completion, Repairs
 from app.services.outbox import Outbox
 from app.store.registry import ConferenceIdRegistry
 from app.store.users import UserRepository
@@ -42,44 +42,30 @@ class RecoveryService:
         *,
         users: UserRepository,
         registry: ConferenceIdRegistry,
-        changes: ChangeService,
+        completion: Completion,
         outbox: Outbox,
         clock: Clock,
         grace: timedelta,
     ) -> None:
         self._users = users
         self._registry = registry
-        self._changes = changes
+        self._completion = completion
         self._outbox = outbox
         self._clock = clock
         self._grace = grace
-        changes.repair_stale = self.repair_user
 
-    async def repair_user(self, user_id: str, report: SweepReport | None = None) -> None:
-        """Finish (committed) or undo (not committed) the stale change holding the user."""
-        report = report or SweepReport()
-        held = await self._users.locked(user_id)
-        if held is None or held.intent is None:
-            return
-        intent = held.intent
-        if self._clock() - intent.started_at < self._grace:
-            return
-        if intent.committed:
-            log.warning("recovery: finishing operation %s on user %s", intent.operation_id, user_id)
-            await self._changes.finish(intent)
-            report.finished += 1
-        elif await self._changes.undo(user_id, intent.operation_id):
-            log.warning("recovery: undid operation %s on user %s", intent.operation_id, user_id)
-            report.undone += 1
-        else:  # it committed after we looked: finish it
-            await self.repair_user(user_id, report)
+    async def repair_user(self, user_id: str) -> None:
+        """Repair the stale change holding one user, now (see `Completion.repair_user`)."""
+        await self._completion.repair_user(user_id)
 
     async def sweep(self) -> SweepReport:
         """One pass over stale locks, orphaned reservations and stuck emails."""
         report = SweepReport()
         cutoff = self._clock() - self._grace
+        repairs = Repairs()
         for user_id in await self._users.locked_before(cutoff):
-            await self.repair_user(user_id, report)
+            await self._completion.repair_user(user_id, repairs)
+        report.finished, report.undone = repairs.finished, repairs.undone
         for operation_id in await self._registry.reserved_before(cutoff):
             if not await self._users.is_locked_by(operation_id):
                 await self._registry.release(operation_id)

@@ -79,6 +79,22 @@ _LAST = [
 ]
 
 
+class DemoSeed:
+    """Seeds an empty database with the demo bridge and `count` users."""
+
+    def __init__(
+        self, bridges: BridgeRepository, users: UserRepository, changes: ChangeService, count: int
+    ) -> None:
+        self._bridges = bridges
+        self._users = users
+        self._changes = changes
+        self._count = count
+
+    async def run(self) -> int:
+        """Seed an empty database; returns how many users were created (0 if not empty)."""
+        return await seed_demo(self._bridges, self._users, self._changes, self._count)
+
+
 async def seed_demo(
     bridges: BridgeRepository, users: UserRepository, changes: ChangeService, count: int
 ) -> int:

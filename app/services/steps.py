@@ -1,4 +1,7 @@
-"""The named steps of a change, and the hook that tests use to inject faults between them."""
+"""The named steps of a change, and the fault hook tests use to stop a change between them.
+
+(Not to be confused with the audit trail's signed *checkpoints*.)
+"""
 
 from __future__ import annotations
 
@@ -19,8 +22,8 @@ class Step(Enum):
     DELIVERED = "delivered"  # the notification was handed to the transport
 
 
-StepHook = Callable[[Step], Awaitable[None]]
+FaultHook = Callable[[Step], Awaitable[None]]
 
 
-async def no_checkpoint(step: Step) -> None:
+async def no_faults(step: Step) -> None:
     """Production: nothing happens between steps."""

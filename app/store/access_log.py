@@ -5,47 +5,34 @@ Kept apart from the change chain, so reads never serialize with changes.
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.domain.models import Actor, RequestMeta, Role
+from app.domain.ids import MonotonicIds
+from app.domain.models import RequestMeta
+from app.domain.reads import AccessRecord
+from app.store import codec
 from app.store.codec import utc
 from app.store.database import AUDIT_ACCESS_LOG, Database
 
 
-@dataclass(frozen=True, slots=True)
-class AccessRecord:
-    """One read of the trail."""
-
-    id: str
-    at: datetime
-    what: str
-    details: dict[str, str]
-    meta: RequestMeta
-
-
 class AccessLogRepository:
-    """Insert-only; read newest first."""
+    """Insert-only; read newest first (ids order records, even within a millisecond)."""
 
     def __init__(self, database: Database) -> None:
         self._log = database.get_collection(AUDIT_ACCESS_LOG)
+        self._ids = MonotonicIds()
 
     async def record(
         self, meta: RequestMeta, what: str, details: dict[str, str], at: datetime
     ) -> None:
         doc: dict[str, Any] = {
-            "_id": f"{at.strftime('%Y%m%d%H%M%S%f')}-{secrets.token_hex(4)}",
+            "_id": self._ids.next(at),
             "at": at,
             "what": what,
             "details": details,
-            "actor": {"name": meta.actor.name, "role": meta.actor.role.value},
+            **codec.meta_doc(meta),
         }
-        for key, value in (("sourceIp", meta.source_ip), ("userAgent", meta.user_agent),
-                           ("requestId", meta.request_id)):  # fmt: skip
-            if value is not None:
-                doc[key] = value
         await self._log.insert_one(doc)
 
     async def page(
@@ -63,12 +50,7 @@ class AccessLogRepository:
                 at=utc(d["at"]),
                 what=d["what"],
                 details=dict(d.get("details") or {}),
-                meta=RequestMeta(
-                    actor=Actor(d["actor"]["name"], Role(d["actor"]["role"])),
-                    source_ip=d.get("sourceIp"),
-                    user_agent=d.get("userAgent"),
-                    request_id=d.get("requestId"),
-                ),
+                meta=codec.meta_from(d),
             )
             for d in docs[:first]
         ]

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import secrets
-
 from app.domain.checkpoint import Checkpoint
+from app.domain.ids import MonotonicIds
 from app.store import codec
 from app.store.database import AUDIT_CHECKPOINTS, Database
 
@@ -14,11 +13,12 @@ class CheckpointRepository:
 
     def __init__(self, database: Database) -> None:
         self._checkpoints = database.get_collection(AUDIT_CHECKPOINTS)
+        self._ids = MonotonicIds()
 
     async def insert(self, checkpoint: Checkpoint) -> str:
         """Store a checkpoint; its id sorts by signing time."""
         doc = codec.checkpoint_doc(checkpoint)
-        doc["_id"] = f"{checkpoint.signed_at:%Y%m%d%H%M%S%f}-{secrets.token_hex(4)}"
+        doc["_id"] = self._ids.next(checkpoint.signed_at)
         await self._checkpoints.insert_one(doc)
         return str(doc["_id"])
 

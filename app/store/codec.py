@@ -6,13 +6,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.domain.checkpoint import Checkpoint
-from app.domain.errors import UserErrorCode
+from app.domain.entry import FIELDS, AuditEntry, Kind, from_record, json_value
 from app.domain.models import (
     Actor,
     AudioConferencing,
     AuditAction,
-    AuditEntry,
-    AuditOutcome,
     Bridge,
     Notification,
     NotificationKind,
@@ -104,6 +102,7 @@ def meta_doc(meta: RequestMeta) -> Doc:
     _opt(doc, "sourceIp", meta.source_ip)
     _opt(doc, "userAgent", meta.user_agent)
     _opt(doc, "requestId", meta.request_id)
+    _opt(doc, "clientRequestId", meta.client_request_id)
     return doc
 
 
@@ -113,6 +112,7 @@ def meta_from(doc: Doc) -> RequestMeta:
         source_ip=doc.get("sourceIp"),
         user_agent=doc.get("userAgent"),
         request_id=doc.get("requestId"),
+        client_request_id=doc.get("clientRequestId"),
     )
 
 
@@ -151,69 +151,20 @@ def intent_from(user_id: str, doc: Doc) -> Intent:
 
 
 def audit_doc(entry: AuditEntry) -> Doc:
-    doc: Doc = {
-        "_id": entry.sequence,
-        "sequence": entry.sequence,
-        "occurredAt": entry.occurred_at,
-        "action": entry.action.value,
-        "outcome": entry.outcome.value,
-        "errorCodes": [c.value for c in entry.error_codes],
-        "actor": {"name": entry.actor.name, "role": entry.actor.role.value},
-        "recipients": list(entry.recipients),
-        "toNonPrimary": entry.to_non_primary,
-        "operationId": entry.operation_id,
-        "previousHash": entry.previous_hash,
-        "hash": entry.hash,
-    }
-    _opt(doc, "userId", entry.user_id)
-    _opt(doc, "bridgeId", entry.bridge_id)
-    _opt(doc, "previousConferenceId", entry.previous_conference_id)
-    _opt(doc, "newConferenceId", entry.new_conference_id)
-    _opt(doc, "sourceIp", entry.source_ip)
-    _opt(doc, "userAgent", entry.user_agent)
-    _opt(doc, "requestId", entry.request_id)
-    _opt(doc, "reason", entry.reason)
-    _opt(doc, "keyId", entry.key_id)
-    _opt(doc, "signature", entry.signature)
+    """The stored document: the entry's fields under their names (absent ones omitted),
+    the time as a BSON date, and `_id` = the sequence."""
+    doc: Doc = {"_id": entry.sequence}
+    for field in FIELDS:
+        value = getattr(entry, field.attribute)
+        if value is None:
+            continue
+        doc[field.name] = value if field.kind is Kind.TIME else json_value(field, entry)
     return doc
 
 
-def audit_from(doc: Doc) -> AuditEntry:
-    """Tolerant of tampered documents: a missing or mangled field reads as empty."""
-    actor = doc.get("actor") or {}
-    try:
-        role = Role(actor.get("role"))
-    except ValueError:
-        role = Role.SYSTEM
-    codes = []
-    for code in doc.get("errorCodes") or []:
-        try:
-            codes.append(UserErrorCode(code))
-        except ValueError:
-            continue
-    return AuditEntry(
-        sequence=int(doc["sequence"]),
-        occurred_at=utc(doc["occurredAt"]),
-        action=AuditAction(doc["action"]),
-        outcome=AuditOutcome(doc["outcome"]),
-        error_codes=tuple(codes),
-        user_id=doc.get("userId"),
-        bridge_id=doc.get("bridgeId"),
-        previous_conference_id=doc.get("previousConferenceId"),
-        new_conference_id=doc.get("newConferenceId"),
-        actor=Actor(str(actor.get("name", "")), role),
-        source_ip=doc.get("sourceIp"),
-        user_agent=doc.get("userAgent"),
-        request_id=doc.get("requestId"),
-        reason=doc.get("reason"),
-        recipients=tuple(doc.get("recipients") or ()),
-        to_non_primary=bool(doc.get("toNonPrimary", False)),
-        operation_id=str(doc.get("operationId", "")),
-        previous_hash=str(doc.get("previousHash", "")),
-        hash=str(doc.get("hash", "")),
-        key_id=doc.get("keyId"),
-        signature=doc.get("signature"),
-    )
+def audit_from(doc: Doc, *, strict: bool = False) -> AuditEntry:
+    """The entry a stored document holds; tolerant by default (see `from_record`)."""
+    return from_record({k: v for k, v in doc.items() if k != "_id"}, strict=strict)
 
 
 def checkpoint_doc(cp: Checkpoint) -> Doc:

@@ -7,9 +7,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from app.domain.errors import StoreUnavailable
-from app.settings import Settings
-
 log = logging.getLogger("confid.store")
 
 # Either client's database object: pymongo's AsyncDatabase or mongomock-motor's.
@@ -43,20 +40,21 @@ class Connection:
             await closed
 
 
-def connect(settings: Settings) -> Connection:
-    """Open the database named by the settings: MongoDB at MONGODB_URL, or in memory."""
-    if settings.mongodb_url is not None:
+def connect(url: str | None, name: str) -> Connection:
+    """Open database `name`: on MongoDB at `url` (a database in the URL wins), or in memory
+    when `url` is None."""
+    if url is not None:
         from pymongo import AsyncMongoClient
 
         # Bounded waits: an unreachable server is an error within seconds, never a hang.
         client: Any = AsyncMongoClient(
-            settings.mongodb_url,
+            url,
             tz_aware=True,
             serverSelectionTimeoutMS=3000,
             connectTimeoutMS=3000,
             timeoutMS=15000,
         )
-        default = client.get_default_database(default=settings.database_name)
+        default = client.get_default_database(default=name)
         return Connection(default, client, embedded=False)
     from mongomock_motor import AsyncMongoMockClient
 
@@ -65,7 +63,7 @@ def connect(settings: Settings) -> Connection:
         "EMBEDDED IN-MEMORY STORE: data lives in this process only and is LOST AT EXIT. "
         "Set MONGODB_URL to use a real MongoDB."
     )
-    return Connection(client[settings.database_name], client, embedded=True)
+    return Connection(client[name], client, embedded=True)
 
 
 async def aggregate(collection: Collection, pipeline: list[dict[str, Any]]) -> list[Any]:
@@ -80,7 +78,7 @@ def is_unavailable(error: BaseException) -> bool:
     """True for errors that mean "the database cannot be reached", not a bug."""
     from pymongo.errors import ConnectionFailure, ExecutionTimeout
 
-    return isinstance(error, ConnectionFailure | ExecutionTimeout | StoreUnavailable)
+    return isinstance(error, ConnectionFailure | ExecutionTimeout)
 
 
 async def ping(database: Database) -> None:

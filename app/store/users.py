@@ -11,16 +11,9 @@ from pymongo import ReturnDocument
 
 from app.domain.models import AudioConferencing, User
 from app.domain.operation import Intent
+from app.domain.reads import UserKey
 from app.store import codec
 from app.store.database import USERS, Database
-
-
-@dataclass(frozen=True, slots=True)
-class UserKey:
-    """Where a user sits in the directory order (display name, then id)."""
-
-    name_key: str
-    user_id: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -121,12 +121,34 @@ async def test_reason_over_500_characters_is_too_long(api: Api) -> None:
     assert (await api.enabled_user())["audioConferencing"] == user["audioConferencing"]
 
 
-async def test_unknown_and_invalid_user_ids(api: Api) -> None:
-    for user_id in [encode_id("User", "nobody"), "not-an-id", encode_id("Bridge", "default")]:
-        payload = await reset(api, user_id)
-        assert error_codes(payload) == ["NOT_FOUND"]
-        assert payload["userErrors"][0]["field"] == ["input", "userId"]
-        assert payload["auditEvent"]["outcome"] == "REJECTED"
+async def test_an_unknown_user_is_a_refusal_that_is_audited(api: Api) -> None:
+    payload = await reset(api, encode_id("User", "nobody"))
+    assert error_codes(payload) == ["NOT_FOUND"]
+    assert payload["userErrors"][0]["field"] == ["input", "userId"]
+    assert payload["auditEvent"]["outcome"] == "REJECTED"
+
+
+async def test_a_malformed_id_is_a_bad_request_and_not_audited(api: Api) -> None:
+    """A client bug, not an attempt: the same answer in every mutation and query."""
+    events = api.services.database.get_collection("audit_events")
+    before = await events.count_documents({})
+    bridge_id = encode_id("Bridge", "default")
+    user = await api.enabled_user()
+    cases = [
+        ("ResetConferenceId", {"input": {"userId": "not-an-id"}}),
+        ("ResetConferenceId", {"input": {"userId": bridge_id}}),
+        ("SetConferenceId", {"input": {"userId": "not-an-id", "conferenceId": "8390146"}}),
+        ("SendConferenceInfo", {"input": {"userId": bridge_id}}),
+        ("EnableAudioConferencing", {"input": {"userId": "%%%"}}),
+        ("EnableAudioConferencing", {"input": {"userId": user["id"], "bridgeId": "default"}}),
+        ("CheckConferenceId", {"userId": "not-an-id", "conferenceId": "8390146"}),
+        ("GetUser", {"id": bridge_id}),
+    ]
+    for name, variables in cases:
+        body = await api.gql(operation(name), variables)
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_REQUEST"], (name, body)
+        assert "not a valid" in body["errors"][0]["message"]
+    assert await events.count_documents({}) == before
 
 
 async def test_not_enabled_user_cannot_be_reset_or_set(api: Api) -> None:
@@ -163,7 +185,7 @@ async def test_enable_with_emails_off_records_a_suppressed_email(api: Api) -> No
 
 async def test_enable_on_an_unknown_bridge(api: Api) -> None:
     user = await api.disabled_user()
-    for bridge_id in [encode_id("Bridge", "nope"), "default"]:
+    for bridge_id in [encode_id("Bridge", "nope")]:
         data = await api.data(
             operation("EnableAudioConferencing"),
             {"input": {"userId": user["id"], "bridgeId": bridge_id}},
@@ -216,8 +238,27 @@ async def test_a_refused_send_still_records_where_it_was_going(api: Api) -> None
     assert error_codes(payload) == ["NOT_ENABLED"]
     assert payload["auditEvent"]["recipients"] == ["outsider@elsewhere.example"]
     assert payload["auditEvent"]["toNonPrimaryAddress"] is True
+    # Without another address, a refused send addressed nobody, and the trail says so.
     plain = await api.data(operation("SendConferenceInfo"), {"input": {"userId": user["id"]}})
-    assert plain["sendConferenceInfo"]["auditEvent"]["recipients"] == [user["email"]]
+    assert plain["sendConferenceInfo"]["auditEvent"]["recipients"] == []
+    assert plain["sendConferenceInfo"]["auditEvent"]["toNonPrimaryAddress"] is False
+
+
+async def test_send_info_entries_keep_the_id_in_one_field(api: Api) -> None:
+    """The ID the email carries (or would have carried) is newConferenceId, sent or not."""
+    user = await api.enabled_user()
+    current = user["audioConferencing"]["conferenceId"]
+    query = """mutation($input: SendConferenceInfoInput!) { sendConferenceInfo(input: $input) {
+        auditEvent { outcome previousConferenceId newConferenceId } } }"""
+    sent = await api.data(query, {"input": {"userId": user["id"]}})
+    refused = await api.data(query, {"input": {"userId": user["id"], "toAddress": "nope"}})
+    for data, outcome in ((sent, "SUCCESS"), (refused, "REJECTED")):
+        event = data["sendConferenceInfo"]["auditEvent"]
+        assert event == {
+            "outcome": outcome,
+            "previousConferenceId": None,
+            "newConferenceId": current,
+        }
 
 
 async def test_a_blank_reason_is_no_reason(api: Api) -> None:

@@ -63,11 +63,14 @@ async def test_check_conference_id_is_a_dry_run(api: Api) -> None:
     weak = await check(api, user["id"], "1212121")
     assert weak["valid"] is False
     assert [(e["code"], e["rule"]) for e in weak["errors"]] == [("WEAK_PATTERN", "REPEATED_GROUP")]
+    # The paths name checkConferenceId's own arguments (it has no `input`).
+    assert weak["errors"][0]["field"] == ["conferenceId"]
     taken = await check(api, user["id"], other["audioConferencing"]["conferenceId"])
     assert [e["code"] for e in taken["errors"]] == ["IN_USE"]
     same = await check(api, user["id"], user["audioConferencing"]["conferenceId"])
     assert [e["code"] for e in same["errors"]] == ["SAME_AS_CURRENT"]
-    assert [e["code"] for e in (await check(api, "junk", "8390146"))["errors"]] == ["NOT_FOUND"]
+    nobody = await check(api, encode_id("User", "nobody"), "8390146")
+    assert [(e["code"], e["field"]) for e in nobody["errors"]] == [("NOT_FOUND", ["userId"])]
     after = await api.data(operation("ListAuditEvents"), {"first": 1})
     assert after == before
 

@@ -77,14 +77,17 @@ async def test_the_actor_and_origin_are_recorded(api: Api) -> None:
         headers={"X-Request-Id": "ticket-4711", "User-Agent": "helpdesk-console/2"},
     )
     event = response.json()["data"]["resetConferenceId"]["auditEvent"]
-    assert response.headers["X-Request-Id"] == "ticket-4711"
+    # confid's own request id answers and is recorded; the client's is kept beside it.
+    request_id = response.headers["X-Request-Id"]
+    assert request_id != "ticket-4711" and len(request_id) == 16
     data = await api.data(operation("ListAuditEvents"), {"first": 1})
     node = data["auditEvents"]["edges"][0]["node"]
     assert node["sequence"] == event["sequence"]
     assert node["actor"] == {"name": "helpdesk-1", "role": "HELPDESK"}
     assert node["sourceIp"] == "203.0.113.7"
     assert node["userAgent"] == "helpdesk-console/2"
-    assert node["requestId"] == "ticket-4711"
+    assert node["requestId"] == request_id
+    assert node["clientRequestId"] == "ticket-4711"
 
 
 async def test_seeding_is_recorded_as_system(api: Api) -> None:

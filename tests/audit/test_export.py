@@ -155,3 +155,88 @@ async def test_a_mangled_csv_row_is_reported_not_a_crash(api: Api) -> None:
     rows[5] = "garbage,row\n"
     result = verify_export(rows)
     assert not result.ok and result.first_invalid_sequence is not None
+
+
+FORMULAS = ['=HYPERLINK("http://x","y")', "+SUM(1)", "-2+3", "@SUM(1)", "\tindented", "'quoted"]
+
+
+async def test_csv_cells_never_start_a_spreadsheet_formula(api: Api) -> None:
+    """Issue 9, row 4: what a token holder writes must not run when an auditor opens the
+    CSV in a spreadsheet, and the file must still verify to the exact hashed bytes."""
+    import csv
+
+    from app.api.ids import encode_id
+
+    user = await api.enabled_user()
+    for reason in FORMULAS:
+        response = await api.post(
+            {
+                "query": operation("ResetConferenceId"),
+                "variables": {"input": {"userId": user["id"], "reason": reason}},
+            },
+            headers={"User-Agent": "=1+1+cmd|' /C calc'!A0"},
+        )
+        assert response.json()["data"]["resetConferenceId"]["userErrors"] == []
+    refused = await api.data(
+        "mutation($input: ResetConferenceIdInput!) { resetConferenceId(input: $input) "
+        "{ auditEvent { userRef } } }",
+        {"input": {"userId": encode_id("User", "@SUM(1)")}},
+    )
+    assert refused["resetConferenceId"]["auditEvent"]["userRef"] == "@SUM(1)"
+    text = await export_text(api, format="csv")
+    rows = [row for row in csv.reader(lines(text)) if row and not row[0].startswith("#")]
+    for row in rows[1:]:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+    result = verify_export(lines(text))
+    assert result.ok, result.render()
+    # The values come back exactly: read the CSV and the JSON export side by side.
+    from app.domain.export import read_export
+
+    from_csv = [v[1] for k, v in read_export(lines(text)) if k == "entry"]
+    from_json = [v[1] for k, v in read_export(lines(await export_text(api))) if k == "entry"]
+    assert from_csv == from_json
+    assert {e.reason for e in from_csv} >= set(FORMULAS)
+    assert {e.user_agent for e in from_csv} >= {"=1+1+cmd|' /C calc'!A0"}
+
+
+async def test_control_characters_in_a_reason_are_refused(api: Api) -> None:
+    user = await api.enabled_user()
+    for reason in ["bell\x07", "esc\x1b[2J", "nul\x00"]:
+        data = await api.data(
+            operation("ResetConferenceId"), {"input": {"userId": user["id"], "reason": reason}}
+        )
+        payload = data["resetConferenceId"]
+        assert [e["code"] for e in payload["userErrors"]] == ["INVALID_CHARACTERS"]
+        assert payload["userErrors"][0]["field"] == ["input", "reason"]
+        assert payload["auditEvent"]["outcome"] == "REJECTED"
+
+
+def test_a_first_format_csv_still_reads_and_verifies() -> None:
+    """Exports written before cells were made safe (format 1) are read as they were."""
+    from app.domain.chain import GENESIS_HASH, seal
+    from app.domain.entry import record
+    from app.domain.export import CSV_COLUMNS, comment_line, csv_text, read_export
+    from tests.domain.test_entry import draft
+
+    entry = seal(draft(), 1, GENESIS_HASH)
+    data = record(entry)
+    old_columns = [c for c in CSV_COLUMNS if c != "clientRequestId"]
+    cells = {
+        **{k: "" if v is None else str(v) for k, v in data.items()},
+        "errorCodes": json.dumps(data["errorCodes"]),
+        "recipients": json.dumps(data["recipients"], ensure_ascii=False),
+        "actorName": "alice",
+        "actorRole": "ADMIN",
+        "toNonPrimary": "true",
+        "signature": "",
+    }
+    text = (
+        comment_line("manifest", {"format": "confid-audit-export/1", "count": 1})
+        + csv_text(old_columns)
+        + csv_text([cells[c] for c in old_columns])
+        + comment_line("end", {"count": 1})
+    )
+    (read,) = [v[1] for k, v in read_export(lines(text)) if k == "entry"]
+    assert read == entry
+    assert verify_export(lines(text)).ok

@@ -9,7 +9,7 @@ from typing import Any
 from app.domain.signing import Signer, public_pem
 from app.settings import Settings
 from tests.audit.helpers import history, offline, online
-from tests.conftest import make_api
+from tests.conftest import make_api, operation
 
 
 def key_file(tmp_path: Path, name: str) -> tuple[Path, Signer]:
@@ -69,3 +69,34 @@ async def test_signing_switched_on_for_an_existing_trail(
     stripped = await online(since)
     assert stripped["ok"] is False and stripped["firstInvalidSequence"] == before + 2
     await since.client.aclose()
+
+
+async def test_an_emptied_signature_is_a_forgery_to_every_verifier(
+    settings: Settings, raw_database: Any
+) -> None:
+    """Before the audit entry had one definition, `verifyAuditTrail` called an entry whose
+    signature was set to "" unsigned while `userEvidence` marked it verified."""
+    api = await make_api(replace(settings, signed_from_sequence=100), raw_database)
+    await history(api, changes=2)
+    user = await api.enabled_user()
+    events = raw_database.get_collection("audit_events")
+    target = await events.find_one({"userId": api_user_id(user)}, sort=[("_id", -1)])
+    await events.update_one({"_id": target["_id"]}, {"$set": {"signature": ""}})
+    result = await online(api)
+    assert result["ok"] is False and result["firstInvalidSequence"] == target["_id"]
+    assert "not signed" in result["reason"]
+    data = await api.data(operation("UserEvidence"), {"userId": user["id"]}, "auditor")
+    pack = data["userEvidence"]
+    (entry,) = [e for e in pack["entries"] if e["event"]["sequence"] == target["_id"]]
+    assert entry["verified"] is False and "not signed" in entry["problem"]
+    assert pack["allEntriesVerified"] is False
+    assert not (await offline(api)).ok
+    await api.client.aclose()
+
+
+def api_user_id(user: dict[str, Any]) -> str:
+    from app.api.ids import decode_id
+
+    stored = decode_id(user["id"], "User")
+    assert stored is not None
+    return stored

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from app.domain.audit import entry_hash
+from app.domain.chain import entry_hash
 from app.store import codec
 from tests.audit.helpers import history, offline, online
 from tests.conftest import Api, operation

@@ -8,17 +8,10 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.domain.audit import (
-    GENESIS_HASH,
-    AuditDraft,
-    ChainVerifier,
-    canonical_bytes,
-    canonical_fields,
-    canonical_json,
-    seal,
-)
+from app.domain.chain import GENESIS_HASH, ChainVerifier, seal
+from app.domain.entry import AuditDraft, AuditEntry, canonical_bytes, canonical_json, record
 from app.domain.errors import UserErrorCode
-from app.domain.models import SYSTEM_META, Actor, AuditAction, AuditEntry, AuditOutcome, Role
+from app.domain.models import SYSTEM_META, Actor, AuditAction, AuditOutcome, Role
 
 
 def draft(n: int) -> AuditDraft:
@@ -110,7 +103,7 @@ TEXTS = st.one_of(st.none(), st.text(max_size=30))
 
 
 @given(
-    user_id=TEXTS, reason=TEXTS, agent=TEXTS, name=st.text(min_size=1, max_size=20),
+    user_id=TEXTS, reason=TEXTS, agent=TEXTS, client=TEXTS, name=st.text(min_size=1, max_size=20),
     recipients=st.lists(st.text(max_size=20), max_size=3),
     codes=st.lists(st.sampled_from(list(UserErrorCode)), max_size=3),
     flag=st.booleans(), sequence=st.integers(1, 10**12),
@@ -118,7 +111,7 @@ TEXTS = st.one_of(st.none(), st.text(max_size=30))
 )  # fmt: skip
 @settings(max_examples=300)
 def test_fast_encoding_is_byte_identical_to_json_dumps(
-    user_id: str | None, reason: str | None, agent: str | None, name: str,
+    user_id: str | None, reason: str | None, agent: str | None, client: str | None, name: str,
     recipients: list[str], codes: list[UserErrorCode], flag: bool, sequence: int,
     when: datetime,
 ) -> None:  # fmt: skip
@@ -126,6 +119,7 @@ def test_fast_encoding_is_byte_identical_to_json_dumps(
         seal(draft(1), sequence, GENESIS_HASH),
         user_id=user_id, reason=reason, user_agent=agent, actor=Actor(name, Role.ADMIN),
         recipients=tuple(recipients), error_codes=tuple(codes), to_non_primary=flag,
-        occurred_at=when,
+        occurred_at=when, client_request_id=client,
     )  # fmt: skip
-    assert canonical_bytes(entry) == canonical_json(canonical_fields(entry)).encode("utf-8")
+    expected = canonical_json(record(entry, hashed_only=True)).encode("utf-8")
+    assert canonical_bytes(entry) == expected

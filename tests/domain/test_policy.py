@@ -75,7 +75,14 @@ def test_reason_bound() -> None:
     assert reason_problems("x" * 500) == []
     (problem,) = reason_problems("x" * 501)
     assert problem.code is UserErrorCode.TOO_LONG
-    assert problem.field == ("input", "reason")
+    assert problem.field == ("reason",)
+
+
+def test_reason_refuses_control_characters_but_not_line_breaks_or_tabs() -> None:
+    assert reason_problems("ticket 4711:\r\n\tleaked in a forwarded invite") == []
+    for control in ("\x00", "\x1b[2J", "\x07", "\x7f", "\x0b"):
+        (problem,) = reason_problems(f"see {control} here")
+        assert problem.code is UserErrorCode.INVALID_CHARACTERS and problem.field == ("reason",)
 
 
 @pytest.mark.parametrize(

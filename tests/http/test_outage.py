@@ -61,7 +61,7 @@ async def test_outage_in_the_middle_of_a_change(settings: Settings, raw_database
             switch.down = True
 
     api = await make_api(
-        replace(settings, recovery_grace_seconds=0), faulty, checkpoint=cut_after_commit
+        replace(settings, recovery_grace_seconds=0), faulty, fault=cut_after_commit
     )
     user = await api.enabled_user()
     armed = True

@@ -67,3 +67,30 @@ async def test_resets_racing_sets_on_one_user(gql: scenarios.Gql) -> None:
     ids = await enabled_ids(gql)
     scenarios.check_outcomes(await scenarios.resets_racing_sets(gql, ids[-1], 10), 0.9)
     await scenarios.check_invariants(gql)
+
+
+async def test_a_loopback_client_cannot_forge_where_a_change_came_from(server: str) -> None:
+    """Issue 9, row 5: uvicorn trusts X-Forwarded-For from 127.0.0.1 by default; confid
+    tells it (and itself) to trust nobody unless CONFID_TRUSTED_PROXIES says so."""
+    async with httpx.AsyncClient(base_url=server, timeout=30) as client:
+        admin = {"Authorization": f"Bearer {TOKENS['admin']}"}
+        users = await client.post(
+            "/graphql",
+            json={"query": "{ users(first: 5) { edges { node { id } } } }"},
+            headers=admin,
+        )
+        user_id = users.json()["data"]["users"]["edges"][0]["node"]["id"]
+        forged = {"X-Forwarded-For": "203.0.113.66", "X-Request-Id": "victim-request-0001"}
+        response = await client.post(
+            "/graphql",
+            json={
+                "query": "mutation($input: ResetConferenceIdInput!) { resetConferenceId("
+                "input: $input) { auditEvent { sourceIp requestId clientRequestId } } }",
+                "variables": {"input": {"userId": user_id}},
+            },
+            headers={**admin, **forged},
+        )
+    event = response.json()["data"]["resetConferenceId"]["auditEvent"]
+    assert event["sourceIp"] == "127.0.0.1"
+    assert event["requestId"] == response.headers["X-Request-Id"] != "victim-request-0001"
+    assert event["clientRequestId"] == "victim-request-0001"

@@ -76,18 +76,13 @@ async def test_a_commit_that_landed_but_raised_is_finished_not_undone(
 async def test_an_undo_never_takes_back_a_commit(settings: Settings, raw_database: Any) -> None:
     """The sweep decides to undo a change, which then commits before the undo lands: the
     commit wins, whole (the abort is conditional on the lock not having committed)."""
-    api = await make_api(replace(settings, recovery_grace_seconds=0), raw_database)
-    changes = api.services.changes
-    user = await raw_database.get_collection("users").find_one({"audio": {"$exists": True}})
-    gate = asyncio.Event()
-    original_abort = changes._users.abort
     sweeps: list[asyncio.Task[None]] = []
-
-    async def abort_after_gate(user_id: str, operation_id: str) -> bool:
-        await gate.wait()
-        return await original_abort(user_id, operation_id)
+    gate = asyncio.Event()
+    armed = False
 
     async def hook(step: Any) -> None:
+        if not armed:
+            return
         if step.value == "locked":  # the sweep looks now, sees "not committed", goes to undo
             sweeps.append(asyncio.create_task(api.services.recovery.repair_user(user["_id"])))
             for _ in range(5):
@@ -97,8 +92,17 @@ async def test_an_undo_never_takes_back_a_commit(settings: Settings, raw_databas
             for _ in range(5):
                 await asyncio.sleep(0)
 
+    api = await make_api(replace(settings, recovery_grace_seconds=0), raw_database, fault=hook)
+    changes = api.services.changes
+    user = await raw_database.get_collection("users").find_one({"audio": {"$exists": True}})
+    original_abort = changes._users.abort
+
+    async def abort_after_gate(user_id: str, operation_id: str) -> bool:
+        await gate.wait()
+        return await original_abort(user_id, operation_id)
+
     changes._users.abort = abort_after_gate  # type: ignore[method-assign]
-    changes._checkpoint = hook
+    armed = True
     outcome = await changes.reset(META, user["_id"], None, None)
     await asyncio.gather(*sweeps)
     assert outcome.problems == [] and len(sweeps) == 1
@@ -109,9 +113,6 @@ async def test_an_undo_never_takes_back_a_commit(settings: Settings, raw_databas
 async def test_a_keyed_retry_finishes_the_first_change_instead_of_running_twice(
     settings: Settings, raw_database: Any
 ) -> None:
-    from app.domain.models import AuditAction
-    from app.services.idempotency import fingerprint
-
     armed = False
 
     async def fail_once_after_commit(step: Any) -> None:
@@ -121,17 +122,13 @@ async def test_a_keyed_retry_finishes_the_first_change_instead_of_running_twice(
             raise RuntimeError("network gone after the commit")
 
     api = await make_api(
-        replace(settings, recovery_grace_seconds=0), raw_database, checkpoint=fail_once_after_commit
+        replace(settings, recovery_grace_seconds=0), raw_database, fault=fail_once_after_commit
     )
     services = api.services
     user = await raw_database.get_collection("users").find_one({"audio": {"$exists": True}})
-    digest = fingerprint("resetConferenceId", [user["_id"], None, None])
 
     async def attempt() -> Any:
-        return await services.idempotency.run(
-            META, AuditAction.RESET, user["_id"], "retry-me", digest,
-            lambda op: services.changes.reset(META, user["_id"], None, None, op=op),
-        )  # fmt: skip
+        return await services.changes.reset(META, user["_id"], idempotency_key="retry-me")
 
     armed = True
     with pytest.raises(RuntimeError):

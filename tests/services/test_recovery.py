@@ -90,7 +90,7 @@ async def test_change_interrupted_after_each_step(
     fault = Fault(error=ProcessDied if mode == "dies" else RuntimeError)
     transport = CountingTransport()
     quick = replace(settings, recovery_grace_seconds=0)
-    first = await make_api(quick, raw_database, checkpoint=fault, transport=transport)
+    first = await make_api(quick, raw_database, fault=fault, transport=transport)
     before = await (first_disabled if action == "enable" else first_enabled)(raw_database)
     old_id = (before.get("audio") or {}).get("conferenceId")
     sent_before = len(transport.sent)
@@ -140,7 +140,7 @@ async def test_a_stale_lock_does_not_block_the_next_change(
 ) -> None:
     fault = Fault()
     api = await make_api(replace(settings, recovery_grace_seconds=0), raw_database,
-                         checkpoint=fault)  # fmt: skip
+                         fault=fault)  # fmt: skip
     user = await first_enabled(raw_database)
     fault.step = Step.CLAIMED
     with pytest.raises(ProcessDied):

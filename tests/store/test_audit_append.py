@@ -6,8 +6,10 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from app.domain.audit import AuditDraft, ChainVerifier
+from app.domain.chain import ChainVerifier
+from app.domain.entry import AuditDraft
 from app.domain.models import SYSTEM_META, AuditAction, AuditOutcome
+from app.services.chain import AuditChain
 from app.store.audit import AuditRepository
 from app.store.indexes import ensure_indexes
 from tests.yielding import YieldingDatabase
@@ -34,10 +36,11 @@ def draft(op: str) -> AuditDraft:
 async def test_two_writers_interleave_without_gaps(raw_database: Any) -> None:
     await ensure_indexes(raw_database)
     db = YieldingDatabase(raw_database)
-    one, two = AuditRepository(db), AuditRepository(db)  # two processes, two head caches
+    # Two processes, two head caches.
+    one, two = AuditChain(AuditRepository(db), None), AuditChain(AuditRepository(db), None)
     await asyncio.gather(*[(one if n % 2 else two).append(draft(f"op{n}")) for n in range(40)])
     verifier = ChainVerifier()
-    async for stored in one.ascending(page_size=7):
+    async for stored in AuditRepository(db).ascending(page_size=7):
         assert stored.entry is not None
         verifier.feed(stored.entry)
     result = verifier.result()
@@ -46,8 +49,7 @@ async def test_two_writers_interleave_without_gaps(raw_database: Any) -> None:
 
 async def test_an_operation_is_appended_once(raw_database: Any) -> None:
     await ensure_indexes(raw_database)
-    repo = AuditRepository(raw_database)
-    first = await repo.append(draft("op-1"))
-    again = await AuditRepository(raw_database).append(draft("op-1"))
+    first = await AuditChain(AuditRepository(raw_database), None).append(draft("op-1"))
+    again = await AuditChain(AuditRepository(raw_database), None).append(draft("op-1"))
     assert again.sequence == first.sequence
     assert await raw_database.get_collection("audit_events").count_documents({}) == 1

@@ -1,97 +1,94 @@
-"""Audit-chain hashing: canonical encoding of an entry and SHA-256 linking and checking."""
+"""The audit chain: sealing a draft into the next entry, and checking entries and links.
+
+`entry_fault` is the one per-entry check (hash, then signature) that `verifyAuditTrail`,
+the evidence pack and the offline verifier all use; `ChainVerifier` adds the links between
+entries, the gapless sequence and the signed checkpoints.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
-from json.encoder import encode_basestring
-from typing import Any
+from enum import Enum
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from app.domain.checkpoint import Checkpoint, checkpoint_message
-from app.domain.errors import UserErrorCode
+from app.domain.entry import AuditDraft, AuditEntry, canonical_bytes
 from app.domain.instants import iso_millis, to_millis_utc
-from app.domain.models import AuditAction, AuditEntry, AuditOutcome, RequestMeta
 from app.domain.signing import Signer, verify
 
 GENESIS_HASH = "0" * 64
 
-
-def canonical_fields(entry: AuditEntry) -> dict[str, Any]:
-    """Every field of the entry except its hash and the signature over that hash."""
-    return {
-        "sequence": entry.sequence,
-        "occurredAt": iso_millis(entry.occurred_at),
-        "action": entry.action.value,
-        "outcome": entry.outcome.value,
-        "errorCodes": [c.value for c in entry.error_codes],
-        "userId": entry.user_id,
-        "bridgeId": entry.bridge_id,
-        "previousConferenceId": entry.previous_conference_id,
-        "newConferenceId": entry.new_conference_id,
-        "actor": {"name": entry.actor.name, "role": entry.actor.role.value},
-        "sourceIp": entry.source_ip,
-        "userAgent": entry.user_agent,
-        "requestId": entry.request_id,
-        "reason": entry.reason,
-        "recipients": list(entry.recipients),
-        "toNonPrimary": entry.to_non_primary,
-        "operationId": entry.operation_id,
-        "previousHash": entry.previous_hash,
-        "keyId": entry.key_id,
-    }
-
-
-def canonical_json(fields: dict[str, Any]) -> str:
-    """The reference encoding: sorted keys, no whitespace, non-ASCII kept as is."""
-    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-_text = encode_basestring  # json's own C string encoder (the one json.dumps uses)
-
-
-def _opt(value: str | None) -> str:
-    return "null" if value is None else _text(value)
-
-
-def canonical_bytes(entry: AuditEntry) -> bytes:
-    """Exactly `canonical_json(canonical_fields(entry))` as UTF-8, written out directly.
-
-    The keys are fixed, so their sorted order is too; skipping the generic encoder's
-    dictionary walk and sort makes the chain check several times faster. A property test
-    holds it byte-identical to `canonical_json`.
-    """
-    return (
-        '{"action":' + _text(entry.action.value)
-        + ',"actor":{"name":' + _text(entry.actor.name)
-        + ',"role":' + _text(entry.actor.role.value)
-        + '},"bridgeId":' + _opt(entry.bridge_id)
-        + ',"errorCodes":[' + ",".join(_text(c.value) for c in entry.error_codes)
-        + '],"keyId":' + _opt(entry.key_id)
-        + ',"newConferenceId":' + _opt(entry.new_conference_id)
-        + ',"occurredAt":' + _text(iso_millis(entry.occurred_at))
-        + ',"operationId":' + _text(entry.operation_id)
-        + ',"outcome":' + _text(entry.outcome.value)
-        + ',"previousConferenceId":' + _opt(entry.previous_conference_id)
-        + ',"previousHash":' + _text(entry.previous_hash)
-        + ',"reason":' + _opt(entry.reason)
-        + ',"recipients":[' + ",".join(_text(r) for r in entry.recipients)
-        + '],"requestId":' + _opt(entry.request_id)
-        + ',"sequence":' + str(int(entry.sequence))
-        + ',"sourceIp":' + _opt(entry.source_ip)
-        + ',"toNonPrimary":' + ("true" if entry.to_non_primary else "false")
-        + ',"userAgent":' + _opt(entry.user_agent)
-        + ',"userId":' + _opt(entry.user_id)
-        + "}"
-    ).encode("utf-8")  # fmt: skip
+PublicKeys = Mapping[str, Ed25519PublicKey]
 
 
 def entry_hash(entry: AuditEntry) -> str:
     """SHA-256 (hex) over the canonical encoding, which includes `previousHash`."""
     return hashlib.sha256(canonical_bytes(entry)).hexdigest()
+
+
+def seal(
+    draft: AuditDraft, sequence: int, previous_hash: str, signer: Signer | None = None
+) -> AuditEntry:
+    """Place a draft at `sequence` after `previous_hash`, compute its hash, sign the hash."""
+    meta = draft.meta
+    unsealed = AuditEntry(
+        sequence=sequence,
+        occurred_at=to_millis_utc(draft.occurred_at),
+        action=draft.action,
+        outcome=draft.outcome,
+        error_codes=draft.error_codes,
+        user_id=draft.user_id,
+        bridge_id=draft.bridge_id,
+        previous_conference_id=draft.previous_conference_id,
+        new_conference_id=draft.new_conference_id,
+        actor=meta.actor,
+        source_ip=meta.source_ip,
+        user_agent=meta.user_agent,
+        request_id=meta.request_id,
+        client_request_id=meta.client_request_id,
+        reason=draft.reason,
+        recipients=draft.recipients,
+        to_non_primary=draft.to_non_primary,
+        operation_id=draft.operation_id,
+        previous_hash=previous_hash,
+        hash="",
+        key_id=signer.key_id if signer else None,
+    )
+    digest = entry_hash(unsealed)
+    signature = signer.sign(digest.encode("ascii")) if signer else None
+    return replace(unsealed, hash=digest, signature=signature)
+
+
+class EntryFault(Enum):
+    """What can be wrong with one entry on its own (the words finish "entry N ...")."""
+
+    EDITED = "does not match its hash (its contents were edited)"
+    UNSIGNED = "is not signed by confid's key (forged, or rewritten with recomputed hashes)"
+
+
+def signature_required(entry: AuditEntry, signed_from: int) -> bool:
+    """Entries from `signed_from` on must be signed; so must any entry that carries a
+    signature field at all (an emptied signature is a tampered one, not an unsigned one)."""
+    return entry.signature is not None or entry.sequence >= signed_from
+
+
+def entry_fault(entry: AuditEntry, keys: PublicKeys | None, signed_from: int) -> EntryFault | None:
+    """The one per-entry check: the hash over the contents, then (when signing is on) the
+    signature over the hash by one of `keys`. None when the entry is sound on its own."""
+    if entry_hash(entry) != entry.hash:
+        return EntryFault.EDITED
+    if keys is not None and signature_required(entry, signed_from):
+        public = keys.get(entry.key_id or "")
+        if (
+            public is None
+            or not entry.signature
+            or not verify(public, entry.signature, entry.hash.encode("ascii"))
+        ):
+            return EntryFault.UNSIGNED
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +115,7 @@ class ChainVerifier:
 
     def __init__(
         self,
-        public_keys: dict[str, Ed25519PublicKey] | None = None,
+        public_keys: PublicKeys | None = None,
         checkpoints: list[Checkpoint] | None = None,
         *,
         partial: bool = False,
@@ -192,22 +189,10 @@ class ChainVerifier:
                 "it (an entry was removed, inserted or rewritten)",
             )
             return
-        if entry_hash(entry) != entry.hash:
-            self._bad = (seq, f"entry {seq} does not match its hash (its contents were edited)")
+        fault = entry_fault(entry, self._keys, self._signed_from)
+        if fault is not None:
+            self._bad = (seq, f"entry {seq} {fault.value}")
             return
-        if self._keys is not None and (entry.signature is not None or seq >= self._signed_from):
-            public = self._keys.get(entry.key_id or "")
-            if (
-                public is None
-                or entry.signature is None
-                or not verify(public, entry.signature, entry.hash.encode("ascii"))
-            ):
-                self._bad = (
-                    seq,
-                    f"entry {seq} is not signed by confid's key (forged, or rewritten "
-                    "with recomputed hashes)",
-                )
-                return
         for cp in self._checkpoints.get(seq, []):
             if not self._signed(cp):
                 return
@@ -252,53 +237,3 @@ class ChainVerifier:
             )
         head = self._previous_hash if self._checked else None
         return ChainVerification(True, self._checked, None, None, head, self._checkpoints_checked)
-
-
-@dataclass(frozen=True, slots=True)
-class AuditDraft:
-    """An audit entry before it has a place in the chain."""
-
-    occurred_at: datetime
-    action: AuditAction
-    outcome: AuditOutcome
-    error_codes: tuple[UserErrorCode, ...]
-    user_id: str | None
-    bridge_id: str | None
-    previous_conference_id: str | None
-    new_conference_id: str | None
-    meta: RequestMeta
-    reason: str | None
-    recipients: tuple[str, ...]
-    to_non_primary: bool
-    operation_id: str
-
-
-def seal(
-    draft: AuditDraft, sequence: int, previous_hash: str, signer: Signer | None = None
-) -> AuditEntry:
-    """Place a draft at `sequence` after `previous_hash`, compute its hash, sign the hash."""
-    unsealed = AuditEntry(
-        sequence=sequence,
-        occurred_at=to_millis_utc(draft.occurred_at),
-        action=draft.action,
-        outcome=draft.outcome,
-        error_codes=draft.error_codes,
-        user_id=draft.user_id,
-        bridge_id=draft.bridge_id,
-        previous_conference_id=draft.previous_conference_id,
-        new_conference_id=draft.new_conference_id,
-        actor=draft.meta.actor,
-        source_ip=draft.meta.source_ip,
-        user_agent=draft.meta.user_agent,
-        request_id=draft.meta.request_id,
-        reason=draft.reason,
-        recipients=draft.recipients,
-        to_non_primary=draft.to_non_primary,
-        operation_id=draft.operation_id,
-        previous_hash=previous_hash,
-        hash="",
-        key_id=signer.key_id if signer else None,
-    )
-    digest = entry_hash(unsealed)
-    signature = signer.sign(digest.encode("ascii")) if signer else None
-    return replace(unsealed, hash=digest, signature=signature)

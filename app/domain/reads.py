@@ -1,0 +1,64 @@
+"""What readers ask for and get back: value types shared by the store, services and API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.domain.instants import iso_millis
+from app.domain.models import AuditAction, AuditOutcome, RequestMeta
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """Which entries a reader wants; every field optional, all combined with AND."""
+
+    user_id: str | None = None
+    actions: tuple[AuditAction, ...] = ()
+    action: AuditAction | None = None
+    outcome: AuditOutcome | None = None
+    actor: str | None = None
+    occurred_from: datetime | None = None
+    occurred_to: datetime | None = None
+
+    def describe(self) -> dict[str, str]:
+        """The filter in plain words, for manifests and the access log."""
+        out: dict[str, str] = {}
+        if self.user_id is not None:
+            out["userId"] = self.user_id
+        if self.action is not None:
+            out["action"] = self.action.value
+        elif self.actions:
+            out["actions"] = ",".join(a.value for a in self.actions)
+        if self.outcome is not None:
+            out["outcome"] = self.outcome.value
+        if self.actor is not None:
+            out["actor"] = self.actor
+        if self.occurred_from is not None:
+            out["from"] = iso_millis(self.occurred_from)
+        if self.occurred_to is not None:
+            out["to"] = iso_millis(self.occurred_to)
+        return out
+
+    @property
+    def empty(self) -> bool:
+        return not self.describe()
+
+
+@dataclass(frozen=True, slots=True)
+class UserKey:
+    """Where a user sits in the directory order (display name, then id): a page position."""
+
+    name_key: str
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRecord:
+    """One read of the audit trail: who, from where, what, with which filters."""
+
+    id: str
+    at: datetime
+    what: str
+    details: dict[str, str]
+    meta: RequestMeta

@@ -1,0 +1,201 @@
+"""Wiring: building every repository and service of one app from settings.
+
+The one place where parts are composed; no service builds or patches another.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sys
+from dataclasses import dataclass
+from datetime import timedelta
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from app.domain.generator import RandomBelow
+from app.domain.signing import Signer, SigningKeyError, load_public_pems
+from app.notify.smtp import SmtpConfig, SmtpTransport
+from app.notify.transport import RecordOnlyTransport, Transport
+from app.services.audit import AuditService
+from app.services.chain import AuditChain
+from app.services.change_path import ChangePath
+from app.services.changes import ChangeService, Policy
+from app.services.checkpoints import CheckpointService
+from app.services.claims import Claims
+from app.services.clock import Clock, utc_now
+from app.services.completion import Completion
+from app.services.container import Services
+from app.services.directory import DirectoryService
+from app.services.idempotency import Idempotency
+from app.services.locks import UserLocks
+from app.services.outbox import Outbox
+from app.services.outcomes import OutcomeReader
+from app.services.recovery import RecoveryService
+from app.services.refusals import Refusals
+from app.services.seed import DemoSeed
+from app.services.steps import FaultHook, no_faults
+from app.services.tokens import TokenRegistry
+from app.settings import Settings
+from app.store.access_log import AccessLogRepository
+from app.store.audit import AuditRepository
+from app.store.bridges import BridgeRepository
+from app.store.checkpoints import CheckpointRepository
+from app.store.database import Database
+from app.store.idempotency import IdempotencyRepository
+from app.store.notifications import NotificationRepository
+from app.store.registry import ConferenceIdRegistry
+from app.store.users import UserRepository
+
+log = logging.getLogger("confid")
+
+
+class StartupError(RuntimeError):
+    """confid cannot start with this configuration; the message says why."""
+
+
+def load_tokens(settings: Settings) -> TokenRegistry:
+    """The bearer tokens: from CONFID_TOKENS_FILE, or one generated per role (embedded demo)."""
+    if settings.tokens_file is not None:
+        return TokenRegistry.from_file(settings.tokens_file)
+    if not settings.embedded:
+        raise StartupError(
+            "CONFID_TOKENS_FILE is required with MONGODB_URL (generated demo tokens are only "
+            "for the embedded store)."
+        )
+    registry, plain = TokenRegistry.generated()
+    lines = "\n".join(f"    {role:<9} {token}" for role, token in plain.items())
+    # Printed once to the console, never logged: these are the only copies.
+    print(
+        "\nconfid demo tokens (valid until this process exits); in GraphiQL add the header\n"
+        '  {"Authorization": "Bearer <token>"}\n' + lines + "\n",
+        file=sys.stderr,
+        flush=True,
+    )
+    return registry
+
+
+def _signer(settings: Settings) -> Signer | None:
+    """The audit signing key: from a file or the environment; generated for the demo."""
+    try:
+        if settings.signing_key_file is not None:
+            return Signer.from_pem(settings.signing_key_file.read_bytes())
+        if settings.signing_key_pem is not None:
+            return Signer.from_pem(settings.signing_key_pem.encode("ascii"))
+    except (OSError, SigningKeyError, UnicodeEncodeError) as exc:
+        raise StartupError(f"cannot load the audit signing key: {exc}") from None
+    if settings.embedded:
+        signer = Signer.generate()
+        log.warning(
+            "audit signing key generated for this process only (key id %s): set "
+            "CONFID_SIGNING_KEY_FILE to keep signatures verifiable across restarts",
+            signer.key_id,
+        )
+        return signer
+    log.warning(
+        "no audit signing key (CONFID_SIGNING_KEY_FILE): entries and checkpoints are not "
+        "signed; deleting the newest entries would go undetected"
+    )
+    return None
+
+
+def _previous_keys(settings: Settings) -> list[Ed25519PublicKey]:
+    """Public keys of earlier signing keys, so entries signed before a rotation verify."""
+    if settings.previous_public_keys_file is None:
+        return []
+    try:
+        return load_public_pems(settings.previous_public_keys_file.read_text(encoding="ascii"))
+    except (OSError, UnicodeDecodeError, SigningKeyError) as exc:
+        raise StartupError(f"cannot load CONFID_PREVIOUS_PUBLIC_KEYS_FILE: {exc}") from None
+
+
+def _transport(settings: Settings) -> Transport | None:
+    """SMTP when CONFID_SMTP_HOST is set; otherwise None (record-only)."""
+    if settings.smtp_host is None:
+        return None
+    password = None
+    if settings.smtp_password_file is not None:
+        try:
+            password = settings.smtp_password_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise StartupError(f"cannot read CONFID_SMTP_PASSWORD_FILE: {exc}") from None
+    return SmtpTransport(
+        SmtpConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.mail_from,
+            starttls=settings.smtp_starttls,
+            username=settings.smtp_username,
+            password=password,
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """What a test or an embedder may replace; everything else comes from settings."""
+
+    transport: Transport | None = None
+    signer: Signer | None = None  # None: the key the settings name (or a generated one)
+    clock: Clock = utc_now
+    randbelow: RandomBelow = secrets.randbelow
+    fault: FaultHook = no_faults
+
+
+def build_services(database: Database, settings: Settings, parts: Parts | None = None) -> Services:
+    """Wire repositories and services over one database."""
+    parts = parts or Parts()
+    clock = parts.clock
+    signer = parts.signer or _signer(settings)
+    grace = timedelta(seconds=settings.recovery_grace_seconds)
+    quarantine = (
+        timedelta(days=settings.quarantine_days) if settings.quarantine_days is not None else None
+    )
+    users, bridges = UserRepository(database), BridgeRepository(database)
+    registry = ConferenceIdRegistry(database, quarantine)
+    entries, notes = AuditRepository(database), NotificationRepository(database)
+    chain = AuditChain(entries, signer)
+    outbox = Outbox(notes, parts.transport or _transport(settings) or RecordOnlyTransport(), clock)
+    completion = Completion(
+        users=users, bridges=bridges, registry=registry, chain=chain, outbox=outbox,
+        clock=clock, grace=grace, fault=parts.fault,
+    )  # fmt: skip
+    wait = timedelta(seconds=settings.lock_wait_seconds)
+    claims = Claims(registry, parts.randbelow)
+    refusals = Refusals(users, chain, clock)
+    path = ChangePath(
+        users=users, bridges=bridges, registry=registry, claims=claims,
+        locks=UserLocks(users, completion, clock, wait), completion=completion,
+        refusals=refusals, clock=clock, fault=parts.fault,
+    )  # fmt: skip
+    changes = ChangeService(
+        path=path,
+        idempotency=Idempotency(
+            IdempotencyRepository(database), OutcomeReader(entries, notes, users), completion,
+            clock, wait,
+        ),
+        refusals=refusals, claims=claims, users=users, bridges=bridges,
+        policy=Policy(send_emails_automatically=settings.send_emails_automatically),
+        clock=clock,
+    )  # fmt: skip
+    checkpoints = CheckpointService(entries, CheckpointRepository(database), signer, clock)
+    audit = AuditService(
+        entries, notes, users, AccessLogRepository(database), checkpoints, clock,
+        previous_keys=_previous_keys(settings), signed_from=settings.signed_from_sequence,
+    )  # fmt: skip
+    return Services(
+        database=database,
+        directory=DirectoryService(users, bridges),
+        changes=changes,
+        audit=audit,
+        recovery=RecoveryService(
+            users=users,
+            registry=registry,
+            completion=completion,
+            outbox=outbox,
+            clock=clock,
+            grace=grace,
+        ),
+        seed=DemoSeed(bridges, users, changes, settings.demo_users) if settings.seed_demo else None,
+        embedded=settings.embedded,
+    )
