@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
+from app.api.reads import AuditReads
 from app.domain.access import Capability, Principal
 from app.domain.entry import AuditEntry
 from app.domain.errors import Forbidden, Unauthenticated
@@ -26,6 +27,7 @@ class Context:
     _bridges: DataLoader[str, Bridge | None] | None = field(default=None, init=False)
     _events: DataLoader[int, AuditEntry | None] | None = field(default=None, init=False)
     _latest: DataLoader[str, AuditEntry | None] | None = field(default=None, init=False)
+    audit_reads: AuditReads = field(default_factory=AuditReads, init=False)
 
     @property
     def users(self) -> DataLoader[str, User | None]:
@@ -84,6 +86,17 @@ class Context:
                 f"The {self.principal.role.value.lower()} role may not {capability.value}."
             )
         return self.principal
+
+    def note_audit_read(self, what: str, details: dict[str, str]) -> None:
+        """Collect a read of the trail; `flush_audit_reads` records them all at once."""
+        self.request_meta()  # only an authenticated caller reads
+        self.audit_reads.add(what, details)
+
+    async def flush_audit_reads(self) -> None:
+        """Write the request's one access-log record, if it read audit data at all."""
+        if self.audit_reads and self.meta is not None:
+            what, details = self.audit_reads.record()
+            await self.services.audit.record_access(self.meta, what, details)
 
     def request_meta(self) -> RequestMeta:
         """Who and where, for the audit trail."""

@@ -62,6 +62,7 @@ class Query(TrailQuery):
             return Bridge(_bridge=bridge) if bridge else None
         if kind in ("AuditEvent", "Notification"):
             ctx.require(Capability.READ_AUDIT)
+            ctx.note_audit_read("node", {kind: raw[:100]})
             if kind == "AuditEvent" and raw.isdigit() and raw.isascii() and len(raw) < 19:
                 entry = await ctx.audit_events.load(int(raw))
                 return AuditEvent.of(entry) if entry else None

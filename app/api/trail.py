@@ -33,9 +33,10 @@ from app.services.audit import ID_CHANGES
 ACTOR_MAX = 100
 
 
-async def log_read(ctx: Context, what: str, details: dict[str, str]) -> None:
-    """Record a read of the trail in the access log (kept apart from the change chain)."""
-    await ctx.services.audit.record_access(ctx.request_meta(), what, details)
+def log_read(ctx: Context, what: str, details: dict[str, str]) -> None:
+    """Note a read of the trail for the request's access-log record (kept apart from the
+    change chain; written once when the request ends)."""
+    ctx.note_audit_read(what, details)
 
 
 def sequence_cursor(after: str | None, kind: str) -> int | None:
@@ -71,7 +72,7 @@ async def event_page(
     """One page of entries matching `where`, newest first, with the read logged."""
     size = check_first(first)
     before = sequence_cursor(after, "audit")
-    await log_read(ctx, what, where.describe())
+    log_read(ctx, what, where.describe())
     entries, more = await ctx.services.audit.events(where, size, before)
     edges = [
         AuditEventEdge(cursor=encode_cursor("audit", [e.sequence]), node=AuditEvent.of(e))
@@ -282,7 +283,7 @@ class TrailQuery:
     async def verify_audit_trail(self, info: Info) -> AuditVerification:
         ctx = info.context
         ctx.require(Capability.READ_AUDIT)
-        await log_read(ctx, "verifyAuditTrail", {})
+        log_read(ctx, "verifyAuditTrail", {})
         return _verification(await ctx.services.audit.verify())
 
     @strawberry.field(description="Recorded emails, newest first.")
@@ -306,7 +307,7 @@ class TrailQuery:
         details = {"userId": stored_user} if stored_user else {}
         if kind:
             details["kind"] = kind.name
-        await log_read(ctx, "notifications", details)
+        log_read(ctx, "notifications", details)
         notes, more = await ctx.services.audit.notifications(stored_user, kind, size, before)
         edges = [
             NotificationEdge(
@@ -330,6 +331,7 @@ class TrailQuery:
         ctx = info.context
         ctx.require(Capability.READ_AUDIT)
         size = check_first(first)
+        log_read(ctx, "auditCheckpoints", {})
         key = decode_cursor(after, "checkpoints", 1)
         if key is not None and not isinstance(key[0], str):
             raise BadRequest("`after` is not a cursor returned by this list.")
@@ -377,6 +379,7 @@ class TrailQuery:
             raise BadRequest("`after` is not a cursor returned by this list.")
         if actor is not None and len(actor) > ACTOR_MAX:
             raise BadRequest(f"`actor` may have at most {ACTOR_MAX} characters.")
+        log_read(ctx, "auditAccessLog", {"actor": actor} if actor is not None else {})
         records, more = await ctx.services.audit.access_log(actor, size, key[0] if key else None)
         edges = [
             AuditAccessEdge(cursor=encode_cursor("access", [r.id]), node=AuditAccess(_record=r))
@@ -399,7 +402,7 @@ class TrailQuery:
         ctx = info.context
         ctx.require(Capability.READ_AUDIT)
         stored = require_id(user_id, "User", "userId")
-        await log_read(ctx, "userEvidence", {"userId": stored})
+        log_read(ctx, "userEvidence", {"userId": stored})
         user = await ctx.services.directory.user(stored)
         if user is None:
             return None

@@ -113,6 +113,7 @@ class User(Node):
     )
     async def latest_audit_event(self, info: Info) -> AuditEvent | None:
         info.context.require(Capability.READ_AUDIT)
+        info.context.note_audit_read("latestAuditEvent", {"userId": self._user.id})
         entry = await info.context.latest_events.load(self._user.id)
         return AuditEvent.of(entry) if entry else None
 

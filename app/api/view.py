@@ -142,6 +142,24 @@ class GraphQLView(GraphQL[Context, None]):
                 status_code=500,
             )
 
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: Any,
+        request_data: Any,
+        context: Context,
+        root_value: None,
+        sub_response: Any,
+    ) -> Any:
+        """Execute, then write the request's one access-log record of audit reads (also
+        when execution failed halfway: what was read is recorded)."""
+        try:
+            return await super().execute_operation(
+                request, request_adapter, request_data, context, root_value, sub_response
+            )
+        finally:
+            await context.flush_audit_reads()
+
     async def render_graphql_ide(self, request: Request) -> Response:
         """Self-hosted GraphiQL when its assets are built; else Strawberry's CDN page (logged)."""
         page = self.ide_page(request.url.path) if self.ide_page else None

@@ -132,3 +132,37 @@ async def test_evidence_for_an_unknown_user_is_null(api: Api) -> None:
 
     data = await api.data(operation("UserEvidence"), {"userId": encode_id("User", "x")}, "auditor")
     assert data["userEvidence"] is None
+
+
+ACCESS = """query($actor: String) { auditAccessLog(actor: $actor, first: 100) {
+    edges { node { what filters } } } }"""
+
+
+async def access_records(api: Api) -> list[dict[str, Any]]:
+    data = await api.data(ACCESS, {"actor": "auditor-1"}, "auditor")
+    return [e["node"] for e in data["auditAccessLog"]["edges"]]
+
+
+async def test_each_request_that_reads_the_trail_writes_one_record(api: Api) -> None:
+    """A nested history over every user is one read of the trail, not one per user."""
+    nested = """{ users(first: 100) { edges { node {
+        latestAuditEvent { sequence }
+        conferenceIdHistory(first: 5) { edges { node { sequence } } } } } } }"""
+    await api.data(nested, token="auditor")
+    (record,) = await access_records(api)
+    assert record["what"] == "conferenceIdHistory, latestAuditEvent"
+    filters = dict(f.split("=", 1) for f in record["filters"])
+    assert filters["conferenceIdHistory.times"] == filters["latestAuditEvent.times"] == "12"
+    assert len(filters["conferenceIdHistory.userId"].split(", ")) == 12
+
+
+async def test_reads_by_node_checkpoints_and_the_access_log_are_recorded(api: Api) -> None:
+    from app.api.ids import encode_id
+
+    await api.data(operation("Node"), {"id": encode_id("AuditEvent", 3)}, "auditor")
+    await api.data(operation("AuditCheckpoints"), {"first": 5}, "auditor")
+    await api.data(ACCESS, {"actor": "nobody"}, "auditor")
+    records = await access_records(api)
+    assert [r["what"] for r in records] == ["auditAccessLog", "auditCheckpoints", "node"]
+    assert records[0]["filters"] == ["actor=nobody"]
+    assert records[2]["filters"] == ["AuditEvent=3"]
