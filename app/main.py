@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -15,12 +16,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.api.auth import auth_config
 from app.api.export import AuditExport
 from app.api.view import GraphQLView
 from app.domain.signing import Signer, SigningKeyError, load_public_pems
 from app.notify.smtp import SmtpConfig, SmtpTransport
 from app.notify.transport import Transport
 from app.services.container import Services, build_services
+from app.services.identity import Authenticator, BrowserSignIn, IdentityClock
+from app.services.jwks import Discovery, JwksFile, KeyCache, KeySet, KeySource, KeySourceError
+from app.services.oidc import OidcPolicy, OidcValidator
 from app.services.steps import StepHook, no_checkpoint
 from app.services.tokens import TokenRegistry
 from app.settings import Settings
@@ -37,6 +42,8 @@ class StartupError(RuntimeError):
 def _tokens(settings: Settings) -> TokenRegistry:
     if settings.tokens_file is not None:
         return TokenRegistry.from_file(settings.tokens_file)
+    if settings.oidc and not settings.embedded:
+        return TokenRegistry({})  # people sign in with the provider; no static tokens
     if not settings.embedded:
         raise StartupError(
             "CONFID_TOKENS_FILE is required with MONGODB_URL (generated demo tokens are only "
@@ -52,6 +59,60 @@ def _tokens(settings: Settings) -> TokenRegistry:
         flush=True,
     )
     return registry
+
+
+def _authenticator(
+    settings: Settings, tokens: TokenRegistry, clock: IdentityClock
+) -> Authenticator:
+    """Static tokens, plus the OpenID provider's JWTs when CONFID_OIDC_ISSUER is set."""
+    if settings.oidc_issuer is None:
+        return Authenticator(tokens)
+    issuer = settings.oidc_issuer
+    policy = OidcPolicy.build(
+        issuer,
+        settings.oidc_audiences,
+        roles_claim=settings.oidc_roles_claim,
+        role_map=settings.oidc_role_map,
+        username_claim=settings.oidc_username_claim,
+        leeway=settings.oidc_leeway_seconds,
+    )
+    source: KeySource
+    keys: KeySet | None = None
+    if settings.oidc_jwks_file is not None:
+        source = JwksFile(settings.oidc_jwks_file)
+        try:
+            keys = KeySet.parse(
+                json.loads(settings.oidc_jwks_file.read_bytes()), source.description
+            )
+        except (OSError, ValueError, KeySourceError) as exc:
+            raise StartupError(f"cannot load CONFID_OIDC_JWKS_FILE: {exc}") from None
+        if not keys:
+            raise StartupError(
+                f"CONFID_OIDC_JWKS_FILE {settings.oidc_jwks_file} holds no RS256, ES256 or "
+                "EdDSA signing key"
+            )
+    else:
+        source = Discovery(issuer, settings.oidc_http_timeout_seconds)
+    cache = KeyCache(
+        source,
+        min_interval=settings.oidc_jwks_refresh_seconds,
+        max_age=settings.oidc_jwks_max_age_seconds,
+        timeout=settings.oidc_http_timeout_seconds,
+        monotonic=clock.monotonic,
+        keys=keys,
+    )
+    sign_in = (
+        BrowserSignIn(issuer, settings.oidc_client_id, settings.oidc_scopes)
+        if settings.oidc_client_id
+        else None
+    )
+    log.info(
+        "accepting OpenID Connect tokens from %s for audience %s (keys: %s)",
+        issuer,
+        ", ".join(settings.oidc_audiences),
+        source.description,
+    )
+    return Authenticator(tokens, OidcValidator(policy, cache, now=clock.wall), sign_in)
 
 
 def _signer(settings: Settings) -> Signer | None:
@@ -116,6 +177,7 @@ def create_app(
     database: Any | None = None,
     transport: Transport | None = None,
     checkpoint: StepHook = no_checkpoint,
+    identity_clock: IdentityClock | None = None,
 ) -> Starlette:
     """Build confid. `database`, when given, is an open async database used as is."""
     settings = settings or Settings.from_env()
@@ -132,13 +194,14 @@ def create_app(
         signer=_signer(settings),
         previous_keys=_previous_keys(settings),
     )
-    tokens = _tokens(settings)
-    view = GraphQLView(services, tokens)
-    audit_export = AuditExport(services, tokens)
+    authenticator = _authenticator(settings, _tokens(settings), identity_clock or IdentityClock())
+    view = GraphQLView(services, authenticator)
+    audit_export = AuditExport(services, authenticator)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await services.start()
+        authenticator.start()
         tasks = [
             asyncio.create_task(_sweep_forever(services, settings.sweep_interval_seconds)),
             asyncio.create_task(
@@ -153,6 +216,7 @@ def create_app(
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await authenticator.close()
             await connection.close()
 
     async def healthz(request: Request) -> Response:
@@ -170,11 +234,13 @@ def create_app(
             Route("/graphql", view),
             Route("/audit/export", audit_export.export, methods=["GET"]),
             Route("/audit/public-key", audit_export.public_key, methods=["GET"]),
+            Route("/auth/config", auth_config(authenticator), methods=["GET"]),
             *web_routes(),  # the admin page at /, its files, the GraphiQL build
         ],
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.authenticator = authenticator
     return app
 
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
+from app.api.errors import FORBIDDEN, INTERNAL, UNAUTHENTICATED, top_level_error
 from app.domain.access import Principal
-from app.domain.errors import Unauthenticated
+from app.domain.errors import Forbidden, IdentityUnavailable, InvalidToken, Unauthenticated
 from app.domain.models import RequestMeta
-from app.services.tokens import TokenExpired, TokenRegistry
+from app.services.identity import Authenticator
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _QUERY_TOKEN_PARAMS = ("access_token", "token", "bearer", "authorization", "api_key")
@@ -28,8 +31,13 @@ def request_id_of(scope: Scope) -> str:
     return secrets.token_hex(8)
 
 
-def authenticate(connection: HTTPConnection, tokens: TokenRegistry) -> Principal:
-    """The caller named by `Authorization: Bearer <token>`; Unauthenticated otherwise."""
+async def authenticate(connection: HTTPConnection, authenticator: Authenticator) -> Principal:
+    """The caller named by `Authorization: Bearer <token>`.
+
+    Unauthenticated (no usable header), InvalidToken (a token that does not validate),
+    Forbidden (a valid OpenID Connect token that maps to no role) or IdentityUnavailable
+    (the provider's keys cannot be fetched) otherwise.
+    """
     if any(p in connection.query_params for p in _QUERY_TOKEN_PARAMS):
         raise Unauthenticated(
             "Tokens are never accepted in the query string (URLs end up in logs). "
@@ -41,13 +49,44 @@ def authenticate(connection: HTTPConnection, tokens: TokenRegistry) -> Principal
         raise Unauthenticated("Missing token: send `Authorization: Bearer <token>`.")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("Malformed Authorization header: use `Bearer <token>`.")
-    try:
-        principal = tokens.authenticate(token.strip())
-    except TokenExpired:
-        raise Unauthenticated("This token has expired; ask for a new one.") from None
-    if principal is None:
-        raise Unauthenticated("Unknown or revoked token.")
-    return principal
+    return await authenticator.principal(token.strip())
+
+
+def refusal(error: Unauthenticated | Forbidden | IdentityUnavailable, request_id: str) -> Response:
+    """The HTTP answer to a request refused before it ran (RFC 6750 for the header)."""
+    if isinstance(error, IdentityUnavailable):
+        return JSONResponse(
+            top_level_error(INTERNAL, str(error), request_id),
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+    if isinstance(error, Forbidden):
+        return JSONResponse(
+            top_level_error(FORBIDDEN, str(error), request_id),
+            status_code=403,
+            headers={"WWW-Authenticate": 'Bearer realm="confid", error="insufficient_scope"'},
+        )
+    challenge = 'Bearer realm="confid"'
+    if isinstance(error, InvalidToken):
+        challenge += ', error="invalid_token"'
+    return JSONResponse(
+        top_level_error(UNAUTHENTICATED, str(error), request_id),
+        status_code=401,
+        headers={"WWW-Authenticate": challenge},
+    )
+
+
+def auth_config(authenticator: Authenticator) -> Callable[[Request], Awaitable[Response]]:
+    """`GET /auth/config`: how the admin page may sign a person in. Public: it holds no
+    secret, and the page needs it before anyone has signed in. `oidc` is null unless both
+    CONFID_OIDC_ISSUER and CONFID_OIDC_CLIENT_ID are set."""
+    sign_in = authenticator.sign_in
+    body = {"oidc": sign_in.as_json() if sign_in else None, "staticTokens": True}
+
+    async def endpoint(request: Request) -> Response:
+        return JSONResponse(body, headers={"Cache-Control": "no-cache"})
+
+    return endpoint
 
 
 def request_meta(connection: HTTPConnection, principal: Principal, request_id: str) -> RequestMeta:

@@ -43,7 +43,13 @@ class Query(TrailQuery):
     @strawberry.field(description="The caller: token name and role.")
     def viewer(self, info: Info) -> Viewer:
         principal = info.context.require(Capability.READ_DIRECTORY)
-        return Viewer(name=principal.name, role=enums.ActorRole(principal.role.value))
+        return Viewer(
+            name=principal.name,
+            role=enums.ActorRole(principal.role.value),
+            issuer=principal.issuer,
+            subject=principal.subject,
+            display_name=principal.display_name,
+        )
 
     @strawberry.field(description="Any object by its global id (Relay); null when not found.")
     async def node(
