@@ -66,7 +66,7 @@ def idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider]:
 @pytest.fixture(scope="module")
 def tokens(idp: Provider) -> dict[str, str]:
     """One access token per account, signed in once for the module."""
-    logins = ["alice", "hugo", "audrey", "erin", "stranger", "nobody", "grace"]
+    logins = ["alice", "hugo", "audrey", "erin", "stranger", "nobody", "grace", "kim"]
     return {login: idp.access_token(login) for login in logins}
 
 
@@ -248,6 +248,22 @@ async def test_a_group_claim_is_mapped(
         payload = (await reset(api, tokens["grace"], user["id"])).json()["data"]
         assert payload["resetConferenceId"]["auditEvent"]["outcome"] == "SUCCESS"
         # With `groups` as the roles claim, a `roles` claim no longer counts.
+        await assert_refused(api, tokens["alice"], 403, "FORBIDDEN", NO_ROLE)
+
+
+async def test_a_nested_roles_claim_and_a_chosen_username_claim(
+    settings: Settings, raw_database: Any, idp: Provider, clock: Clock, tokens: dict[str, str]
+) -> None:
+    configured = oidc_settings(
+        settings,
+        idp,
+        oidc_roles_claim="resource_access.confid.roles",
+        oidc_username_claim="email",
+    )
+    async with serving(configured, raw_database, clock) as api:
+        response = await viewer(api, tokens["kim"])
+        viewer_data = response.json()["data"]["viewer"]
+        assert (viewer_data["role"], viewer_data["name"]) == ("AUDITOR", "kim@example.test")
         await assert_refused(api, tokens["alice"], 403, "FORBIDDEN", NO_ROLE)
 
 

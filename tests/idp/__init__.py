@@ -74,6 +74,14 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
             "preferred_username": "grace@example.test",
         },
     },
+    "kim": {  # Keycloak-style client roles, nested; another client's roles beside them
+        "claims": {"name": "Kim Keycloak"},
+        "token_claims": {
+            "resource_access": {"confid": {"roles": ["auditor"]}, "account": {"roles": ["admin"]}},
+            "preferred_username": "kim",
+            "email": "kim@example.test",
+        },
+    },
     "stranger": {  # signed in, but with a role confid does not know
         "claims": {"name": "Stranger"},
         "token_claims": {"roles": ["guest"], "preferred_username": "stranger@example.test"},
