@@ -10,9 +10,9 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
-from app.api.errors import FORBIDDEN, INTERNAL, UNAUTHENTICATED, top_level_error
+from app.api import errors
 from app.domain.access import Principal
-from app.domain.errors import Forbidden, IdentityUnavailable, InvalidToken, Unauthenticated
+from app.domain.errors import Forbidden, IdentityUnavailable, Unauthenticated
 from app.domain.models import RequestMeta
 from app.services.identity import Authenticator
 
@@ -53,26 +53,10 @@ async def authenticate(connection: HTTPConnection, authenticator: Authenticator)
 
 
 def refusal(error: Unauthenticated | Forbidden | IdentityUnavailable, request_id: str) -> Response:
-    """The HTTP answer to a request refused before it ran (RFC 6750 for the header)."""
-    if isinstance(error, IdentityUnavailable):
-        return JSONResponse(
-            top_level_error(INTERNAL, str(error), request_id),
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
-    if isinstance(error, Forbidden):
-        return JSONResponse(
-            top_level_error(FORBIDDEN, str(error), request_id),
-            status_code=403,
-            headers={"WWW-Authenticate": 'Bearer realm="confid", error="insufficient_scope"'},
-        )
-    challenge = 'Bearer realm="confid"'
-    if isinstance(error, InvalidToken):
-        challenge += ', error="invalid_token"'
+    """The HTTP answer to a request refused for its token, before anything ran."""
+    status, code, headers = errors.refusal(error)
     return JSONResponse(
-        top_level_error(UNAUTHENTICATED, str(error), request_id),
-        status_code=401,
-        headers={"WWW-Authenticate": challenge},
+        errors.top_level_error(code, str(error), request_id), status_code=status, headers=headers
     )
 
 

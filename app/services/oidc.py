@@ -98,11 +98,11 @@ class OidcValidator:
         policy = self.policy
         if len(token) > MAX_JWT_LENGTH:
             raise InvalidToken(f"The token is longer than {MAX_JWT_LENGTH} characters.")
-        try:
-            header = jwt.get_unverified_header(token)
-            unverified = jwt.decode(token, options={"verify_signature": False})
+        try:  # a first look, to refuse early what needs no key (and to pick the key)
+            peek = jwt.decode_complete(token, options={"verify_signature": False})
         except PyJWTError:
             raise InvalidToken("The token is not a well-formed JWT.") from None
+        header, unverified = peek["header"], peek["payload"]
         alg = header.get("alg")
         if alg not in ALGORITHMS:
             raise InvalidToken(
