@@ -14,16 +14,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.api.auth import auth_config
 from app.api.export import AuditExport
 from app.api.origin import RequestOrigin
 from app.api.view import GraphQLView
 from app.notify.transport import Transport
+from app.services.identity import IdentityClock
 from app.services.steps import FaultHook, no_faults
 from app.settings import Settings
 from app.store.database import Connection, connect
 from app.web import web_routes
 from app.web.graphiql import graphiql_response
-from app.wiring import Parts, StartupError, build_services, load_tokens
+from app.wiring import Parts, StartupError, build_authenticator, build_services, load_tokens
 
 __all__ = ["StartupError", "create_app"]
 
@@ -36,6 +38,7 @@ def create_app(
     database: Any | None = None,
     transport: Transport | None = None,
     fault: FaultHook = no_faults,
+    identity_clock: IdentityClock | None = None,
 ) -> Starlette:
     """Build confid. `database`, when given, is an open async database used as is."""
     settings = settings or Settings.from_env()
@@ -47,13 +50,16 @@ def create_app(
     services = build_services(
         connection.database, settings, Parts(transport=transport, fault=fault)
     )
-    tokens = load_tokens(settings)
-    view = GraphQLView(services, tokens, graphiql_response)
-    audit_export = AuditExport(services, tokens)
+    authenticator = build_authenticator(
+        settings, load_tokens(settings), identity_clock or IdentityClock()
+    )
+    view = GraphQLView(services, authenticator, graphiql_response)
+    audit_export = AuditExport(services, authenticator)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await services.start()
+        authenticator.start()
         tasks = [
             asyncio.create_task(
                 _forever("recovery sweep", services.recovery.sweep, settings.sweep_interval_seconds)
@@ -75,6 +81,7 @@ def create_app(
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await authenticator.close()
             await connection.close()
 
     async def healthz(request: Request) -> Response:
@@ -92,12 +99,14 @@ def create_app(
             Route("/graphql", view),
             Route("/audit/export", audit_export.export, methods=["GET"]),
             Route("/audit/public-key", audit_export.public_key, methods=["GET"]),
+            Route("/auth/config", auth_config(authenticator), methods=["GET"]),
             *web_routes(),  # the admin page at /, its files, the GraphiQL build
         ],
         middleware=[Middleware(RequestOrigin, trusted_proxies=settings.trusted_proxies)],
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.authenticator = authenticator
     return app
 
 

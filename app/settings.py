@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 class SettingsError(ValueError):
@@ -35,6 +36,15 @@ def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -
         raise SettingsError(f"{name} must be a number, not {raw!r}") from None
     if not value >= minimum:
         raise SettingsError(f"{name} must be at least {minimum}, not {raw!r}")
+    return value
+
+
+def _bounded(
+    env: Mapping[str, str], name: str, default: float, minimum: float, maximum: float
+) -> float:
+    value = _number(env, name, default, minimum)
+    if value > maximum:
+        raise SettingsError(f"{name} must be at most {maximum:g}, not {env[name]!r}")
     return value
 
 
@@ -69,6 +79,45 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     return int(port)
 
 
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+_ROLE_NAMES = ("admin", "helpdesk", "auditor")
+
+
+def _issuer(env: Mapping[str, str]) -> str | None:
+    """CONFID_OIDC_ISSUER, kept exactly as written (`iss` is compared as a string)."""
+    raw = env.get("CONFID_OIDC_ISSUER", "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    loopback = parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS
+    if not (parts.scheme == "https" or loopback) or not parts.hostname:
+        raise SettingsError(
+            f"CONFID_OIDC_ISSUER must be an https:// URL (http:// only on loopback), not {raw!r}"
+        )
+    if parts.query or parts.fragment:
+        raise SettingsError(f"CONFID_OIDC_ISSUER may not have a query or fragment: {raw!r}")
+    return raw
+
+
+def _words(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list, blanks dropped."""
+    return tuple(w.strip() for w in env.get(name, "").split(",") if w.strip())
+
+
+def _role_map(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """CONFID_OIDC_ROLE_MAP: `name=role,name=role` (the role is after the last `=`)."""
+    pairs: list[tuple[str, str]] = []
+    for item in _words(env, "CONFID_OIDC_ROLE_MAP"):
+        name, sep, role = item.rpartition("=")
+        if not sep or not name.strip() or role.strip().lower() not in _ROLE_NAMES:
+            raise SettingsError(
+                f"CONFID_OIDC_ROLE_MAP entries are `claim value=role` with a role of "
+                f"{', '.join(_ROLE_NAMES)}; {item!r} is not"
+            )
+        pairs.append((name.strip(), role.strip().lower()))
+    return tuple(pairs)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything configurable about one confid process."""
@@ -97,6 +146,23 @@ class Settings:
     previous_public_keys_file: Path | None = None
     signed_from_sequence: int = 1
     trusted_proxies: tuple[Network, ...] = ()
+    oidc_issuer: str | None = None
+    oidc_audiences: tuple[str, ...] = ()
+    oidc_jwks_file: Path | None = None
+    oidc_roles_claim: str = "roles"
+    oidc_role_map: tuple[tuple[str, str], ...] = ()
+    oidc_username_claim: str | None = None
+    oidc_leeway_seconds: float = 30.0
+    oidc_jwks_refresh_seconds: float = 60.0
+    oidc_jwks_max_age_seconds: float = 3600.0
+    oidc_http_timeout_seconds: float = 5.0
+    oidc_client_id: str | None = None
+    oidc_scopes: str = "openid profile email"
+
+    @property
+    def oidc(self) -> bool:
+        """True when JWT bearer tokens from an OpenID provider are accepted."""
+        return self.oidc_issuer is not None
 
     @property
     def embedded(self) -> bool:
@@ -111,6 +177,22 @@ class Settings:
         users = _number(env, "CONFID_DEMO_USERS", 50, 0)
         tokens = env.get("CONFID_TOKENS_FILE", "").strip()
         quarantine = env.get("CONFID_QUARANTINE_DAYS", "").strip()
+        issuer = _issuer(env)
+        audiences = _words(env, "CONFID_OIDC_AUDIENCE")
+        if issuer is not None and not audiences:
+            raise SettingsError("CONFID_OIDC_AUDIENCE is required with CONFID_OIDC_ISSUER")
+        if issuer is None:
+            stray = [
+                name
+                for name in (
+                    "CONFID_OIDC_AUDIENCE",
+                    "CONFID_OIDC_JWKS_FILE",
+                    "CONFID_OIDC_CLIENT_ID",
+                )
+                if env.get(name, "").strip()
+            ]
+            if stray:
+                raise SettingsError(f"{', '.join(stray)} needs CONFID_OIDC_ISSUER")
         return cls(
             mongodb_url=url,
             database_name=env.get("CONFID_DB_NAME", "").strip() or "confid",
@@ -136,4 +218,21 @@ class Settings:
             previous_public_keys_file=_path(env, "CONFID_PREVIOUS_PUBLIC_KEYS_FILE"),
             signed_from_sequence=int(_number(env, "CONFID_SIGNED_FROM_SEQUENCE", 1, 1)),
             trusted_proxies=_networks(env, "CONFID_TRUSTED_PROXIES"),
+            oidc_issuer=issuer,
+            oidc_audiences=audiences,
+            oidc_jwks_file=_path(env, "CONFID_OIDC_JWKS_FILE"),
+            oidc_roles_claim=env.get("CONFID_OIDC_ROLES_CLAIM", "").strip() or "roles",
+            oidc_role_map=_role_map(env),
+            oidc_username_claim=env.get("CONFID_OIDC_USERNAME_CLAIM", "").strip() or None,
+            oidc_leeway_seconds=_bounded(env, "CONFID_OIDC_LEEWAY_SECONDS", 30, 0, 300),
+            oidc_jwks_refresh_seconds=_bounded(
+                env, "CONFID_OIDC_JWKS_REFRESH_SECONDS", 60, 1, 86400
+            ),
+            oidc_jwks_max_age_seconds=_bounded(
+                env, "CONFID_OIDC_JWKS_MAX_AGE_SECONDS", 3600, 60, 7 * 86400
+            ),
+            oidc_http_timeout_seconds=_bounded(env, "CONFID_OIDC_HTTP_TIMEOUT_SECONDS", 5, 0.1, 60),
+            oidc_client_id=env.get("CONFID_OIDC_CLIENT_ID", "").strip() or None,
+            oidc_scopes=" ".join(env.get("CONFID_OIDC_SCOPES", "").split())
+            or "openid profile email",
         )

@@ -5,6 +5,7 @@ The one place where parts are composed; no service builds or patches another.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import sys
@@ -28,7 +29,10 @@ from app.services.completion import Completion
 from app.services.container import Services
 from app.services.directory import DirectoryService
 from app.services.idempotency import Idempotency
+from app.services.identity import Authenticator, BrowserSignIn, IdentityClock
+from app.services.jwks import Discovery, JwksFile, KeyCache, KeySet, KeySource, KeySourceError
 from app.services.locks import UserLocks
+from app.services.oidc import OidcPolicy, OidcValidator
 from app.services.outbox import Outbox
 from app.services.outcomes import OutcomeReader
 from app.services.recovery import RecoveryService
@@ -58,6 +62,8 @@ def load_tokens(settings: Settings) -> TokenRegistry:
     """The bearer tokens: from CONFID_TOKENS_FILE, or one generated per role (embedded demo)."""
     if settings.tokens_file is not None:
         return TokenRegistry.from_file(settings.tokens_file)
+    if settings.oidc and not settings.embedded:
+        return TokenRegistry({})  # people sign in with the provider; no static tokens
     if not settings.embedded:
         raise StartupError(
             "CONFID_TOKENS_FILE is required with MONGODB_URL (generated demo tokens are only "
@@ -199,3 +205,57 @@ def build_services(database: Database, settings: Settings, parts: Parts | None =
         seed=DemoSeed(bridges, users, changes, settings.demo_users) if settings.seed_demo else None,
         embedded=settings.embedded,
     )
+
+
+def build_authenticator(
+    settings: Settings, tokens: TokenRegistry, clock: IdentityClock
+) -> Authenticator:
+    """Static tokens, plus the OpenID provider's JWTs when CONFID_OIDC_ISSUER is set."""
+    if settings.oidc_issuer is None:
+        return Authenticator(tokens)
+    issuer = settings.oidc_issuer
+    policy = OidcPolicy.build(
+        issuer,
+        settings.oidc_audiences,
+        roles_claim=settings.oidc_roles_claim,
+        role_map=settings.oidc_role_map,
+        username_claim=settings.oidc_username_claim,
+        leeway=settings.oidc_leeway_seconds,
+    )
+    source: KeySource
+    keys: KeySet | None = None
+    if settings.oidc_jwks_file is not None:
+        source = JwksFile(settings.oidc_jwks_file)
+        try:
+            keys = KeySet.parse(
+                json.loads(settings.oidc_jwks_file.read_bytes()), source.description
+            )
+        except (OSError, ValueError, KeySourceError) as exc:
+            raise StartupError(f"cannot load CONFID_OIDC_JWKS_FILE: {exc}") from None
+        if not keys:
+            raise StartupError(
+                f"CONFID_OIDC_JWKS_FILE {settings.oidc_jwks_file} holds no RS256, ES256 or "
+                "EdDSA signing key"
+            )
+    else:
+        source = Discovery(issuer, settings.oidc_http_timeout_seconds)
+    cache = KeyCache(
+        source,
+        min_interval=settings.oidc_jwks_refresh_seconds,
+        max_age=settings.oidc_jwks_max_age_seconds,
+        timeout=settings.oidc_http_timeout_seconds,
+        monotonic=clock.monotonic,
+        keys=keys,
+    )
+    sign_in = (
+        BrowserSignIn(issuer, settings.oidc_client_id, settings.oidc_scopes)
+        if settings.oidc_client_id
+        else None
+    )
+    log.info(
+        "accepting OpenID Connect tokens from %s for audience %s (keys: %s)",
+        issuer,
+        ", ".join(settings.oidc_audiences),
+        source.description,
+    )
+    return Authenticator(tokens, OidcValidator(policy, cache, now=clock.wall), sign_in)

@@ -36,10 +36,13 @@ def write_tokens(path: Path) -> Path:
 
 
 @contextmanager
-def running_confid(folder: Path, log_path: Path | None = None, **env: str) -> Iterator[str]:
+def running_confid(
+    folder: Path, log_path: Path | None = None, *, port: int | None = None, **env: str
+) -> Iterator[str]:
     """Start `python -m app` on the embedded store (these tests change its data, so never a
-    shared server's); yield its base URL once /readyz answers; stop it after."""
-    port = free_port()
+    shared server's); yield its base URL once /readyz answers; stop it after. `port` is for
+    tests that must know the URL before the server starts (an OpenID redirect URI)."""
+    port = port or free_port()
     log_path = log_path or folder / f"confid-{port}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = log_path.open("w")

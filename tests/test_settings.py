@@ -86,3 +86,46 @@ def test_expired_tokens_are_refused(tmp_path: Path) -> None:
     with pytest.raises(TokenExpired):
         registry.authenticate("a", datetime(2026, 6, 1, tzinfo=UTC))
     assert registry.authenticate("b") is not None
+
+
+def test_oidc_settings() -> None:
+    settings = Settings.from_env(
+        {
+            "CONFID_OIDC_ISSUER": "https://login.example.com/tenant/v2.0",
+            "CONFID_OIDC_AUDIENCE": "api://confid, 1f0c2b7e-0000-4000-8000-000000000000",
+            "CONFID_OIDC_ROLE_MAP": "ConfId.Admin=admin, a=b=Helpdesk",
+            "CONFID_OIDC_SCOPES": "openid  profile\tapi://confid/access",
+        }
+    )
+    assert settings.oidc and settings.oidc_issuer == "https://login.example.com/tenant/v2.0"
+    assert settings.oidc_audiences == ("api://confid", "1f0c2b7e-0000-4000-8000-000000000000")
+    assert settings.oidc_role_map == (("ConfId.Admin", "admin"), ("a=b", "helpdesk"))
+    assert settings.oidc_roles_claim == "roles" and settings.oidc_leeway_seconds == 30
+    assert settings.oidc_scopes == "openid profile api://confid/access"
+    assert not Settings.from_env({}).oidc
+    local = Settings.from_env(
+        {"CONFID_OIDC_ISSUER": "http://127.0.0.1:9400", "CONFID_OIDC_AUDIENCE": "confid"}
+    )
+    assert local.oidc_issuer == "http://127.0.0.1:9400"
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"CONFID_OIDC_ISSUER": "http://idp.example.com", "CONFID_OIDC_AUDIENCE": "a"},
+         "https://"),
+        ({"CONFID_OIDC_ISSUER": "https://idp.example.com?x=1", "CONFID_OIDC_AUDIENCE": "a"},
+         "query"),
+        ({"CONFID_OIDC_ISSUER": "https://idp.example.com"}, "CONFID_OIDC_AUDIENCE"),
+        ({"CONFID_OIDC_AUDIENCE": "a"}, "needs CONFID_OIDC_ISSUER"),
+        ({"CONFID_OIDC_ISSUER": "https://i.example", "CONFID_OIDC_AUDIENCE": "a",
+          "CONFID_OIDC_ROLE_MAP": "Boss=root"}, "CONFID_OIDC_ROLE_MAP"),
+        ({"CONFID_OIDC_ISSUER": "https://i.example", "CONFID_OIDC_AUDIENCE": "a",
+          "CONFID_OIDC_ROLE_MAP": "=admin"}, "CONFID_OIDC_ROLE_MAP"),
+        ({"CONFID_OIDC_ISSUER": "https://i.example", "CONFID_OIDC_AUDIENCE": "a",
+          "CONFID_OIDC_LEEWAY_SECONDS": "3600"}, "CONFID_OIDC_LEEWAY_SECONDS"),
+    ],
+)  # fmt: skip
+def test_bad_oidc_settings_are_named(env: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(env)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from starlette.requests import HTTPConnection
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
+from app.api import errors
 from app.api.origin import new_request_id
 from app.domain.access import Principal
-from app.domain.errors import Unauthenticated
+from app.domain.errors import Forbidden, IdentityUnavailable, Unauthenticated
 from app.domain.models import RequestMeta
-from app.services.tokens import TokenExpired, TokenRegistry
+from app.services.identity import Authenticator
 
 _QUERY_TOKEN_PARAMS = ("access_token", "token", "bearer", "authorization", "api_key")
 USER_AGENT_MAX = 512
@@ -24,8 +28,13 @@ def request_id_of(scope: Scope) -> str:
     return request_id
 
 
-def authenticate(connection: HTTPConnection, tokens: TokenRegistry) -> Principal:
-    """The caller named by `Authorization: Bearer <token>`; Unauthenticated otherwise."""
+async def authenticate(connection: HTTPConnection, authenticator: Authenticator) -> Principal:
+    """The caller named by `Authorization: Bearer <token>`.
+
+    Unauthenticated (no usable header), InvalidToken (a token that does not validate),
+    Forbidden (a valid OpenID Connect token that maps to no role) or IdentityUnavailable
+    (the provider's keys cannot be fetched) otherwise.
+    """
     if any(p in connection.query_params for p in _QUERY_TOKEN_PARAMS):
         raise Unauthenticated(
             "Tokens are never accepted in the query string (URLs end up in logs). "
@@ -37,13 +46,28 @@ def authenticate(connection: HTTPConnection, tokens: TokenRegistry) -> Principal
         raise Unauthenticated("Missing token: send `Authorization: Bearer <token>`.")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("Malformed Authorization header: use `Bearer <token>`.")
-    try:
-        principal = tokens.authenticate(token.strip())
-    except TokenExpired:
-        raise Unauthenticated("This token has expired; ask for a new one.") from None
-    if principal is None:
-        raise Unauthenticated("Unknown or revoked token.")
-    return principal
+    return await authenticator.principal(token.strip())
+
+
+def refusal(error: Unauthenticated | Forbidden | IdentityUnavailable, request_id: str) -> Response:
+    """The HTTP answer to a request refused for its token, before anything ran."""
+    status, code, headers = errors.refusal(error)
+    return JSONResponse(
+        errors.top_level_error(code, str(error), request_id), status_code=status, headers=headers
+    )
+
+
+def auth_config(authenticator: Authenticator) -> Callable[[Request], Awaitable[Response]]:
+    """`GET /auth/config`: how the admin page may sign a person in. Public: it holds no
+    secret, and the page needs it before anyone has signed in. `oidc` is null unless both
+    CONFID_OIDC_ISSUER and CONFID_OIDC_CLIENT_ID are set."""
+    sign_in = authenticator.sign_in
+    body = {"oidc": sign_in.as_json() if sign_in else None, "staticTokens": True}
+
+    async def endpoint(request: Request) -> Response:
+        return JSONResponse(body, headers={"Cache-Control": "no-cache"})
+
+    return endpoint
 
 
 def request_meta(connection: HTTPConnection, principal: Principal) -> RequestMeta:

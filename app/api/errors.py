@@ -10,6 +10,8 @@ from graphql import GraphQLError
 from app.domain.errors import (
     BadRequest,
     Forbidden,
+    IdentityUnavailable,
+    InvalidToken,
     QueryTooComplex,
     Unauthenticated,
 )
@@ -50,6 +52,25 @@ def code_of(error: GraphQLError) -> str:
     if isinstance(original, GraphQLError) and original.original_error is None:
         return BAD_REQUEST  # e.g. an invalid scalar value raised while parsing input
     return INTERNAL
+
+
+def refusal(
+    error: Unauthenticated | Forbidden | IdentityUnavailable,
+) -> tuple[int, str, dict[str, str]]:
+    """HTTP status, `extensions.code` and headers for a request refused for its token
+    before it ran (the challenge as RFC 6750 spells it)."""
+    if isinstance(error, IdentityUnavailable):
+        return 503, INTERNAL, {"Retry-After": "5"}
+    if isinstance(error, Forbidden):
+        return (
+            403,
+            FORBIDDEN,
+            {"WWW-Authenticate": 'Bearer realm="confid", error="insufficient_scope"'},
+        )
+    challenge = 'Bearer realm="confid"'
+    if isinstance(error, InvalidToken):
+        challenge += ', error="invalid_token"'
+    return 401, UNAUTHENTICATED, {"WWW-Authenticate": challenge}
 
 
 def unavailable(error: GraphQLError) -> bool:

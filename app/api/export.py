@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
-from app.api.auth import authenticate, request_id_of, request_meta
-from app.api.errors import BAD_REQUEST, FORBIDDEN, UNAUTHENTICATED, top_level_error
+from app.api.auth import authenticate, refusal, request_id_of, request_meta
+from app.api.errors import BAD_REQUEST, FORBIDDEN, top_level_error
 from app.api.ids import require_id
 from app.domain.access import Capability
-from app.domain.errors import BadRequest, Unauthenticated
+from app.domain.errors import BadRequest, Forbidden, IdentityUnavailable, Unauthenticated
 from app.domain.export import (
     CSV_COLUMNS,
     FORMAT,
@@ -31,7 +31,7 @@ from app.domain.reads import AuditFilter
 from app.domain.signing import public_pem
 from app.services.audit import ExportPlan
 from app.services.container import Services
-from app.services.tokens import TokenRegistry
+from app.services.identity import Authenticator
 
 log = logging.getLogger("confid.export")
 
@@ -108,14 +108,14 @@ def manifest(
 class AuditExport:
     """The two /audit endpoints."""
 
-    def __init__(self, services: Services, tokens: TokenRegistry) -> None:
+    def __init__(self, services: Services, authenticator: Authenticator) -> None:
         self.services = services
-        self.tokens = tokens
+        self.authenticator = authenticator
 
     async def export(self, request: Request) -> Response:
         request_id = request_id_of(request.scope)
         try:
-            principal = authenticate(request, self.tokens)
+            principal = await authenticate(request, self.authenticator)
             if not principal.may(Capability.READ_AUDIT):
                 return JSONResponse(
                     top_level_error(
@@ -126,10 +126,8 @@ class AuditExport:
                     status_code=403,
                 )
             fmt, where = parse_filter(request)
-        except Unauthenticated as exc:
-            return JSONResponse(
-                top_level_error(UNAUTHENTICATED, str(exc), request_id), status_code=401
-            )
+        except (Unauthenticated, Forbidden, IdentityUnavailable) as exc:
+            return refusal(exc, request_id)
         except BadRequest as exc:
             return JSONResponse(top_level_error(BAD_REQUEST, str(exc), request_id), status_code=400)
         audit = self.services.audit

@@ -42,7 +42,13 @@ class Query(TrailQuery):
     @strawberry.field(description="The caller: token name and role.")
     def viewer(self, info: Info) -> Viewer:
         principal = info.context.require(Capability.READ_DIRECTORY)
-        return Viewer(name=principal.name, role=principal.role)
+        return Viewer(
+            name=principal.name,
+            role=principal.role,
+            issuer=principal.issuer,
+            subject=principal.subject,
+            display_name=principal.display_name,
+        )
 
     @strawberry.field(description="Any object by its global id (Relay); null when not found.")
     async def node(

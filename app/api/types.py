@@ -316,8 +316,23 @@ class AuditVerification:
 
 @strawberry.type(description="The caller, as the token identifies them.")
 class Viewer:
-    name: str = strawberry.field(description="The token's name (recorded as the actor).")
+    name: str = strawberry.field(
+        description="The token's name, or the signed-in person's username (recorded as the actor)."
+    )
     role: enums.ActorRole = strawberry.field(description="The token's role.")
+    issuer: str | None = strawberry.field(
+        default=None,
+        description=(
+            "The OpenID provider that signed the person in (`iss`); null for a static token."
+        ),
+    )
+    subject: str | None = strawberry.field(
+        default=None,
+        description=("The person's stable id at that provider (`sub`); null for a static token."),
+    )
+    display_name: str | None = strawberry.field(
+        default=None, description="The person's name as the provider gives it (`name`), if any."
+    )
 
 
 @strawberry.type(description="Where a page ends and whether more follow.")

@@ -15,12 +15,11 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
-from app.api.auth import authenticate, request_id_of, request_meta
+from app.api.auth import authenticate, refusal, request_id_of, request_meta
 from app.api.context import Context
 from app.api.errors import (
     BAD_REQUEST,
     INTERNAL,
-    UNAUTHENTICATED,
     format_error,
     top_level_error,
     unavailable,
@@ -28,10 +27,10 @@ from app.api.errors import (
 )
 from app.api.limits import MAX_BODY_BYTES, MAX_JSON_NESTING
 from app.api.schema import schema
-from app.domain.errors import BadRequest, Unauthenticated
+from app.domain.errors import BadRequest, Forbidden, IdentityUnavailable, Unauthenticated
 from app.services.container import Services
 from app.services.health import database_unavailable
-from app.services.tokens import TokenRegistry
+from app.services.identity import Authenticator
 
 log = logging.getLogger("confid.http")
 
@@ -67,11 +66,11 @@ class GraphQLView(GraphQL[Context, None]):
     """Strawberry's ASGI view, made strict: every client mistake is a JSON error with a code."""
 
     def __init__(
-        self, services: Services, tokens: TokenRegistry, ide_page: IdePage | None = None
+        self, services: Services, authenticator: Authenticator, ide_page: IdePage | None = None
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
         self.services = services
-        self.tokens = tokens
+        self.authenticator = authenticator
         self.ide_page = ide_page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -103,12 +102,10 @@ class GraphQLView(GraphQL[Context, None]):
                 response.status_code = 503
                 response.headers["Retry-After"] = "5"
             return response
-        except Unauthenticated as exc:
-            return JSONResponse(
-                top_level_error(UNAUTHENTICATED, str(exc), request_id),
-                status_code=401,
-                headers={"WWW-Authenticate": 'Bearer realm="confid"'},
-            )
+        except (Unauthenticated, Forbidden, IdentityUnavailable) as exc:
+            # Raised by get_context only (resolvers' errors end up in the result): the
+            # request was refused for its token, before anything ran.
+            return refusal(exc, request_id)
         except (HTTPException, BadRequest) as exc:
             status = exc.status_code if isinstance(exc, HTTPException) else 400
             message = exc.reason if isinstance(exc, HTTPException) else str(exc)
@@ -169,7 +166,7 @@ class GraphQLView(GraphQL[Context, None]):
         request_id: str = request.scope["state"]["request_id"]
         if self.should_render_graphql_ide(self.request_adapter_class(request)):
             return Context(self.services, None, None, request_id)  # the page needs no token
-        principal = authenticate(request, self.tokens)
+        principal = await authenticate(request, self.authenticator)
         meta = request_meta(request, principal)
         return Context(self.services, principal, meta, request_id)
 

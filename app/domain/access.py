@@ -31,10 +31,19 @@ _GRANTS: dict[Role, frozenset[Capability]] = {
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The authenticated caller of one request."""
+    """The authenticated caller of one request.
+
+    `name` is what the audit trail records today: a static token's name, or the username
+    of an OpenID Connect token. For such a token `issuer` and `subject` (`iss`, `sub`: the
+    person's stable, unique id at that provider) and `display_name` (`name`) say who it is;
+    they are None for static tokens.
+    """
 
     name: str
     role: Role
+    issuer: str | None = None
+    subject: str | None = None
+    display_name: str | None = None
 
     @property
     def actor(self) -> Actor:

@@ -6,7 +6,9 @@ ConfidError
 │                       caught once by its refusal path)
 ├── AccessDenied
 │   ├── Unauthenticated missing, unknown or misplaced token -> HTTP 401
-│   └── Forbidden       the role may not do this -> FORBIDDEN
+│   │   └── InvalidToken  a token that does not validate -> 401, error="invalid_token"
+│   └── Forbidden       the role may not do this -> FORBIDDEN (403 when no role at all)
+├── IdentityUnavailable the OpenID provider's keys cannot be had -> HTTP 503
 ├── BadRequest          malformed arguments, cursors, ids -> BAD_REQUEST
 ├── QueryTooComplex     depth, size or alias limits -> QUERY_TOO_COMPLEX
 └── StoreError          the database misbehaved -> INTERNAL (masked)
@@ -67,8 +69,16 @@ class Unauthenticated(AccessDenied):
     """No valid bearer token in the Authorization header."""
 
 
+class InvalidToken(Unauthenticated):
+    """A bearer token was sent but is unknown, expired, malformed or badly signed."""
+
+
 class Forbidden(AccessDenied):
     """The caller's role does not allow this operation."""
+
+
+class IdentityUnavailable(ConfidError):
+    """A token could not be checked: the OpenID provider's keys could not be fetched."""
 
 
 class BadRequest(ConfidError):

@@ -66,7 +66,13 @@ async def test_role_matrix(api: Api, role: str, name: str) -> None:
 
 async def test_viewer_names_the_token(api: Api) -> None:
     data = await api.data(operation("Viewer"), token="helpdesk")
-    assert data["viewer"] == {"name": "helpdesk-1", "role": "HELPDESK"}
+    assert data["viewer"] == {
+        "name": "helpdesk-1",
+        "role": "HELPDESK",
+        "issuer": None,
+        "subject": None,
+        "displayName": None,
+    }
 
 
 async def test_the_actor_and_origin_are_recorded(api: Api) -> None:

@@ -190,11 +190,11 @@ async def test_an_expired_token_is_401(api: Api, tmp_path: Any) -> None:
         f'[[tokens]]\nname = "gone"\nrole = "admin"\nsha256 = "{hash_token("old-token")}"\n'
         "expires = 2020-01-01\n"
     )
-    view = next(r.app for r in api.app.routes if getattr(r, "path", "") == "/graphql")  # type: ignore[attr-defined]
-    view.tokens = TokenRegistry.from_file(path)
+    api.app.state.authenticator.tokens = TokenRegistry.from_file(path)
     response = await api.post({"query": "{ viewer { name } }"}, token="old-token")
     assert response.status_code == 401
     assert "expired" in response.json()["errors"][0]["message"]
+    assert response.headers["www-authenticate"] == 'Bearer realm="confid", error="invalid_token"'
 
 
 async def test_typename_floods_are_bounded(api: Api) -> None:
