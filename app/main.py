@@ -104,6 +104,8 @@ def _transport(settings: Settings) -> Transport | None:
             port=settings.smtp_port,
             sender=settings.mail_from,
             starttls=settings.smtp_starttls,
+            tls=settings.smtp_tls,
+            ca_file=settings.smtp_ca_file,
             username=settings.smtp_username,
             password=password,
         )
@@ -145,9 +147,14 @@ def create_app(
                 _checkpoint_forever(services, settings.checkpoint_interval_seconds)
             ),
         ]
+        delivery = asyncio.create_task(services.delivery.run_forever())
         try:
             yield
         finally:
+            # Attempts under way finish (each is bounded by the SMTP attempt timeout): one
+            # cut off mid-hand-over could only be marked FAILED, delivery unknown.
+            services.delivery.stop()
+            await delivery
             for task in tasks:
                 task.cancel()
             for task in tasks:

@@ -94,8 +94,19 @@ class NotificationStatus(Enum):
     RECORDED = strawberry.enum_value(
         "RECORDED", description="No mail transport is configured: the record is the delivery."
     )
-    SENT = strawberry.enum_value("SENT", description="Accepted by the mail server.")
-    FAILED = strawberry.enum_value("FAILED", description="Delivery failed or its end is unknown.")
+    RETRYING = strawberry.enum_value(
+        "RETRYING",
+        description="The mail server did not take it yet (connection refused, timeout before "
+        "DATA, or a 4xx reply); it is tried again at `nextAttemptAt`, with exponential "
+        "backoff, until it is SENT or its attempts run out (then FAILED).",
+    )
+    SENT = strawberry.enum_value("SENT", description="Accepted by the mail server (`sentAt`).")
+    FAILED = strawberry.enum_value(
+        "FAILED",
+        description="Not delivered, and never tried again automatically: refused for good "
+        '(a 5xx reply, in `error`), attempts exhausted, or "delivery unknown" (the '
+        "connection broke after the message was sent, so it may have arrived).",
+    )
     SUPPRESSED = strawberry.enum_value(
         "SUPPRESSED", description="Not sent: automatic emails are off, or `sendEmail: false`."
     )

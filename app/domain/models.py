@@ -46,6 +46,7 @@ class NotificationStatus(Enum):
 
     PENDING = "PENDING"
     RECORDED = "RECORDED"
+    RETRYING = "RETRYING"  # refused for now (connection, timeout, 4xx); tried again later
     SENT = "SENT"
     FAILED = "FAILED"
     SUPPRESSED = "SUPPRESSED"
@@ -135,7 +136,7 @@ class AuditEntry:
 
 @dataclass(frozen=True, slots=True)
 class Notification:
-    """A recorded email and its delivery status."""
+    """A recorded email, its delivery status and the history of its hand-over attempts."""
 
     id: str
     kind: NotificationKind
@@ -149,4 +150,8 @@ class Notification:
     audit_sequence: int
     user_id: str
     operation_id: str
-    error: str | None = None
+    last_error: str | None = None  # the latest failed attempt's reason (kept after a success)
+    attempts: int = 0  # hand-overs begun, each counted as it begins
+    next_attempt_at: datetime | None = None  # when a RETRYING email is due again
+    sent_at: datetime | None = None  # when the mail server accepted it
+    resend_of: str | None = None  # the FAILED notification this one sends again

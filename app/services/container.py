@@ -10,12 +10,14 @@ from datetime import timedelta
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from app.domain.generator import RandomBelow
+from app.domain.retry import RetryPolicy
 from app.domain.signing import Signer
 from app.notify.transport import RecordOnlyTransport, Transport
 from app.services.audit import AuditService
 from app.services.changes import ChangeService, Policy
 from app.services.checkpoints import CheckpointService
 from app.services.clock import Clock, utc_now
+from app.services.delivery import DeliveryWorker
 from app.services.directory import DirectoryService
 from app.services.idempotency import Idempotency
 from app.services.outbox import Outbox
@@ -47,6 +49,7 @@ class Services:
     audit: AuditService
     recovery: RecoveryService
     idempotency: Idempotency
+    delivery: DeliveryWorker
     _bridges: BridgeRepository
     _users: UserRepository
     _settings: Settings
@@ -93,7 +96,15 @@ def build_services(
     registry = ConferenceIdRegistry(database, quarantine)
     audit = AuditRepository(database, signer)
     notes = NotificationRepository(database)
-    outbox = Outbox(notes, transport or RecordOnlyTransport(), clock)
+    outbox = Outbox(
+        notes,
+        transport or RecordOnlyTransport(),
+        clock,
+        RetryPolicy(
+            max_attempts=settings.email_max_attempts,
+            base=timedelta(seconds=settings.email_retry_base_seconds),
+        ),
+    )
     grace = timedelta(seconds=settings.recovery_grace_seconds)
     changes = ChangeService(
         users=users,
@@ -136,6 +147,7 @@ def build_services(
             wait=timedelta(seconds=settings.lock_wait_seconds),
             stale_after=grace,
         ),
+        delivery=DeliveryWorker(outbox, poll=settings.email_poll_seconds),
         _bridges=bridges,
         _users=users,
         _settings=settings,
