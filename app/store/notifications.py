@@ -110,8 +110,15 @@ class NotificationRepository:
         update["$unset"] = unset
         # Records from before attempts were counted have no `attempts` field (null matches).
         count: Any = attempts if attempts else {"$in": [0, None]}
+        # The lease must still be held: a hand-over settled once is never settled again.
         result = await self._notes.update_one(
-            {"_id": notification_id, "status": expected.value, "attempts": count}, update
+            {
+                "_id": notification_id,
+                "status": expected.value,
+                "attempts": count,
+                "handoverAt": {"$exists": True},
+            },
+            update,
         )
         return bool(result.modified_count)
 
