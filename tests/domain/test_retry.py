@@ -30,8 +30,9 @@ def test_attempts_run_out_at_the_maximum() -> None:
 def test_each_wait_is_the_nominal_one_within_the_jitter_and_the_cap(
     attempt: int, draw: float, base: float
 ) -> None:
-    wait = RetryPolicy(base=timedelta(seconds=base)).wait_after(attempt, draw).total_seconds()
-    nominal = base * 2 ** min(attempt - 1, 64)
+    policy = RetryPolicy(base=timedelta(seconds=base))  # a timedelta: whole microseconds
+    wait = policy.wait_after(attempt, draw).total_seconds()
+    nominal = policy.base.total_seconds() * 2 ** min(attempt - 1, 64)
     assert wait <= MAX_WAIT.total_seconds()
     if nominal * 1.2 < MAX_WAIT.total_seconds():
         assert nominal * 0.8 - 1e-5 <= wait <= nominal * 1.2 + 1e-5  # timedelta: whole µs
