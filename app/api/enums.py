@@ -49,6 +49,10 @@ class UserErrorCode(Enum):
         "SIGNING_DISABLED",
         description="No audit signing key is configured (CONFID_SIGNING_KEY_FILE).",
     )
+    NOT_RESENDABLE = strawberry.enum_value(
+        "NOT_RESENDABLE",
+        description="Only a FAILED notification can be resent (`resendNotification`).",
+    )
 
 
 @strawberry.enum(description="What an audit entry records.")
@@ -105,7 +109,8 @@ class NotificationStatus(Enum):
         "FAILED",
         description="Not delivered, and never tried again automatically: refused for good "
         '(a 5xx reply, in `error`), attempts exhausted, or "delivery unknown" (the '
-        "connection broke after the message was sent, so it may have arrived).",
+        "connection broke after the message was sent, so it may have arrived). "
+        "`resendNotification` sends it again, as a new notification.",
     )
     SUPPRESSED = strawberry.enum_value(
         "SUPPRESSED", description="Not sent: automatic emails are off, or `sendEmail: false`."

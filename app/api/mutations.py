@@ -10,6 +10,7 @@ import strawberry
 
 from app.api.context import Context, Info
 from app.api.ids import decode_id
+from app.api.resend import ResendNotificationInput, ResendNotificationPayload
 from app.api.trail import AuditCheckpoint
 from app.api.types import AuditEvent, Notification, User, UserError, user_errors
 from app.domain.access import Capability
@@ -271,3 +272,27 @@ class Mutation:
         )  # fmt: skip
         _, event, note, errors = _parts(outcome)
         return SendConferenceInfoPayload(notification=note, audit_event=event, user_errors=errors)
+
+    @strawberry.mutation(
+        description="Send a FAILED email again, to the same recipient, as a new notification "
+        "linked to the old one (`resendOf`; the old one stays FAILED). It carries the user's "
+        "current conference ID and dial-in numbers (CONFERENCE_INFO) and a new Message-ID, "
+        "and is audited like `sendConferenceInfo` (a SEND_INFO entry). (admin)"
+    )
+    async def resend_notification(
+        self,
+        info: Info,
+        input: Annotated[ResendNotificationInput, strawberry.argument(description="What to do.")],
+    ) -> ResendNotificationPayload:
+        ctx = info.context
+        ctx.require(Capability.RESEND_EMAIL)
+        meta = ctx.request_meta()
+        note_id = decode_id(input.notification_id, "Notification")
+        resend = ctx.services.resend
+        outcome = await _once(
+            ctx, AuditAction.SEND_INFO, await resend.user_of(note_id), input.idempotency_key,
+            fingerprint("resendNotification", [input.notification_id]),
+            lambda op: resend.resend(meta, note_id, op=op),
+        )  # fmt: skip
+        _, event, note, errors = _parts(outcome)
+        return ResendNotificationPayload(notification=note, audit_event=event, user_errors=errors)

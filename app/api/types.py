@@ -286,6 +286,16 @@ class Notification(Node):
     def sent_at(self) -> datetime | None:
         return self._note.sent_at
 
+    @strawberry.field(
+        description="The FAILED notification this one sends again (`resendNotification`)."
+    )
+    async def resend_of(self, info: Info) -> Notification | None:
+        if self._note.resend_of is None:
+            return None
+        found = await info.context.services.audit.notifications_by_id([self._note.resend_of])
+        old = found.get(self._note.resend_of)
+        return Notification(_note=old) if old else None
+
     @strawberry.field(description="When the email was recorded.")
     def created_at(self) -> datetime:
         return self._note.created_at

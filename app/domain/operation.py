@@ -29,3 +29,4 @@ class Intent:
     to_address: str | None
     started_at: datetime
     committed: bool = False
+    resend_of: str | None = None  # a send that sends this FAILED notification again

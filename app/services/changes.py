@@ -227,8 +227,10 @@ class ChangeService:
         to_address: str | None,
         *,
         op: str | None = None,
+        resend_of: str | None = None,
     ) -> ChangeOutcome:
-        """Email the user's conference info, to their address or to `to_address`."""
+        """Email the user's conference info, to their address or to `to_address`
+        (`resend_of`: the FAILED notification this send replaces, linked from the new one)."""
         op = op or new_operation_id()
         problems = (
             email_problems(to_address, ("input", "toAddress")) if to_address is not None else []
@@ -241,8 +243,9 @@ class ChangeService:
                 recipients=recipients,
             )  # fmt: skip
         return await self._change(
-            op, AuditAction.SEND_INFO, meta, user_id, None, None, None, True, to_address
-        )
+            op, AuditAction.SEND_INFO, meta, user_id, None, None, None, True, to_address,
+            resend_of,
+        )  # fmt: skip
 
     async def refuse(
         self,
@@ -303,6 +306,7 @@ class ChangeService:
         reason: str | None,
         send_email: bool,
         to_address: str | None = None,
+        resend_of: str | None = None,
     ) -> ChangeOutcome:
         """Lock the user (reading them), then do the change against that state.
 
@@ -321,6 +325,7 @@ class ChangeService:
             send_email=send_email,
             to_address=to_address,
             started_at=self._clock(),
+            resend_of=resend_of,
         )
         async with self._user_turn(user_id):
             current, missing = await self._lock(intent)
@@ -468,6 +473,7 @@ class ChangeService:
             audit_sequence=entry.sequence,
             user_id=user.id,
             operation_id=intent.operation_id,
+            resend_of=intent.resend_of,
         )
         await self._checkpoint(Step.RECORDED)
         await self._users.unlock(user.id, intent.operation_id)

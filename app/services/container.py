@@ -22,6 +22,7 @@ from app.services.directory import DirectoryService
 from app.services.idempotency import Idempotency
 from app.services.outbox import Outbox
 from app.services.recovery import RecoveryService
+from app.services.resend import ResendService
 from app.services.seed import seed_demo
 from app.services.steps import StepHook, no_checkpoint
 from app.settings import Settings
@@ -50,6 +51,7 @@ class Services:
     recovery: RecoveryService
     idempotency: Idempotency
     delivery: DeliveryWorker
+    resend: ResendService
     _bridges: BridgeRepository
     _users: UserRepository
     _settings: Settings
@@ -148,6 +150,7 @@ def build_services(
             stale_after=grace,
         ),
         delivery=DeliveryWorker(outbox, poll=settings.email_poll_seconds),
+        resend=ResendService(outbox, changes),
         _bridges=bridges,
         _users=users,
         _settings=settings,

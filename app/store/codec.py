@@ -130,6 +130,7 @@ def intent_doc(intent: Intent) -> Doc:
     _opt(doc, "previous", intent.previous_conference_id)
     _opt(doc, "reason", intent.reason)
     _opt(doc, "toAddress", intent.to_address)
+    _opt(doc, "resendOf", intent.resend_of)
     return doc
 
 
@@ -147,6 +148,7 @@ def intent_from(user_id: str, doc: Doc) -> Intent:
         to_address=doc.get("toAddress"),
         started_at=utc(doc["at"]),
         committed=bool(doc.get("committed", False)),
+        resend_of=doc.get("resendOf"),
     )
 
 
