@@ -73,9 +73,14 @@ def create_app(
                 )
             ),
         ]
+        delivery = asyncio.create_task(services.delivery.run_forever())
         try:
             yield
         finally:
+            # Attempts under way finish (each is bounded by the SMTP attempt timeout): one
+            # cut off mid-hand-over could only be marked FAILED, delivery unknown.
+            services.delivery.stop()
+            await delivery
             for task in tasks:
                 task.cancel()
             for task in tasks:

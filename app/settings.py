@@ -138,8 +138,13 @@ class Settings:
     smtp_port: int = 25
     mail_from: str = "confid@localhost"
     smtp_starttls: bool = False
+    smtp_tls: bool = False
+    smtp_ca_file: Path | None = None
     smtp_username: str | None = None
     smtp_password_file: Path | None = None
+    email_max_attempts: int = 8
+    email_retry_base_seconds: float = 60.0
+    email_poll_seconds: float = 5.0
     signing_key_file: Path | None = None
     signing_key_pem: str | None = None
     checkpoint_interval_seconds: float = 3600.0
@@ -193,6 +198,19 @@ class Settings:
             ]
             if stray:
                 raise SettingsError(f"{', '.join(stray)} needs CONFID_OIDC_ISSUER")
+        starttls = _flag(env, "CONFID_SMTP_STARTTLS", False)
+        tls = _flag(env, "CONFID_SMTP_TLS", False)
+        if starttls and tls:
+            raise SettingsError(
+                "CONFID_SMTP_STARTTLS and CONFID_SMTP_TLS exclude each other: STARTTLS "
+                "upgrades a plain connection (port 587), TLS is encrypted from the start (465)"
+            )
+        attempts = _number(env, "CONFID_EMAIL_MAX_ATTEMPTS", 8, 1)
+        if attempts != int(attempts):
+            raise SettingsError(
+                "CONFID_EMAIL_MAX_ATTEMPTS must be a whole number, not "
+                f"{env['CONFID_EMAIL_MAX_ATTEMPTS']!r}"
+            )
         return cls(
             mongodb_url=url,
             database_name=env.get("CONFID_DB_NAME", "").strip() or "confid",
@@ -209,9 +227,14 @@ class Settings:
             smtp_host=env.get("CONFID_SMTP_HOST", "").strip() or None,
             smtp_port=_port(env, "CONFID_SMTP_PORT", 25),
             mail_from=env.get("CONFID_MAIL_FROM", "").strip() or "confid@localhost",
-            smtp_starttls=_flag(env, "CONFID_SMTP_STARTTLS", False),
+            smtp_starttls=starttls,
+            smtp_tls=tls,
+            smtp_ca_file=_path(env, "CONFID_SMTP_CA_FILE"),
             smtp_username=env.get("CONFID_SMTP_USERNAME", "").strip() or None,
             smtp_password_file=_path(env, "CONFID_SMTP_PASSWORD_FILE"),
+            email_max_attempts=int(attempts),
+            email_retry_base_seconds=_number(env, "CONFID_EMAIL_RETRY_BASE_SECONDS", 60, 0),
+            email_poll_seconds=_number(env, "CONFID_EMAIL_POLL_SECONDS", 5, 0.01),
             signing_key_file=_path(env, "CONFID_SIGNING_KEY_FILE"),
             signing_key_pem=env.get("CONFID_SIGNING_KEY", "").strip() or None,
             checkpoint_interval_seconds=_number(env, "CONFID_CHECKPOINT_INTERVAL_SECONDS", 3600, 1),

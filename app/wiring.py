@@ -15,6 +15,7 @@ from datetime import timedelta
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from app.domain.generator import RandomBelow
+from app.domain.retry import RetryPolicy
 from app.domain.signing import Signer, SigningKeyError, load_public_pems
 from app.notify.smtp import SmtpConfig, SmtpTransport
 from app.notify.transport import RecordOnlyTransport, Transport
@@ -27,6 +28,7 @@ from app.services.claims import Claims
 from app.services.clock import Clock, utc_now
 from app.services.completion import Completion
 from app.services.container import Services
+from app.services.delivery import DeliveryWorker
 from app.services.directory import DirectoryService
 from app.services.idempotency import Idempotency
 from app.services.identity import Authenticator, BrowserSignIn, IdentityClock
@@ -37,6 +39,7 @@ from app.services.outbox import Outbox
 from app.services.outcomes import OutcomeReader
 from app.services.recovery import RecoveryService
 from app.services.refusals import Refusals
+from app.services.resend import ResendService
 from app.services.seed import DemoSeed
 from app.services.steps import FaultHook, no_faults
 from app.services.tokens import TokenRegistry
@@ -131,6 +134,8 @@ def _transport(settings: Settings) -> Transport | None:
             port=settings.smtp_port,
             sender=settings.mail_from,
             starttls=settings.smtp_starttls,
+            tls=settings.smtp_tls,
+            ca_file=settings.smtp_ca_file,
             username=settings.smtp_username,
             password=password,
         )
@@ -161,7 +166,15 @@ def build_services(database: Database, settings: Settings, parts: Parts | None =
     registry = ConferenceIdRegistry(database, quarantine)
     entries, notes = AuditRepository(database), NotificationRepository(database)
     chain = AuditChain(entries, signer)
-    outbox = Outbox(notes, parts.transport or _transport(settings) or RecordOnlyTransport(), clock)
+    outbox = Outbox(
+        notes,
+        parts.transport or _transport(settings) or RecordOnlyTransport(),
+        clock,
+        RetryPolicy(
+            max_attempts=settings.email_max_attempts,
+            base=timedelta(seconds=settings.email_retry_base_seconds),
+        ),
+    )
     completion = Completion(
         users=users, bridges=bridges, registry=registry, chain=chain, outbox=outbox,
         clock=clock, grace=grace, fault=parts.fault,
@@ -202,6 +215,8 @@ def build_services(database: Database, settings: Settings, parts: Parts | None =
             clock=clock,
             grace=grace,
         ),
+        delivery=DeliveryWorker(outbox, poll=settings.email_poll_seconds),
+        resend=ResendService(outbox, changes),
         seed=DemoSeed(bridges, users, changes, settings.demo_users) if settings.seed_demo else None,
         embedded=settings.embedded,
     )

@@ -54,6 +54,8 @@ graphql_enum(
         "different input.",
         UserErrorCode.SIGNING_DISABLED: "No audit signing key is configured "
         "(CONFID_SIGNING_KEY_FILE).",
+        UserErrorCode.NOT_RESENDABLE: "Only a FAILED notification can be resent "
+        "(`resendNotification`).",
     },
 )
 
@@ -106,8 +108,14 @@ graphql_enum(
         models.NotificationStatus.PENDING: "Recorded, not yet handed over.",
         models.NotificationStatus.RECORDED: "No mail transport is configured: the record is "
         "the delivery.",
-        models.NotificationStatus.SENT: "Accepted by the mail server.",
-        models.NotificationStatus.FAILED: "Delivery failed or its end is unknown.",
+        models.NotificationStatus.RETRYING: "The mail server did not take it yet (connection "
+        "refused, timeout before DATA, or a 4xx reply); it is tried again at `nextAttemptAt`, "
+        "with exponential backoff, until it is SENT or its attempts run out (then FAILED).",
+        models.NotificationStatus.SENT: "Accepted by the mail server (`sentAt`).",
+        models.NotificationStatus.FAILED: "Not delivered, and never tried again automatically: "
+        'refused for good (a 5xx reply, in `error`), attempts exhausted, or "delivery '
+        'unknown" (the connection broke after the message was sent, so it may have arrived). '
+        "`resendNotification` sends it again, as a new notification.",
         models.NotificationStatus.SUPPRESSED: "Not sent: automatic emails are off, or "
         "`sendEmail: false`.",
     },

@@ -10,25 +10,14 @@ import strawberry
 
 from app.api.context import Info
 from app.api.ids import require_id
+from app.api.payloads import ChangePayload, MutationInput, MutationPayload
 from app.api.permissions import requires
+from app.api.resend import ResendNotificationInput, ResendNotificationPayload
 from app.api.trail import AuditCheckpoint
-from app.api.types import AuditEvent, Notification, User, UserError, user_errors
+from app.api.types import UserError, user_errors
 from app.domain.access import Capability
 from app.domain.errors import Problem, UserErrorCode
 from app.services.outcomes import ChangeOutcome
-
-INPUT = ("input",)  # userError paths of a mutation start at its `input` argument
-
-
-@strawberry.input(description="Fields every mutation input has.")
-class MutationInput:
-    idempotency_key: str | None = strawberry.field(
-        default=None,
-        description="Any string of up to 100 characters, unique per intended change: a retry "
-        "with the same key returns the first result (`replayed: true`) and changes nothing "
-        "more; the same key with a different input is refused (IDEMPOTENCY_KEY_REUSED). "
-        "Remembered for 24 hours, per caller.",
-    )
 
 
 @strawberry.input(description="Enable a user for audio conferencing.")
@@ -82,40 +71,6 @@ class SendConferenceInfoInput(MutationInput):
         description="Another address to send to (at most 254 characters); flagged as not "
         "the primary address.",
     )
-
-
-@strawberry.type(description="Fields every change payload has.")
-class MutationPayload:
-    _outcome: strawberry.Private[ChangeOutcome]
-
-    @strawberry.field(description="The audit entry written (SUCCESS, or REJECTED with codes).")
-    def audit_event(self) -> AuditEvent | None:
-        entry = self._outcome.audit_event
-        return AuditEvent.of(entry) if entry else None
-
-    @strawberry.field(description="The email recorded.")
-    def notification(self) -> Notification | None:
-        note = self._outcome.notification
-        return Notification(_note=note) if note else None
-
-    @strawberry.field(description="Why it was refused, if it was.")
-    def user_errors(self) -> list[UserError]:
-        return user_errors(self._outcome.problems, INPUT)
-
-    @strawberry.field(
-        description="True when this is the first result of an earlier request with the same "
-        "`idempotencyKey`, returned again; this request changed nothing."
-    )
-    def replayed(self) -> bool:
-        return self._outcome.replayed
-
-
-@strawberry.type(description="Result of a change of a user's conference ID.")
-class ChangePayload(MutationPayload):
-    @strawberry.field(description="The user, as it is now.")
-    def user(self) -> User | None:
-        user = self._outcome.user
-        return User(_user=user) if user else None
 
 
 @strawberry.type(description="Result of `enableAudioConferencing`.")
@@ -259,3 +214,25 @@ class Mutation:
             )
         )
         return SendConferenceInfoPayload(_outcome=outcome)
+
+    @strawberry.mutation(
+        description="Send a FAILED email again, to the same recipient, as a new notification "
+        "linked to the old one (`resendOf`; the old one stays FAILED). It carries the user's "
+        "current conference ID and dial-in numbers (CONFERENCE_INFO) and a new Message-ID, "
+        "and is audited like `sendConferenceInfo` (a SEND_INFO entry). (admin)",
+        extensions=requires(Capability.RESEND_EMAIL),
+    )
+    async def resend_notification(
+        self,
+        info: Info,
+        input: Annotated[ResendNotificationInput, strawberry.argument(description="What to do.")],
+    ) -> ResendNotificationPayload:
+        ctx = info.context
+        outcome = await _shielded(
+            ctx.services.resend.resend(
+                ctx.request_meta(),
+                require_id(input.notification_id, "Notification", "input.notificationId"),
+                input.idempotency_key,
+            )
+        )
+        return ResendNotificationPayload(_outcome=outcome)

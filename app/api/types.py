@@ -243,9 +243,42 @@ class Notification(Node):
     def status(self) -> enums.NotificationStatus:
         return self._note.status
 
-    @strawberry.field(description="Why delivery failed, when it did.")
+    @strawberry.field(
+        description="Why delivery failed, when the status is FAILED: the SMTP "
+        'code and text, "delivery unknown: ...", or the attempts given up.'
+    )
     def error(self) -> str | None:
-        return self._note.error
+        failed = self._note.status is models.NotificationStatus.FAILED
+        return self._note.last_error if failed else None
+
+    @strawberry.field(description="Hand-over attempts made so far (0 until the first begins).")
+    def attempts(self) -> int:
+        return self._note.attempts
+
+    @strawberry.field(
+        description="Why the latest attempt failed, whatever the status now (kept after a "
+        "later attempt succeeds); null when no attempt failed."
+    )
+    def last_error(self) -> str | None:
+        return self._note.last_error
+
+    @strawberry.field(description="When a RETRYING email is due to be tried again.")
+    def next_attempt_at(self) -> datetime | None:
+        return self._note.next_attempt_at
+
+    @strawberry.field(description="When the mail server accepted it (status SENT).")
+    def sent_at(self) -> datetime | None:
+        return self._note.sent_at
+
+    @strawberry.field(
+        description="The FAILED notification this one sends again (`resendNotification`)."
+    )
+    async def resend_of(self, info: Info) -> Notification | None:
+        if self._note.resend_of is None:
+            return None
+        found = await info.context.services.audit.notifications_by_id([self._note.resend_of])
+        old = found.get(self._note.resend_of)
+        return Notification(_note=old) if old else None
 
     @strawberry.field(description="When the email was recorded.")
     def created_at(self) -> datetime:

@@ -17,6 +17,7 @@ class Capability(Enum):
     MANAGE_IDS = "enable audio conferencing, reset IDs and send conference info"
     CHOOSE_ID = "set a hand-picked conference ID"
     SIGN_CHECKPOINT = "sign audit checkpoints"
+    RESEND_EMAIL = "send a FAILED email again"
 
 
 _GRANTS: dict[Role, frozenset[Capability]] = {

@@ -37,6 +37,7 @@ class UserErrorCode(Enum):
     CONFLICT = "CONFLICT"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     SIGNING_DISABLED = "SIGNING_DISABLED"
+    NOT_RESENDABLE = "NOT_RESENDABLE"
 
 
 @dataclass(frozen=True, slots=True)

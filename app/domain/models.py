@@ -47,6 +47,7 @@ class NotificationStatus(Enum):
 
     PENDING = "PENDING"
     RECORDED = "RECORDED"
+    RETRYING = "RETRYING"  # refused for now (connection, timeout, 4xx); tried again later
     SENT = "SENT"
     FAILED = "FAILED"
     SUPPRESSED = "SUPPRESSED"
@@ -110,7 +111,7 @@ SYSTEM_META = RequestMeta(actor=SYSTEM_ACTOR)
 
 @dataclass(frozen=True, slots=True)
 class Notification:
-    """A recorded email and its delivery status."""
+    """A recorded email, its delivery status and the history of its hand-over attempts."""
 
     id: str
     kind: NotificationKind
@@ -124,4 +125,8 @@ class Notification:
     audit_sequence: int
     user_id: str
     operation_id: str
-    error: str | None = None
+    last_error: str | None = None  # the latest failed attempt's reason (kept after a success)
+    attempts: int = 0  # hand-overs begun, each counted as it begins
+    next_attempt_at: datetime | None = None  # when a RETRYING email is due again
+    sent_at: datetime | None = None  # when the mail server accepted it
+    resend_of: str | None = None  # the FAILED notification this one sends again

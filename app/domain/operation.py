@@ -35,13 +35,14 @@ class ChangeRequest:
     conference_id: str | None = None
     reason: str | None = None
     to_address: str | None = None
+    resend_of: str | None = None  # SEND_INFO: the FAILED notification this sends again
 
     def fingerprint(self) -> str:
         """A stable digest of what was asked (not who asked, nor the operation), which tells
         an idempotent retry from a different request under the same key."""
         asked = [
             self.action.value, self.user_id, self.bridge_id, self.conference_id, self.reason,
-            self.send_email, self.to_address,
+            self.send_email, self.to_address, self.resend_of,
         ]  # fmt: skip
         text = json.dumps(asked, separators=(",", ":"))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -68,6 +69,7 @@ class Intent:
     to_address: str | None
     started_at: datetime
     committed: bool = False
+    resend_of: str | None = None  # a send that sends this FAILED notification again
 
     @classmethod
     def of(cls, request: ChangeRequest, started_at: datetime) -> Intent:
@@ -84,4 +86,5 @@ class Intent:
             send_email=request.send_email,
             to_address=request.to_address,
             started_at=started_at,
+            resend_of=request.resend_of,
         )

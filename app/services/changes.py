@@ -107,12 +107,24 @@ class ChangeService:
         user_id: str,
         to_address: str | None = None,
         idempotency_key: str | None = None,
+        *,
+        resend_of: str | None = None,
     ) -> ChangeOutcome:
-        """Email the user's conference info, to their address or to `to_address`."""
+        """Email the user's conference info, to their address or to `to_address`
+        (`resend_of`: the FAILED notification this send replaces, linked from the new one)."""
         request = ChangeRequest(
-            AuditAction.SEND_INFO, user_id, meta, new_operation_id(), to_address=to_address
-        )
+            AuditAction.SEND_INFO, user_id, meta, new_operation_id(), to_address=to_address,
+            resend_of=resend_of,
+        )  # fmt: skip
         return await self.submit(request, idempotency_key)
+
+    async def refuse(
+        self, meta: RequestMeta, action: AuditAction, user_id: str, problems: list[Problem]
+    ) -> ChangeOutcome:
+        """Refuse an attempt for a reason found before any change could start (audited like
+        every refusal)."""
+        request = ChangeRequest(action, user_id, meta, new_operation_id())
+        return await self._refusals.refuse(request, problems)
 
     async def submit(self, request: ChangeRequest, idempotency_key: str | None) -> ChangeOutcome:
         """Run the request, at most once per idempotency key when one is given."""

@@ -140,6 +140,7 @@ class Completion:
             audit_sequence=entry.sequence,
             user_id=user.id,
             operation_id=intent.operation_id,
+            resend_of=intent.resend_of,
         )
 
     # --- undoing an uncommitted change --------------------------------------------------

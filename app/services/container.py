@@ -10,8 +10,10 @@ from dataclasses import dataclass
 
 from app.services.audit import AuditService
 from app.services.changes import ChangeService
+from app.services.delivery import DeliveryWorker
 from app.services.directory import DirectoryService
 from app.services.recovery import RecoveryService
+from app.services.resend import ResendService
 from app.services.seed import DemoSeed
 from app.store.database import Database, ping
 from app.store.indexes import ensure_indexes
@@ -28,6 +30,8 @@ class Services:
     changes: ChangeService
     audit: AuditService
     recovery: RecoveryService
+    delivery: DeliveryWorker
+    resend: ResendService
     seed: DemoSeed | None  # None: no demo seeding at start-up
     embedded: bool
 

@@ -75,7 +75,7 @@ class RecoveryService:
                 continue  # a hand-over still within its grace: leave it to its sender
             if handover_at is not None:
                 await self._outbox.give_up(
-                    note, "delivery outcome unknown: the process stopped during hand-over"
+                    note, "delivery unknown: the process stopped during hand-over"
                 )
                 report.failed_unknown += 1
             else:

@@ -130,6 +130,7 @@ def intent_doc(intent: Intent) -> Doc:
     _opt(doc, "previous", intent.previous_conference_id)
     _opt(doc, "reason", intent.reason)
     _opt(doc, "toAddress", intent.to_address)
+    _opt(doc, "resendOf", intent.resend_of)
     return doc
 
 
@@ -147,6 +148,7 @@ def intent_from(user_id: str, doc: Doc) -> Intent:
         to_address=doc.get("toAddress"),
         started_at=utc(doc["at"]),
         committed=bool(doc.get("committed", False)),
+        resend_of=doc.get("resendOf"),
     )
 
 
@@ -201,8 +203,12 @@ def notification_doc(n: Notification) -> Doc:
         "auditSequence": n.audit_sequence,
         "userId": n.user_id,
         "operationId": n.operation_id,
+        "attempts": n.attempts,
     }
-    _opt(doc, "error", n.error)
+    _opt(doc, "lastError", n.last_error)
+    _opt(doc, "nextAttemptAt", n.next_attempt_at)
+    _opt(doc, "sentAt", n.sent_at)
+    _opt(doc, "resendOf", n.resend_of)
     return doc
 
 
@@ -220,5 +226,10 @@ def notification_from(doc: Doc) -> Notification:
         audit_sequence=int(doc["auditSequence"]),
         user_id=doc["userId"],
         operation_id=doc["operationId"],
-        error=doc.get("error"),
+        # Records written before retries existed keep their reason under "error".
+        last_error=doc.get("lastError", doc.get("error")),
+        attempts=int(doc.get("attempts", 0)),
+        next_attempt_at=utc(doc["nextAttemptAt"]) if "nextAttemptAt" in doc else None,
+        sent_at=utc(doc["sentAt"]) if "sentAt" in doc else None,
+        resend_of=doc.get("resendOf"),
     )

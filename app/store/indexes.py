@@ -48,6 +48,10 @@ async def ensure_indexes(database: Database) -> None:
     await notes.create_index([("auditSequence", DESCENDING)], unique=True, name="by_sequence")
     await notes.create_index([("userId", ASCENDING), ("auditSequence", DESCENDING)], name="by_user")
     await notes.create_index([("status", ASCENDING), ("createdAt", ASCENDING)], name="by_status")
+    # The delivery workers' query: RETRYING records by when they are due.
+    await notes.create_index(
+        [("status", ASCENDING), ("nextAttemptAt", ASCENDING)], name="due_retries"
+    )
 
     # Keys are remembered for a day; MongoDB's TTL monitor removes older ones.
     keys = database.get_collection(IDEMPOTENCY_KEYS)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from app.domain.models import Notification, NotificationKind, NotificationStatus
@@ -14,7 +16,14 @@ from app.store.database import NOTIFICATIONS, Database
 
 
 class NotificationRepository:
-    """Insert once per operation; status moves forward only from PENDING."""
+    """Insert once per operation; each hand-over attempt is claimed with a lease.
+
+    The lease is two fields on the record, `handoverAt` (when the attempt began) and
+    `leaseOwner` (which process holds it), set by one atomic update that also counts the
+    attempt, and removed when the attempt is settled. A record with a lease is never
+    claimed again; one whose lease is older than the recovery grace period belonged to a
+    process that died mid-hand-over, and recovery marks it FAILED ("delivery unknown").
+    """
 
     def __init__(self, database: Database) -> None:
         self._notes = database.get_collection(NOTIFICATIONS)
@@ -38,35 +47,94 @@ class NotificationRepository:
         cursor = self._notes.find({"_id": {"$in": ids}})
         return {d["_id"]: codec.notification_from(d) for d in await cursor.to_list(None)}
 
-    async def claim_delivery(self, notification_id: str, now: datetime) -> bool:
-        """Mark a PENDING record as being handed over; False if someone else already did."""
+    async def get(self, notification_id: str) -> Notification | None:
+        doc = await self._notes.find_one({"_id": notification_id})
+        return codec.notification_from(doc) if doc else None
+
+    async def claim_first(self, notification_id: str, now: datetime, owner: str) -> bool:
+        """Take the lease on a PENDING record's first hand-over; False if someone has it."""
         result = await self._notes.update_one(
             {
                 "_id": notification_id,
                 "status": NotificationStatus.PENDING.value,
                 "handoverAt": {"$exists": False},
             },
-            {"$set": {"handoverAt": now}},
+            {"$set": {"handoverAt": now, "leaseOwner": owner}, "$inc": {"attempts": 1}},
         )
         return bool(result.modified_count)
+
+    async def claim_due(
+        self, now: datetime, owner: str, exclude: Collection[str] = ()
+    ) -> Notification | None:
+        """Take the lease on the RETRYING record due longest, in one atomic update, and
+        count the attempt; None when none is due (or every due one is leased)."""
+        query: dict[str, Any] = {
+            "status": NotificationStatus.RETRYING.value,
+            "nextAttemptAt": {"$lte": now},
+            "handoverAt": {"$exists": False},
+        }
+        if exclude:
+            query["_id"] = {"$nin": list(exclude)}
+        doc = await self._notes.find_one_and_update(
+            query,
+            {"$set": {"handoverAt": now, "leaseOwner": owner}, "$inc": {"attempts": 1}},
+            sort=[("nextAttemptAt", ASCENDING)],
+            return_document=ReturnDocument.AFTER,
+        )
+        return codec.notification_from(doc) if doc else None
 
     async def settle(
-        self, notification_id: str, status: NotificationStatus, error: str | None
+        self,
+        notification_id: str,
+        expected: NotificationStatus,
+        attempts: int,
+        status: NotificationStatus,
+        *,
+        error: str | None = None,
+        next_attempt_at: datetime | None = None,
+        sent_at: datetime | None = None,
     ) -> bool:
-        """Set the final status of a PENDING record; False if it was settled already."""
-        update: dict[str, Any] = {"status": status.value}
+        """End the hand-over that made attempt number `attempts` of a record still in
+        `expected`: set its new status and give the lease back. False when that hand-over
+        was settled already (by a sweep that judged it lost, say)."""
+        update: dict[str, Any] = {"$set": {"status": status.value}}
+        unset = {"handoverAt": "", "leaseOwner": ""}
         if error is not None:
-            update["error"] = error
+            update["$set"]["lastError"] = error
+        if next_attempt_at is not None:
+            update["$set"]["nextAttemptAt"] = next_attempt_at
+        else:
+            unset["nextAttemptAt"] = ""
+        if sent_at is not None:
+            update["$set"]["sentAt"] = sent_at
+        update["$unset"] = unset
+        # Records from before attempts were counted have no `attempts` field (null matches).
+        count: Any = attempts if attempts else {"$in": [0, None]}
+        # The lease must still be held: a hand-over settled once is never settled again.
         result = await self._notes.update_one(
-            {"_id": notification_id, "status": NotificationStatus.PENDING.value},
-            {"$set": update},
+            {
+                "_id": notification_id,
+                "status": expected.value,
+                "attempts": count,
+                "handoverAt": {"$exists": True},
+            },
+            update,
         )
         return bool(result.modified_count)
 
-    async def pending_before(self, cutoff: datetime) -> list[tuple[Notification, datetime | None]]:
-        """PENDING records older than `cutoff`, each with when its hand-over began (if)."""
+    async def stale_before(self, cutoff: datetime) -> list[tuple[Notification, datetime | None]]:
+        """PENDING records older than `cutoff`, and RETRYING ones whose hand-over began
+        before it; each with when its hand-over began (if it did)."""
         cursor = self._notes.find(
-            {"status": NotificationStatus.PENDING.value, "createdAt": {"$lt": cutoff}}
+            {
+                "$or": [
+                    {"status": NotificationStatus.PENDING.value, "createdAt": {"$lt": cutoff}},
+                    {
+                        "status": NotificationStatus.RETRYING.value,
+                        "handoverAt": {"$lt": cutoff},
+                    },
+                ]
+            }
         )
         return [
             (codec.notification_from(d), utc(d["handoverAt"]) if "handoverAt" in d else None)

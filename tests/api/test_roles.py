@@ -21,6 +21,7 @@ ALLOWED = {
     "ResetConferenceId": {"admin", "helpdesk"},
     "SendConferenceInfo": {"admin", "helpdesk"},
     "SetConferenceId": {"admin"},
+    "ResendNotification": {"admin"},
     "CreateAuditCheckpoint": {"admin"},
     "AuditCheckpoints": {"admin", "auditor"},
     "AuditSigningKey": {"admin", "helpdesk", "auditor"},
@@ -39,6 +40,7 @@ async def variables(api: Api, name: str) -> dict[str, Any]:
         "ResetConferenceId": {"input": {"userId": user["id"]}},
         "SendConferenceInfo": {"input": {"userId": user["id"]}},
         "SetConferenceId": {"input": {"userId": user["id"], "conferenceId": "8390146"}},
+        "ResendNotification": {"input": {"notificationId": "Tm90aWZpY2F0aW9uOm5fbm9uZQ"}},
         "UserEvidence": {"userId": user["id"]},
         "ConferenceIdHistory": {"id": user["id"]},
     }.get(name, {})

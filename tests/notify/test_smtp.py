@@ -1,87 +1,173 @@
-"""The SMTP transport against a small SMTP server on loopback: SENT, or FAILED honestly."""
+"""The SMTP transport against a real SMTP server (aiosmtpd): each attempt classified."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import replace
-from email import message_from_bytes
-from typing import Any
+from pathlib import Path
 
 import pytest
 
+from app.domain.models import NotificationStatus
 from app.notify.smtp import SmtpConfig, SmtpTransport
-from app.settings import Settings
-from tests.conftest import make_api, operation
+from app.notify.transport import OutgoingEmail
+from app.settings import Settings, SettingsError
+from tests.mailserver import DROP, MailServer, make_certificate, serving
 from tests.server import free_port
 
-
-class MailSink:
-    """Just enough SMTP to accept messages: EHLO/HELO, MAIL, RCPT, DATA, QUIT."""
-
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(b"220 sink ESMTP\r\n")
-        while line := await reader.readline():
-            verb = line[:4].upper()
-            if verb == b"DATA":
-                writer.write(b"354 go on\r\n")
-                await writer.drain()
-                data = b""
-                while (chunk := await reader.readline()) != b".\r\n":
-                    data += chunk
-                self.messages.append(data)
-                writer.write(b"250 queued\r\n")
-            elif verb == b"QUIT":
-                writer.write(b"221 bye\r\n")
-                await writer.drain()
-                break
-            elif verb == b"EHLO":
-                writer.write(b"250-sink\r\n250 8BITMIME\r\n")
-            else:
-                writer.write(b"250 ok\r\n")
-            await writer.drain()
-        writer.close()
+EMAIL = OutgoingEmail(
+    to=("megan.bowen@contoso.example",),
+    subject="Your audio-conferencing dial-in information",
+    body="Hello Megan,\n\nConference ID: 5081937\nToll number: +14255550100\n",
+    notification_id="n_0123456789abcdef01234567",
+)
 
 
-@pytest.fixture
-async def sink() -> AsyncIterator[tuple[MailSink, int]]:
-    mail = MailSink()
-    port = free_port()
-    server = await asyncio.start_server(mail.handle, "127.0.0.1", port)
-    async with server:
-        yield mail, port
+def transport(port: int, **options: object) -> SmtpTransport:
+    config = SmtpConfig("127.0.0.1", port, sender="confid@contoso.example", timeout=5)
+    return SmtpTransport(SmtpConfig(**{**_fields(config), **options}))  # type: ignore[arg-type]
 
 
-async def test_changed_id_email_goes_through_smtp(
-    settings: Settings, raw_database: Any, sink: tuple[MailSink, int]
+def _fields(config: SmtpConfig) -> dict[str, object]:
+    return {name: getattr(config, name) for name in SmtpConfig.__dataclass_fields__}
+
+
+async def test_an_accepted_message_is_sent_with_its_message_id() -> None:
+    async with serving(MailServer()) as mail:
+        result = await transport(mail.port).deliver(EMAIL)
+    assert result.status is NotificationStatus.SENT and result.error is None
+    (message,) = mail.accepted
+    assert message["Message-ID"] == "<n_0123456789abcdef01234567@contoso.example>"
+    assert message["From"] == "confid@contoso.example"
+    assert message["To"] == "megan.bowen@contoso.example"
+    assert message["Subject"] == EMAIL.subject and message["Date"]
+    body = message.get_payload(decode=True)
+    assert isinstance(body, bytes) and body.decode() == EMAIL.body.replace("\n", "\r\n")
+
+
+async def test_a_body_with_accents_goes_seven_bit_and_decodes_back() -> None:
+    email = OutgoingEmail(EMAIL.to, EMAIL.subject, "Bonjour Adèle,\n", EMAIL.notification_id)
+    async with serving(MailServer()) as mail:
+        assert (await transport(mail.port).deliver(email)).status is NotificationStatus.SENT
+    (message,) = mail.accepted
+    assert message["Content-Transfer-Encoding"] == "quoted-printable"
+    body = message.get_payload(decode=True)
+    assert isinstance(body, bytes) and body.decode("utf-8") == "Bonjour Adèle,\r\n"
+
+
+@pytest.mark.parametrize(
+    ("script", "rcpt_script", "status", "error"),
+    [
+        (["451 4.3.0 try again later"], [], "RETRYING", "451 4.3.0 try again later (in data)"),
+        ([], ["450 4.7.1 greylisted"], "RETRYING", "450 4.7.1 greylisted (in envelope)"),
+        (["550 5.1.1 no such mailbox"], [], "FAILED", "550 5.1.1 no such mailbox"),
+        ([], ["553 5.7.1 relaying denied"], "FAILED", "553 5.7.1 relaying denied"),
+        ([DROP], [], "FAILED", "delivery unknown: connection lost after the data was sent"),
+    ],
+)
+async def test_replies_are_classified(
+    script: list[str], rcpt_script: list[str], status: str, error: str
 ) -> None:
-    mail, port = sink
-    transport = SmtpTransport(SmtpConfig("127.0.0.1", port, sender="confid@contoso.example"))
-    api = await make_api(settings, raw_database, transport=transport)
-    user = await api.enabled_user()
-    data = await api.data(operation("ResetConferenceId"), {"input": {"userId": user["id"]}})
-    note = data["resetConferenceId"]["notification"]
-    assert note["status"] == "SENT"
-    (raw,) = mail.messages
-    message = message_from_bytes(raw)
-    assert message["To"] == user["email"] and message["From"] == "confid@contoso.example"
-    body = message.get_payload(decode=True).decode()  # type: ignore[union-attr]
-    assert note["conferenceId"] in body and "reschedule" in body
-    await api.client.aclose()
+    refused_at_rcpt = bool(rcpt_script)
+    async with serving(MailServer(script=script, rcpt_script=rcpt_script)) as mail:
+        result = await transport(mail.port).deliver(EMAIL)
+    assert (result.status.value, result.error) == (status, error)
+    assert mail.accepted == []
+    # Refused at RCPT: the data never went; otherwise it did, exactly once.
+    assert sum(mail.data_commands.values()) == (0 if refused_at_rcpt else 1)
 
 
-async def test_unreachable_mail_server_is_failed(settings: Settings, raw_database: Any) -> None:
-    transport = SmtpTransport(SmtpConfig("127.0.0.1", free_port(), timeout=2))
-    api = await make_api(replace(settings), raw_database, transport=transport)
-    user = await api.enabled_user()
-    data = await api.data(operation("SendConferenceInfo"), {"input": {"userId": user["id"]}})
-    assert data["sendConferenceInfo"]["notification"]["status"] == "FAILED"
-    await api.client.aclose()
+async def test_an_unreachable_server_is_refused_for_now() -> None:
+    result = await transport(free_port()).deliver(EMAIL)
+    assert (result.status, result.error) == (NotificationStatus.RETRYING, "connection refused")
 
 
-def test_smtp_settings_are_read() -> None:
-    settings = Settings.from_env({"CONFID_SMTP_HOST": "mailpit", "CONFID_SMTP_PORT": "1025"})
-    assert (settings.smtp_host, settings.smtp_port) == ("mailpit", 1025)
+async def test_a_silent_server_times_out_before_data() -> None:
+    hung_up = asyncio.Event()
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # never greets; returns when the client hangs up
+        writer.close()
+        await writer.wait_closed()
+        hung_up.set()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        result = await transport(port, timeout=0.2).deliver(EMAIL)
+        await asyncio.wait_for(hung_up.wait(), 5)
+    assert result.status is NotificationStatus.RETRYING
+    assert result.error == "timed out before DATA (in connect)"
+
+
+async def test_starttls_and_login(tmp_path: Path) -> None:
+    context, ca_file = make_certificate(tmp_path)
+    async with serving(MailServer(), starttls=context, login=True) as mail:
+        result = await transport(
+            mail.port, starttls=True, ca_file=ca_file, username="confid", password="s3cret-pass"
+        ).deliver(EMAIL)
+    assert result.status is NotificationStatus.SENT
+    assert mail.logins == ["confid"] and mail.tls_sessions == 1 and len(mail.accepted) == 1
+
+
+async def test_implicit_tls_and_login(tmp_path: Path) -> None:
+    context, ca_file = make_certificate(tmp_path)
+    async with serving(MailServer(), implicit_tls=context, login=True) as mail:
+        result = await transport(
+            mail.port, tls=True, ca_file=ca_file, username="confid", password="s3cret-pass"
+        ).deliver(EMAIL)
+    assert result.status is NotificationStatus.SENT
+    assert mail.logins == ["confid"] and mail.tls_sessions == 1 and len(mail.accepted) == 1
+
+
+async def test_a_wrong_password_is_refused_for_good(tmp_path: Path) -> None:
+    context, ca_file = make_certificate(tmp_path)
+    async with serving(MailServer(), starttls=context, login=True) as mail:
+        result = await transport(
+            mail.port, starttls=True, ca_file=ca_file, username="confid", password="wrong"
+        ).deliver(EMAIL)
+    assert result.status is NotificationStatus.FAILED
+    assert result.error is not None and result.error.startswith("535 ")
+    assert "wrong" not in result.error and mail.accepted == []
+
+
+async def test_an_untrusted_certificate_is_never_sent_to(tmp_path: Path) -> None:
+    context, _ = make_certificate(tmp_path)
+    async with serving(MailServer(), starttls=context) as mail:
+        result = await transport(mail.port, starttls=True).deliver(EMAIL)  # system CAs only
+    assert result.status is NotificationStatus.RETRYING
+    assert result.error is not None and "TLS" in result.error
+    assert sum(mail.data_commands.values()) == 0
+
+
+def test_smtp_settings_are_read(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {
+            "CONFID_SMTP_HOST": "mailpit",
+            "CONFID_SMTP_PORT": "465",
+            "CONFID_SMTP_TLS": "on",
+            "CONFID_SMTP_CA_FILE": str(tmp_path / "ca.pem"),
+            "CONFID_EMAIL_MAX_ATTEMPTS": "5",
+            "CONFID_EMAIL_RETRY_BASE_SECONDS": "30",
+            "CONFID_EMAIL_POLL_SECONDS": "2",
+        }
+    )
+    assert (settings.smtp_host, settings.smtp_port, settings.smtp_tls) == ("mailpit", 465, True)
+    assert settings.smtp_ca_file == tmp_path / "ca.pem"
+    assert (settings.email_max_attempts, settings.email_retry_base_seconds) == (5, 30)
+    assert settings.email_poll_seconds == 2
+    defaults = Settings.from_env({})
+    assert (defaults.email_max_attempts, defaults.email_retry_base_seconds) == (8, 60)
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"CONFID_SMTP_TLS": "1", "CONFID_SMTP_STARTTLS": "1"},
+        {"CONFID_EMAIL_MAX_ATTEMPTS": "0"},
+        {"CONFID_EMAIL_MAX_ATTEMPTS": "2.5"},
+        {"CONFID_EMAIL_RETRY_BASE_SECONDS": "-1"},
+    ],
+)
+def test_bad_email_settings_stop_start_up(env: dict[str, str]) -> None:
+    with pytest.raises(SettingsError):
+        Settings.from_env(env)

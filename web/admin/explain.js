@@ -64,6 +64,7 @@ export function errorAdvice(error) {
 export const STATUS_WORDS = {
   PENDING: "waiting to be handed to the mail transport",
   RECORDED: "recorded (no mail transport is configured, so the record is the delivery)",
+  RETRYING: "not taken by the mail server yet; it will be tried again",
   SENT: "sent",
   FAILED: "failed",
   SUPPRESSED: "not sent (emails were turned off for this change)",

@@ -1,0 +1,165 @@
+"""`resendNotification`: a FAILED email sent again as a new, linked, audited notification."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pytest
+
+from app.api.ids import decode_id, encode_id
+from app.notify.smtp import SmtpConfig, SmtpTransport
+from app.services.steps import Step
+from app.settings import Settings
+from tests.conftest import Api, make_api, operation
+from tests.invariants import assert_consistent
+from tests.mailserver import MailServer, serving
+
+REFUSED = "550 5.2.1 mailbox disabled"
+
+
+def smtp(port: int) -> SmtpTransport:
+    return SmtpTransport(SmtpConfig("127.0.0.1", port, sender="confid@contoso.example"))
+
+
+async def failed_email(api: Api, mail: MailServer) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Send conference info while the server refuses it for good; then let it accept."""
+    mail.script = [REFUSED]
+    user = await api.enabled_user()
+    data = await api.data(operation("SendConferenceInfo"), {"input": {"userId": user["id"]}})
+    note = data["sendConferenceInfo"]["notification"]
+    assert (note["status"], note["error"]) == ("FAILED", REFUSED)
+    mail.script = []
+    return user, note
+
+
+async def resend(
+    api: Api, notification_id: str, key: str | None = None, token: str = "admin"
+) -> Any:
+    variables = {"input": {"notificationId": notification_id, "idempotencyKey": key}}
+    return await api.gql(operation("ResendNotification"), variables, token=token)
+
+
+async def trail(api: Api) -> list[dict[str, Any]]:
+    data = await api.data(operation("ListAuditEvents"), {"first": 100})
+    return [e["node"] for e in data["auditEvents"]["edges"]]
+
+
+async def test_a_failed_email_is_sent_again_as_a_new_linked_notification(
+    settings: Settings, raw_database: Any
+) -> None:
+    async with serving(MailServer()) as mail:
+        api = await make_api(settings, raw_database, transport=smtp(mail.port))
+        user, old = await failed_email(api, mail)
+        result = (await resend(api, old["id"]))["data"]["resendNotification"]
+    assert result["userErrors"] == []
+    new = result["notification"]
+    assert new["id"] != old["id"] and (new["status"], new["attempts"]) == ("SENT", 1)
+    assert new["resendOf"] == {"id": old["id"], "status": "FAILED", "error": REFUSED}
+    assert new["to"] == [user["email"]] and new["toPrimaryAddress"] is True
+    assert new["kind"] == "CONFERENCE_INFO"
+    assert new["conferenceId"] == user["audioConferencing"]["conferenceId"]
+    event = result["auditEvent"]
+    assert (event["action"], event["outcome"], event["recipients"]) == (
+        "SEND_INFO", "SUCCESS", [user["email"]],
+    )  # fmt: skip
+    # The new email is a new message: its own Message-ID, accepted once.
+    new_raw, old_raw = decode_id(new["id"], "Notification"), decode_id(old["id"], "Notification")
+    assert mail.accepted_ids == [f"<{new_raw}@contoso.example>"]
+    assert mail.data_commands[f"<{old_raw}@contoso.example>"] == 1
+    listed = await api.data(operation("ListNotifications"), {"userId": user["id"]})
+    statuses = {e["node"]["id"]: e["node"]["status"] for e in listed["notifications"]["edges"]}
+    assert statuses[old["id"]] == "FAILED" and statuses[new["id"]] == "SENT"
+    await api.client.aclose()
+    await assert_consistent(raw_database)
+
+
+async def test_only_a_failed_email_can_be_resent_and_refusals_are_audited(
+    settings: Settings, raw_database: Any
+) -> None:
+    async with serving(MailServer()) as mail:
+        api = await make_api(settings, raw_database, transport=smtp(mail.port))
+        user = await api.enabled_user()
+        data = await api.data(operation("SendConferenceInfo"), {"input": {"userId": user["id"]}})
+        sent = data["sendConferenceInfo"]["notification"]
+        assert sent["status"] == "SENT"
+        refused = (await resend(api, sent["id"]))["data"]["resendNotification"]
+        missing = (await resend(api, encode_id("Notification", "n_nope")))["data"]
+        foreign = await resend(api, user["id"])  # a User id, not a Notification's
+    assert refused["notification"] is None
+    assert [e["code"] for e in refused["userErrors"]] == ["NOT_RESENDABLE"]
+    assert refused["userErrors"][0]["field"] == ["input", "notificationId"]
+    assert (refused["auditEvent"]["action"], refused["auditEvent"]["outcome"]) == (
+        "SEND_INFO", "REJECTED",
+    )  # fmt: skip
+    assert [e["code"] for e in missing["resendNotification"]["userErrors"]] == ["NOT_FOUND"]
+    # An id of another type is a client's mistake: BAD_REQUEST, and nothing audited.
+    assert [e["extensions"]["code"] for e in foreign["errors"]] == ["BAD_REQUEST"]
+    assert len(mail.accepted) == 1  # only the first send
+    await api.client.aclose()
+
+
+@pytest.mark.parametrize("role", ["helpdesk", "auditor"])
+async def test_only_admins_may_resend(settings: Settings, raw_database: Any, role: str) -> None:
+    async with serving(MailServer()) as mail:
+        api = await make_api(settings, raw_database, transport=smtp(mail.port))
+        _, old = await failed_email(api, mail)
+        before = len(await trail(api))
+        result = await resend(api, old["id"], token=role)
+        assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        assert len(await trail(api)) == before and mail.accepted == []
+    await api.client.aclose()
+
+
+async def test_a_retried_resend_with_the_same_key_sends_once(
+    settings: Settings, raw_database: Any
+) -> None:
+    async with serving(MailServer()) as mail:
+        api = await make_api(settings, raw_database, transport=smtp(mail.port))
+        _, old = await failed_email(api, mail)
+        first, second = await asyncio.gather(
+            resend(api, old["id"], key="resend-4711"), resend(api, old["id"], key="resend-4711")
+        )
+    a = first["data"]["resendNotification"]["notification"]
+    b = second["data"]["resendNotification"]["notification"]
+    assert a["id"] == b["id"] and a["status"] == "SENT"
+    assert len(mail.accepted) == 1
+    await api.client.aclose()
+
+
+class ProcessDied(BaseException):
+    """Nothing after this point runs."""
+
+
+@dataclass
+class DieAt:
+    step: Step | None = None
+
+    async def __call__(self, step: Step) -> None:
+        if step is self.step:
+            self.step = None
+            raise ProcessDied(step.value)
+
+
+async def test_a_resend_interrupted_after_its_commit_is_finished_still_linked(
+    settings: Settings, raw_database: Any
+) -> None:
+    quick = replace(settings, recovery_grace_seconds=0)
+    fault = DieAt()
+    async with serving(MailServer()) as mail:
+        first = await make_api(quick, raw_database, transport=smtp(mail.port), fault=fault)
+        user, old = await failed_email(first, mail)
+        fault.step = Step.AUDITED  # after the SEND_INFO entry, before the email is recorded
+        with pytest.raises(ProcessDied):
+            await resend(first, old["id"])
+        await asyncio.sleep(0.01)
+        second = await make_api(quick, raw_database, transport=smtp(mail.port))  # recovers
+        listed = await second.data(operation("ListNotifications"), {"userId": user["id"]})
+    nodes = [e["node"] for e in listed["notifications"]["edges"]]
+    (new,) = [n for n in nodes if n["resendOf"] is not None]
+    assert new["resendOf"] == {"id": old["id"]} and new["status"] == "SENT"
+    assert len(mail.accepted) == 1
+    for api in (first, second):
+        await api.client.aclose()
+    await assert_consistent(raw_database)
