@@ -13,8 +13,8 @@ from app.api.ids import require_id
 from app.api.payloads import ChangePayload, MutationInput, MutationPayload
 from app.api.permissions import requires
 from app.api.resend import ResendNotificationInput, ResendNotificationPayload
-from app.api.trail import AuditCheckpoint
-from app.api.types import UserError, user_errors
+from app.api.results import UserError, user_errors
+from app.api.trail_types import AuditCheckpoint
 from app.domain.access import Capability
 from app.domain.errors import Problem, UserErrorCode
 from app.services.outcomes import ChangeOutcome

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import strawberry
 
-from app.api.types import AuditEvent, Notification, User, UserError, user_errors
+from app.api.results import UserError, user_errors
+from app.api.types import AuditEvent, Notification, User
 from app.services.outcomes import ChangeOutcome
 
 INPUT = ("input",)  # userError paths of a mutation start at its `input` argument

@@ -6,22 +6,21 @@ from typing import Annotated
 
 import strawberry
 
-from app.api.connections import UserConnection, UserEdge
+from app.api.connections import Connection, page
 from app.api.context import Info
 from app.api.ids import require_id, split_node_id
-from app.api.pagination import AfterArg, FirstArg, check_first, decode_cursor, encode_cursor
-from app.api.trail import TrailQuery
-from app.api.types import (
-    AuditEvent,
-    Bridge,
-    ConferenceIdCheck,
-    Node,
-    Notification,
-    User,
-    Viewer,
-    page_info,
-    user_errors,
+from app.api.pagination import (
+    DEFAULT_PAGE,
+    AfterArg,
+    FirstArg,
+    check_first,
+    decode_cursor,
+    encode_cursor,
 )
+from app.api.permissions import requires
+from app.api.results import ConferenceIdCheck, Viewer, user_errors
+from app.api.trail import TrailQuery
+from app.api.types import AuditEvent, Bridge, Node, Notification, User
 from app.domain.access import Capability
 from app.domain.errors import BadRequest
 from app.domain.reads import UserKey
@@ -37,11 +36,16 @@ def _bounded(value: str | None, name: str, limit: int) -> str | None:
     return value
 
 
+@strawberry.type(description="A page of users in directory order (display name, then id).")
+class UserConnection(Connection[User]):
+    pass
+
+
 @strawberry.type(description="Read access to users, bridges, conference IDs and the audit trail.")
 class Query(TrailQuery):
     @strawberry.field(description="The caller: token name and role.")
     def viewer(self, info: Info) -> Viewer:
-        principal = info.context.require(Capability.READ_DIRECTORY)
+        principal = info.context.require(Capability.READ_DIRECTORY)  # also returns who
         return Viewer(
             name=principal.name,
             role=principal.role,
@@ -50,12 +54,14 @@ class Query(TrailQuery):
             display_name=principal.display_name,
         )
 
-    @strawberry.field(description="Any object by its global id (Relay); null when not found.")
+    @strawberry.field(
+        description="Any object by its global id (Relay); null when not found.",
+        extensions=requires(Capability.READ_DIRECTORY),
+    )
     async def node(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Id.")]
     ) -> Node | None:
         ctx = info.context
-        ctx.require(Capability.READ_DIRECTORY)
         parts = split_node_id(id)
         if parts is None:
             raise BadRequest("`id` is not a valid global id.")
@@ -78,7 +84,10 @@ class Query(TrailQuery):
             return None
         raise BadRequest("`id` is not a valid global id.")
 
-    @strawberry.field(description="One user by global id or by email address; null if none.")
+    @strawberry.field(
+        description="One user by global id or by email address; null if none.",
+        extensions=requires(Capability.READ_DIRECTORY),
+    )
     async def user(
         self,
         info: Info,
@@ -90,7 +99,6 @@ class Query(TrailQuery):
         ] = None,
     ) -> User | None:
         ctx = info.context
-        ctx.require(Capability.READ_DIRECTORY)
         if (id is None) == (email is None):
             raise BadRequest("Pass exactly one of `id` and `email`.")
         if id is not None:
@@ -99,11 +107,14 @@ class Query(TrailQuery):
             found = await ctx.services.directory.user_by_email(_bounded(email, "email", 254) or "")
         return User(_user=found) if found else None
 
-    @strawberry.field(description="Users in directory order, optionally filtered by `search`.")
+    @strawberry.field(
+        description="Users in directory order, optionally filtered by `search`.",
+        extensions=requires(Capability.READ_DIRECTORY),
+    )
     async def users(
         self,
         info: Info,
-        first: FirstArg = None,
+        first: FirstArg = DEFAULT_PAGE,
         after: AfterArg = None,
         search: Annotated[
             str | None,
@@ -113,29 +124,29 @@ class Query(TrailQuery):
         ] = None,
     ) -> UserConnection:
         ctx = info.context
-        ctx.require(Capability.READ_DIRECTORY)
         size = check_first(first)
         key = decode_cursor(after, "users", 2)
         position = UserKey(str(key[0]), str(key[1])) if key else None
         rows, more = await ctx.services.directory.users_page(
             size, position, _bounded(search, "search", SEARCH_MAX) or None
         )
-        edges = [
-            UserEdge(cursor=encode_cursor("users", [k.name_key, k.user_id]), node=User(_user=u))
-            for u, k in rows
-        ]
-        return UserConnection(
-            edges=edges,
-            page_info=page_info(edges, more),
+        edges, page_info = page(
+            ((encode_cursor("users", [k.name_key, k.user_id]), User(_user=u)) for u, k in rows),
+            more,
+            after,
         )
+        return UserConnection(edges=edges, page_info=page_info)
 
-    @strawberry.field(description="Every audio-conferencing bridge.")
+    @strawberry.field(
+        description="Every audio-conferencing bridge.",
+        extensions=requires(Capability.READ_DIRECTORY),
+    )
     async def bridges(self, info: Info) -> list[Bridge]:
-        info.context.require(Capability.READ_DIRECTORY)
         return [Bridge(_bridge=b) for b in await info.context.services.directory.bridges()]
 
     @strawberry.field(
-        description="Dry run of `setConferenceId`'s policy for one user; writes nothing."
+        description="Dry run of `setConferenceId`'s policy for one user; writes nothing.",
+        extensions=requires(Capability.READ_DIRECTORY),
     )
     async def check_conference_id(
         self,
@@ -144,7 +155,6 @@ class Query(TrailQuery):
         conference_id: Annotated[str, strawberry.argument(description="The ID to check.")],
     ) -> ConferenceIdCheck:
         ctx = info.context
-        ctx.require(Capability.READ_DIRECTORY)
         problems = await ctx.services.changes.check(
             ctx.request_meta(), require_id(user_id, "User", "userId"), conference_id
         )
@@ -152,7 +162,8 @@ class Query(TrailQuery):
 
     @strawberry.field(
         description="Who a caller entering this ID reaches: the holder of an active ID; "
-        "null for retired or unknown IDs."
+        "null for retired or unknown IDs.",
+        extensions=requires(Capability.LOOKUP_ID),
     )
     async def lookup_conference_id(
         self,
@@ -163,7 +174,6 @@ class Query(TrailQuery):
         ] = None,
     ) -> User | None:
         ctx = info.context
-        ctx.require(Capability.LOOKUP_ID)
         bridge = require_id(bridge_id, "Bridge", "bridgeId") if bridge_id is not None else None
         conference_id = _bounded(conference_id, "conferenceId", CONFERENCE_ID_INPUT_MAX) or ""
         holder = await ctx.services.directory.holder(bridge, conference_id)

@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Protocol
+from typing import Any
 
 import strawberry
 
 from app.api import enums
-from app.api.context import Info
+from app.api.connections import Connection, page
+from app.api.context import Context, Info
 from app.api.ids import encode_id
-from app.api.pagination import AfterArg, FirstArg
+from app.api.pagination import (
+    DEFAULT_PAGE,
+    AfterArg,
+    FirstArg,
+    check_first,
+    decode_cursor,
+    encode_cursor,
+)
+from app.api.permissions import requires
 from app.domain import models
 from app.domain.access import Capability
 from app.domain.entry import FIELDS, AuditEntry, EntryField, Kind, describe
-from app.domain.errors import Problem
-
-if TYPE_CHECKING:
-    from app.api.trail import AuditEventConnection
+from app.domain.errors import BadRequest
+from app.domain.models import AuditOutcome
+from app.domain.reads import AuditFilter
+from app.services.audit import ID_CHANGES
 
 
 @strawberry.interface(description="An object with an opaque, globally unique id.")
@@ -109,27 +117,28 @@ class User(Node):
 
     @strawberry.field(
         description="The newest audit entry about this user (change, send or refusal). "
-        "(admin, auditor)"
+        "(admin, auditor)",
+        extensions=requires(Capability.READ_AUDIT),
     )
     async def latest_audit_event(self, info: Info) -> AuditEvent | None:
-        info.context.require(Capability.READ_AUDIT)
         info.context.note_audit_read("latestAuditEvent", {"userId": self._user.id})
         entry = await info.context.latest_events.load(self._user.id)
         return AuditEvent.of(entry) if entry else None
 
     @strawberry.field(
         description="Every successful change of this user's conference ID (assign, set, "
-        "reset), newest first, with actors and reasons. (admin, auditor)"
+        "reset), newest first, with actors and reasons. (admin, auditor; null for other "
+        "roles, with a FORBIDDEN error for this field only)",
+        extensions=requires(Capability.READ_AUDIT),
     )
     async def conference_id_history(
         self,
         info: Info,
-        first: FirstArg = None,
+        first: FirstArg = DEFAULT_PAGE,
         after: AfterArg = None,
-    ) -> Annotated[AuditEventConnection, strawberry.lazy("app.api.trail")]:
-        from app.api.trail import conference_id_history
-
-        return await conference_id_history(info.context, self._user.id, first, after)
+    ) -> AuditEventConnection | None:
+        where = AuditFilter(user_id=self._user.id, actions=ID_CHANGES, outcome=AuditOutcome.SUCCESS)
+        return await event_page(info.context, where, first, after, "conferenceIdHistory")
 
 
 @strawberry.type(description="Who did something: a token's name and role, or `system`.")
@@ -299,85 +308,36 @@ class Notification(Node):
         return User(_user=user) if user else None
 
 
-@strawberry.type(description="Why a request was refused, addressed to the input field at fault.")
-class UserError:
-    field: list[str] | None = strawberry.field(
-        description="Path of the input field at fault, e.g. [`input`, `conferenceId`]."
+@strawberry.type(description="A page of audit entries, newest first; stable while entries arrive.")
+class AuditEventConnection(Connection[AuditEvent]):
+    _where: strawberry.Private[AuditFilter]
+
+    @strawberry.field(description="How many entries match the filters (all pages together).")
+    async def total_count(self, info: Info) -> int:
+        return await info.context.services.audit.count(self._where)
+
+
+def sequence_cursor(after: str | None, kind: str) -> int | None:
+    """The sequence inside a cursor of an entry list; BAD_REQUEST when it is not ours."""
+    key = decode_cursor(after, kind, 1)
+    if key is None:
+        return None
+    value = key[0]
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**63:
+        raise BadRequest("`after` is not a cursor returned by this list.")
+    return value
+
+
+async def event_page(
+    ctx: Context, where: AuditFilter, first: int | None, after: str | None, what: str
+) -> AuditEventConnection:
+    """One page of entries matching `where`, newest first; the read is noted for the
+    request's access-log record."""
+    size = check_first(first)
+    before = sequence_cursor(after, "audit")
+    ctx.note_audit_read(what, where.describe())
+    entries, more = await ctx.services.audit.events(where, size, before)
+    edges, info = page(
+        ((encode_cursor("audit", [e.sequence]), AuditEvent.of(e)) for e in entries), more, after
     )
-    message: str = strawberry.field(description="What is wrong, in words for a person.")
-    code: enums.UserErrorCode = strawberry.field(description="Machine-readable reason.")
-    rule: str | None = strawberry.field(
-        description="For WEAK_PATTERN: SINGLE_DIGIT, RUN_OF_FIVE, SEQUENCE or REPEATED_GROUP."
-    )
-
-
-def user_errors(problems: list[Problem], prefix: tuple[str, ...] = ()) -> list[UserError]:
-    """Domain problems as `UserError`s; `prefix` is the path of the argument that holds the
-    fields (`input` for mutations, nothing for `checkConferenceId`'s own arguments)."""
-    return [
-        UserError(
-            field=[*prefix, *p.field] if p.field else None,
-            message=p.message,
-            code=p.code,
-            rule=p.rule,
-        )
-        for p in problems
-    ]
-
-
-@strawberry.type(description="Result of a dry run of `setConferenceId`'s policy.")
-class ConferenceIdCheck:
-    valid: bool = strawberry.field(description="True when `setConferenceId` would accept it.")
-    errors: list[UserError] = strawberry.field(description="Every rule it breaks.")
-
-
-@strawberry.type(description="Result of recomputing the audit hash chain.")
-class AuditVerification:
-    ok: bool = strawberry.field(description="True when every entry verified.")
-    checked: int = strawberry.field(description="How many entries verified.")
-    first_invalid_sequence: int | None = strawberry.field(
-        description="The first sequence that does not verify (missing, edited, relinked)."
-    )
-    reason: str | None = strawberry.field(description="Why that entry does not verify.")
-    head_hash: str | None = strawberry.field(
-        description="Hash of the last entry when the chain verified: keep it to compare later."
-    )
-    checkpoints_checked: int = strawberry.field(
-        description="How many signed checkpoints agreed with the trail."
-    )
-
-
-@strawberry.type(description="The caller, as the token identifies them.")
-class Viewer:
-    name: str = strawberry.field(
-        description="The token's name, or the signed-in person's username (recorded as the actor)."
-    )
-    role: enums.ActorRole = strawberry.field(description="The token's role.")
-    issuer: str | None = strawberry.field(
-        default=None,
-        description=(
-            "The OpenID provider that signed the person in (`iss`); null for a static token."
-        ),
-    )
-    subject: str | None = strawberry.field(
-        default=None,
-        description=("The person's stable id at that provider (`sub`); null for a static token."),
-    )
-    display_name: str | None = strawberry.field(
-        default=None, description="The person's name as the provider gives it (`name`), if any."
-    )
-
-
-@strawberry.type(description="Where a page ends and whether more follow.")
-class PageInfo:
-    has_next_page: bool = strawberry.field(description="True when `after: endCursor` gives more.")
-    end_cursor: str | None = strawberry.field(description="Cursor of the last edge of this page.")
-
-
-class _Edge(Protocol):
-    cursor: str
-
-
-def page_info(edges: Sequence[_Edge], more: bool) -> PageInfo:
-    """The PageInfo of a page of edges."""
-    return PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None)
+    return AuditEventConnection(edges=edges, page_info=info, _where=where)

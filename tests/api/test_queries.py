@@ -142,3 +142,23 @@ async def test_latest_audit_event_per_user(api: Api) -> None:
     disabled = await api.disabled_user()
     data = await api.data(query, {"id": disabled["id"]}, "auditor")
     assert data["user"]["latestAuditEvent"] is None
+
+
+async def test_pages_follow_the_relay_connection_spec(api: Api) -> None:
+    query = """query($after: String) { users(first: 3, after: $after) {
+        edges { cursor } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"""
+    first = (await api.data(query, {"after": None}))["users"]
+    info = first["pageInfo"]
+    assert info["hasPreviousPage"] is False and info["hasNextPage"] is True
+    assert info["startCursor"] == first["edges"][0]["cursor"]
+    assert info["endCursor"] == first["edges"][-1]["cursor"]
+    second = (await api.data(query, {"after": info["endCursor"]}))["users"]["pageInfo"]
+    assert second["hasPreviousPage"] is True
+
+
+def test_page_sizes_declare_their_default_in_the_schema() -> None:
+    from app.api.schema import schema
+
+    sdl = schema.as_str()
+    assert "first: Int = null" not in sdl
+    assert sdl.count("first: Int = 20") >= 6

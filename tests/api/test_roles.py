@@ -58,6 +58,13 @@ async def test_role_matrix(api: Api, role: str, name: str) -> None:
     result = await api.gql(operation(name), await variables(api, name), token=role)
     if role in ALLOWED[name]:
         assert "errors" not in result, result
+    elif name == "ConferenceIdHistory":
+        # A field the role may not read nulls that field only: the user stays visible.
+        user = result["data"]["user"]
+        assert user["displayName"] and user["conferenceIdHistory"] is None
+        (error,) = result["errors"]
+        assert error["path"] == ["user", "conferenceIdHistory"]
+        assert error["extensions"]["code"] == "FORBIDDEN"
     else:
         assert not result["data"] or set(result["data"].values()) == {None}
         (error,) = result["errors"]
