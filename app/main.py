@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -16,14 +17,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.api.export import AuditExport
+from app.api.throttle import ApiLimits, RateLimiter, TrailLength
 from app.api.view import GraphQLView
+from app.domain.bucket import BucketSize
+from app.domain.models import Role
 from app.domain.signing import Signer, SigningKeyError, load_public_pems
 from app.notify.smtp import SmtpConfig, SmtpTransport
 from app.notify.transport import Transport
 from app.services.container import Services, build_services
 from app.services.steps import StepHook, no_checkpoint
 from app.services.tokens import TokenRegistry
-from app.settings import Settings
+from app.settings import RateLimit, Settings
 from app.store.database import Connection, connect
 from app.web import web_routes
 
@@ -110,14 +114,36 @@ def _transport(settings: Settings) -> Transport | None:
     )
 
 
+def _bucket(limit: RateLimit | None) -> BucketSize | None:
+    return BucketSize(float(limit.points), float(limit.per_second)) if limit else None
+
+
+def _api_limits(
+    settings: Settings, services: Services, monotonic: Callable[[], float]
+) -> ApiLimits:
+    """Rate limits per role, the maximum query cost, and the trail length pricing scans."""
+    sizes = {
+        Role.ADMIN: _bucket(settings.rate_limit_admin),
+        Role.HELPDESK: _bucket(settings.rate_limit_helpdesk),
+        Role.AUDITOR: _bucket(settings.rate_limit_auditor),
+    }
+    return ApiLimits(
+        RateLimiter(sizes, monotonic),
+        settings.max_query_cost,
+        TrailLength(services.audit.trail_length, monotonic),
+    )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     database: Any | None = None,
     transport: Transport | None = None,
     checkpoint: StepHook = no_checkpoint,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> Starlette:
-    """Build confid. `database`, when given, is an open async database used as is."""
+    """Build confid. `database`, when given, is an open async database used as is;
+    `monotonic` is the clock of the rate limits (tests freeze it)."""
     settings = settings or Settings.from_env()
     connection = (
         Connection(database, None, embedded=settings.embedded)
@@ -133,7 +159,11 @@ def create_app(
         previous_keys=_previous_keys(settings),
     )
     tokens = _tokens(settings)
-    view = GraphQLView(services, tokens)
+    view = GraphQLView(
+        services,
+        tokens,
+        _api_limits(settings, services, monotonic),
+    )
     audit_export = AuditExport(services, tokens)
 
     @contextlib.asynccontextmanager

@@ -42,11 +42,53 @@ def _path(env: Mapping[str, str], name: str) -> Path | None:
     return Path(raw) if raw else None
 
 
+def _rate_limit(env: Mapping[str, str], name: str, default: RateLimit | None) -> RateLimit | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if raw.lower() == "off":
+        return None
+    points, slash, per_second = raw.partition("/")
+    try:
+        limit = RateLimit(float(points), float(per_second)) if slash else None
+    except ValueError:
+        limit = None
+    if limit is None or not (limit.points >= 1 and limit.per_second > 0):
+        raise SettingsError(
+            f"{name} must be <points>/<points per second> (e.g. 2000/50) or off, not {raw!r}"
+        )
+    return limit
+
+
+def _whole(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    value = _number(env, name, default, minimum)
+    if value != int(value):
+        raise SettingsError(f"{name} must be a whole number, not {env[name]!r}")
+    return int(value)
+
+
 def _port(env: Mapping[str, str], name: str, default: int) -> int:
     port = _number(env, name, default, 0)
     if port != int(port) or port > 65535:
         raise SettingsError(f"{name} must be a port number, not {env[name]!r}")
     return int(port)
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """One role's bucket: `points` at most, refilled at `per_second` points a second."""
+
+    points: float
+    per_second: float
+
+
+# Why these numbers: README, "Rate limits". A mutation costs 100 points, a page of 100
+# users about 400, the admin page's views 3-120.
+DEFAULT_RATE_LIMITS = {
+    "admin": RateLimit(2000, 50),
+    "helpdesk": RateLimit(1000, 20),
+    "auditor": RateLimit(4000, 50),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +118,10 @@ class Settings:
     checkpoint_interval_seconds: float = 3600.0
     previous_public_keys_file: Path | None = None
     signed_from_sequence: int = 1
+    max_query_cost: int = 1000
+    rate_limit_admin: RateLimit | None = DEFAULT_RATE_LIMITS["admin"]
+    rate_limit_helpdesk: RateLimit | None = DEFAULT_RATE_LIMITS["helpdesk"]
+    rate_limit_auditor: RateLimit | None = DEFAULT_RATE_LIMITS["auditor"]
 
     @property
     def embedded(self) -> bool:
@@ -114,4 +160,14 @@ class Settings:
             checkpoint_interval_seconds=_number(env, "CONFID_CHECKPOINT_INTERVAL_SECONDS", 3600, 1),
             previous_public_keys_file=_path(env, "CONFID_PREVIOUS_PUBLIC_KEYS_FILE"),
             signed_from_sequence=int(_number(env, "CONFID_SIGNED_FROM_SEQUENCE", 1, 1)),
+            max_query_cost=_whole(env, "CONFID_MAX_QUERY_COST", 1000, 10),
+            rate_limit_admin=_rate_limit(
+                env, "CONFID_RATE_LIMIT_ADMIN", DEFAULT_RATE_LIMITS["admin"]
+            ),
+            rate_limit_helpdesk=_rate_limit(
+                env, "CONFID_RATE_LIMIT_HELPDESK", DEFAULT_RATE_LIMITS["helpdesk"]
+            ),
+            rate_limit_auditor=_rate_limit(
+                env, "CONFID_RATE_LIMIT_AUDITOR", DEFAULT_RATE_LIMITS["auditor"]
+            ),
         )

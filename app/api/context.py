@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
+from app.api.throttle import RequestBudget
 from app.domain.access import Capability, Principal
 from app.domain.errors import Forbidden, Unauthenticated
 from app.domain.models import AuditEntry, Bridge, RequestMeta, User
@@ -21,6 +22,7 @@ class Context:
     principal: Principal | None
     meta: RequestMeta | None
     request_id: str
+    budget: RequestBudget | None = None  # this request's cost and rate limit
     _users: DataLoader[str, User | None] | None = field(default=None, init=False)
     _bridges: DataLoader[str, Bridge | None] | None = field(default=None, init=False)
     _events: DataLoader[int, AuditEntry | None] | None = field(default=None, init=False)

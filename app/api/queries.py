@@ -11,6 +11,7 @@ from app.api.connections import UserConnection, UserEdge
 from app.api.context import Info
 from app.api.ids import decode_id, require_id, split_node_id
 from app.api.pagination import AfterArg, FirstArg, check_first, decode_cursor, encode_cursor
+from app.api.ratelimit import RateLimitQuery
 from app.api.trail import TrailQuery
 from app.api.types import (
     AuditEvent,
@@ -39,7 +40,7 @@ def _bounded(value: str | None, name: str, limit: int) -> str | None:
 
 
 @strawberry.type(description="Read access to users, bridges, conference IDs and the audit trail.")
-class Query(TrailQuery):
+class Query(TrailQuery, RateLimitQuery):
     @strawberry.field(description="The caller: token name and role.")
     def viewer(self, info: Info) -> Viewer:
         principal = info.context.require(Capability.READ_DIRECTORY)

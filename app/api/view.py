@@ -19,15 +19,18 @@ from app.api.context import Context
 from app.api.errors import (
     BAD_REQUEST,
     INTERNAL,
+    THROTTLED,
     UNAUTHENTICATED,
     format_error,
+    throttled,
     top_level_error,
     unavailable,
     unavailable_message,
 )
 from app.api.limits import MAX_BODY_BYTES, MAX_JSON_NESTING
 from app.api.schema import schema
-from app.domain.errors import BadRequest, Unauthenticated
+from app.api.throttle import ApiLimits, RequestBudget
+from app.domain.errors import BadRequest, Throttled, Unauthenticated
 from app.services.container import Services
 from app.services.health import database_unavailable
 from app.services.tokens import TokenRegistry
@@ -63,10 +66,16 @@ def _nesting(text: str) -> int:
 class GraphQLView(GraphQL[Context, None]):
     """Strawberry's ASGI view, made strict: every client mistake is a JSON error with a code."""
 
-    def __init__(self, services: Services, tokens: TokenRegistry) -> None:
+    def __init__(
+        self,
+        services: Services,
+        tokens: TokenRegistry,
+        limits: ApiLimits,
+    ) -> None:
         super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
         self.services = services
         self.tokens = tokens
+        self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # no subscriptions: refuse websockets politely
@@ -93,10 +102,21 @@ class GraphQLView(GraphQL[Context, None]):
         request = Request(scope, receive=receive)
         try:
             response = await self.run(request)
-            if scope["state"].get("database_unavailable"):
+            budget: RequestBudget | None = scope["state"].get("budget")
+            if scope["state"].get("throttled") and budget is not None:
+                response.status_code = 429
+                response.headers["Retry-After"] = str(budget.retry_after_seconds())
+            elif scope["state"].get("database_unavailable"):
                 response.status_code = 503
                 response.headers["Retry-After"] = "5"
             return response
+        except Throttled as exc:  # the bucket was empty: nothing was even parsed
+            budget = scope["state"].get("budget")
+            body = top_level_error(THROTTLED, str(exc), request_id)
+            if budget is not None:
+                body["extensions"] = {"cost": budget.extension()}
+            seconds = budget.retry_after_seconds() if budget is not None else 1
+            return JSONResponse(body, status_code=429, headers={"Retry-After": str(seconds)})
         except Unauthenticated as exc:
             return JSONResponse(
                 top_level_error(UNAUTHENTICATED, str(exc), request_id),
@@ -146,7 +166,9 @@ class GraphQLView(GraphQL[Context, None]):
             return Context(self.services, None, None, request_id)  # the page needs no token
         principal = authenticate(request, self.tokens)
         meta = request_meta(request, principal, request_id)
-        return Context(self.services, principal, meta, request_id)
+        budget = RequestBudget(self.limits, principal)
+        request.scope["state"]["budget"] = budget
+        return Context(self.services, principal, meta, request_id, budget)
 
     def decode_json(self, data: str | bytes) -> object:
         try:
@@ -178,6 +200,8 @@ class GraphQLView(GraphQL[Context, None]):
             data["errors"] = [format_error(e, request_id) for e in result.errors]
             if any(unavailable(e) for e in result.errors):
                 request.scope["state"]["database_unavailable"] = True
+            if any(throttled(e) for e in result.errors):
+                request.scope["state"]["throttled"] = True
         if result.extensions:
             data["extensions"] = result.extensions
         return data
