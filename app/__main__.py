@@ -8,6 +8,7 @@ import sys
 import uvicorn
 
 from app.main import StartupError, create_app
+from app.server import header_deadline_protocol
 from app.services.tokens import TokenFileError
 from app.settings import Settings, SettingsError
 
@@ -21,7 +22,18 @@ def main() -> int:
         print(f"confid: {exc}", file=sys.stderr)
         return 2
     print(f"confid: GraphiQL at http://{settings.host}:{settings.port}/graphql", file=sys.stderr)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=False)
+    # Timeouts (headers, body, keep-alive) and the concurrency limit: README, "Behind a
+    # reverse proxy". The body deadline is the /graphql view's own.
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=False,
+        http=header_deadline_protocol(settings.http_header_timeout_seconds),
+        timeout_keep_alive=settings.http_keepalive_seconds,
+        limit_concurrency=settings.http_max_concurrency,
+    )
     return 0
 
 

@@ -12,11 +12,13 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.api.export import AuditExport
+from app.api.hygiene import ApiHeaders
 from app.api.throttle import ApiLimits, RateLimiter, TrailLength
 from app.api.view import GraphQLView
 from app.domain.bucket import BucketSize
@@ -163,6 +165,7 @@ def create_app(
         services,
         tokens,
         _api_limits(settings, services, monotonic),
+        body_timeout=settings.http_body_timeout_seconds,
     )
     audit_export = AuditExport(services, tokens)
 
@@ -203,6 +206,7 @@ def create_app(
             *web_routes(),  # the admin page at /, its files, the GraphiQL build
         ],
         lifespan=lifespan,
+        middleware=[Middleware(ApiHeaders)],
     )
     app.state.services = services
     return app

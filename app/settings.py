@@ -122,6 +122,10 @@ class Settings:
     rate_limit_admin: RateLimit | None = DEFAULT_RATE_LIMITS["admin"]
     rate_limit_helpdesk: RateLimit | None = DEFAULT_RATE_LIMITS["helpdesk"]
     rate_limit_auditor: RateLimit | None = DEFAULT_RATE_LIMITS["auditor"]
+    http_header_timeout_seconds: float = 10.0
+    http_body_timeout_seconds: float = 30.0
+    http_keepalive_seconds: int = 5
+    http_max_concurrency: int = 256
 
     @property
     def embedded(self) -> bool:
@@ -170,4 +174,8 @@ class Settings:
             rate_limit_auditor=_rate_limit(
                 env, "CONFID_RATE_LIMIT_AUDITOR", DEFAULT_RATE_LIMITS["auditor"]
             ),
+            http_header_timeout_seconds=_number(env, "CONFID_HTTP_HEADER_TIMEOUT_SECONDS", 10, 0.1),
+            http_body_timeout_seconds=_number(env, "CONFID_HTTP_BODY_TIMEOUT_SECONDS", 30, 0.1),
+            http_keepalive_seconds=_whole(env, "CONFID_HTTP_KEEPALIVE_SECONDS", 5, 1),
+            http_max_concurrency=_whole(env, "CONFID_HTTP_MAX_CONCURRENCY", 256, 1),
         )

@@ -14,7 +14,18 @@ from app.domain.models import RequestMeta
 from app.services.tokens import TokenExpired, TokenRegistry
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-_QUERY_TOKEN_PARAMS = ("access_token", "token", "bearer", "authorization", "api_key")
+# Query parameters that look like credentials, compared without case, `_` or `-`
+# (`Access_Token`, `api-key`, `apiKey` ...): URLs end up in logs and browser history.
+_QUERY_TOKEN_PARAMS = frozenset(
+    {"accesstoken", "token", "bearer", "authorization", "apikey", "auth", "authtoken", "jwt",
+     "idtoken", "sessiontoken", "key", "secret", "password"}
+)  # fmt: skip
+
+
+def _token_like(name: str) -> bool:
+    return name.lower().replace("_", "").replace("-", "") in _QUERY_TOKEN_PARAMS
+
+
 USER_AGENT_MAX = 512
 
 
@@ -30,7 +41,7 @@ def request_id_of(scope: Scope) -> str:
 
 def authenticate(connection: HTTPConnection, tokens: TokenRegistry) -> Principal:
     """The caller named by `Authorization: Bearer <token>`; Unauthenticated otherwise."""
-    if any(p in connection.query_params for p in _QUERY_TOKEN_PARAMS):
+    if any(_token_like(name) for name in connection.query_params):
         raise Unauthenticated(
             "Tokens are never accepted in the query string (URLs end up in logs). "
             "Send `Authorization: Bearer <token>`."

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 
 from app.api.auth import authenticate, request_id_of, request_meta
 from app.api.errors import BAD_REQUEST, FORBIDDEN, UNAUTHENTICATED, top_level_error
+from app.api.hygiene import BEARER_CHALLENGE
 from app.api.ids import require_id
 from app.domain.access import Capability
 from app.domain.errors import BadRequest, Unauthenticated
@@ -128,7 +129,9 @@ class AuditExport:
             fmt, where = parse_filter(request)
         except Unauthenticated as exc:
             return JSONResponse(
-                top_level_error(UNAUTHENTICATED, str(exc), request_id), status_code=401
+                top_level_error(UNAUTHENTICATED, str(exc), request_id),
+                status_code=401,
+                headers={"WWW-Authenticate": BEARER_CHALLENGE},
             )
         except BadRequest as exc:
             return JSONResponse(top_level_error(BAD_REQUEST, str(exc), request_id), status_code=400)

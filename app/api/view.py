@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -27,6 +28,7 @@ from app.api.errors import (
     unavailable,
     unavailable_message,
 )
+from app.api.hygiene import BEARER_CHALLENGE
 from app.api.limits import MAX_BODY_BYTES, MAX_JSON_NESTING
 from app.api.schema import schema
 from app.api.throttle import ApiLimits, RequestBudget
@@ -71,11 +73,13 @@ class GraphQLView(GraphQL[Context, None]):
         services: Services,
         tokens: TokenRegistry,
         limits: ApiLimits,
+        body_timeout: float = 30.0,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
         self.services = services
         self.tokens = tokens
         self.limits = limits
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # no subscriptions: refuse websockets politely
@@ -83,8 +87,8 @@ class GraphQLView(GraphQL[Context, None]):
             return
         request_id = request_id_of(scope)
         scope.setdefault("state", {})["request_id"] = request_id
-        body, too_large = await _read_body(scope, receive)
-        if too_large:
+        body, refusal = await _read_body(scope, receive, self.body_timeout)
+        if refusal == 413:
             response: Response = JSONResponse(
                 top_level_error(
                     BAD_REQUEST,
@@ -92,6 +96,17 @@ class GraphQLView(GraphQL[Context, None]):
                     request_id,
                 ),
                 status_code=413,
+                headers={"Connection": "close"} if _declared_too_large(scope) else None,
+            )
+        elif refusal == 408:
+            response = JSONResponse(
+                top_level_error(
+                    BAD_REQUEST,
+                    f"The request body did not arrive within {self.body_timeout:g} s.",
+                    request_id,
+                ),
+                status_code=408,
+                headers={"Connection": "close"},
             )
         else:
             response = await self._respond(scope, _replay(body), request_id)
@@ -121,7 +136,7 @@ class GraphQLView(GraphQL[Context, None]):
             return JSONResponse(
                 top_level_error(UNAUTHENTICATED, str(exc), request_id),
                 status_code=401,
-                headers={"WWW-Authenticate": 'Bearer realm="confid"'},
+                headers={"WWW-Authenticate": BEARER_CHALLENGE},
             )
         except (HTTPException, BadRequest) as exc:
             status = exc.status_code if isinstance(exc, HTTPException) else 400
@@ -216,25 +231,37 @@ def _has_lone_surrogate(value: object) -> bool:
     return False
 
 
-async def _read_body(scope: Scope, receive: Receive) -> tuple[bytes, bool]:
-    """The whole body, or (b"", True) once it passes the limit (the rest is drained)."""
+def _declared_too_large(scope: Scope) -> bool:
     declared = dict(scope.get("headers", [])).get(b"content-length")
-    too_large = declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES
+    return declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES
+
+
+async def _read_body(scope: Scope, receive: Receive, timeout: float) -> tuple[bytes, int | None]:
+    """(body, None); or (b"", 413) for a body over the limit: at once when its declared
+    Content-Length says so (nothing is read; the connection closes after the answer),
+    else once it passes the limit (the rest is drained, so the answer is not lost in a
+    reset); or (b"", 408) when the whole body has not arrived within `timeout` seconds."""
+    if _declared_too_large(scope):
+        return b"", 413
     chunks: list[bytes] = []
     size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            too_large = True
-        if not too_large:
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return (b"", True) if too_large else (b"".join(chunks), False)
+    too_large = False
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    break
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                too_large = too_large or size > MAX_BODY_BYTES
+                if not too_large:
+                    chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+    except TimeoutError:
+        return b"", 408
+    return (b"", 413) if too_large else (b"".join(chunks), None)
 
 
 def _replay(body: bytes) -> Receive:
