@@ -24,9 +24,6 @@ from strawberry.extensions import SchemaExtension
 
 from app.api.actual_cost import actual_points
 from app.api.cost import (
-    MAX_ALIASES,
-    MAX_DEPTH,
-    MAX_FIELDS,
     Analysis,
     OperationFigures,
     Points,
@@ -37,8 +34,8 @@ from app.api.cost import (
 from app.api.throttle import RequestBudget
 from app.domain.errors import QueryTooComplex, Throttled
 
-__all__ = ["MAX_ALIASES", "MAX_DEPTH", "MAX_FIELDS"]
-
+# Depth, aliases, expanded size and the price list live with the cost rule (app.api.cost,
+# app.api.field_costs); the maximum cost and the rate limits come from Settings.
 MAX_BODY_BYTES = 1024 * 1024
 MAX_TOKENS = 2000
 MAX_JSON_NESTING = 64

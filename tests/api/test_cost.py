@@ -217,3 +217,20 @@ def test_a_new_unpriced_field_is_named() -> None:
             return []
 
     assert "Query.expensive" in undeclared(strawberry.Schema(query=Query)._schema)
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("{ viewer { " + "__typename " * 2100 + "} }", "QUERY_TOO_COMPLEX"),
+        ("{ viewer { name } }" + "\n# padding" * 2100, "QUERY_TOO_COMPLEX"),  # comments count
+        ("{ viewer { ( " + "name " * 2100, "QUERY_TOO_COMPLEX"),  # broken, and over the limit
+        ("{ viewer { name }", "BAD_REQUEST"),  # a syntax error under the limit
+        ("{ viewer { name } }" + "\n# padding" * 1980, None),
+    ],
+)
+async def test_the_token_limit_is_recognised_by_counting(
+    api: Api, query: str, code: str | None
+) -> None:
+    body = await api.gql(query)
+    assert codes(body) == ([code] if code else [])
