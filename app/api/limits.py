@@ -145,18 +145,17 @@ class RequestPipeline(SchemaExtension):
             budget.per_scan = scan_points(await limits.trail_length.get(), limits.max_query_cost)
         budget.requested = max(1, points.total(budget.per_scan))
         context.pre_execution_errors = []
-        if budget.requested > limits.max_query_cost:
+        status = limits.limiter.status(budget.principal)
+        # A request larger than the token's whole bucket could never run: too complex too.
+        maximum = min(limits.max_query_cost, status.limit if status else limits.max_query_cost)
+        if budget.requested > maximum:
             budget.take(1)
             budget.actual = budget.charged
             message = (
-                f"The query costs {budget.requested} points; at most "
-                f"{limits.max_query_cost} are allowed per request. Ask for smaller pages "
-                "(`first`) or fewer nested lists."
+                f"The query costs {budget.requested} points; at most {maximum} are allowed "
+                "per request. Ask for smaller pages (`first`) or fewer nested lists."
             )
-            cost = {
-                "requestedQueryCost": budget.requested,
-                "maximumAvailable": limits.max_query_cost,
-            }
+            cost = {"requestedQueryCost": budget.requested, "maximumAvailable": maximum}
             context.pre_execution_errors = [
                 GraphQLError(
                     message, original_error=QueryTooComplex(message), extensions={"cost": cost}

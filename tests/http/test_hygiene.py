@@ -74,3 +74,15 @@ async def test_ordinary_query_parameters_still_work(api: Api) -> None:
     params = {"query": operation("Viewer"), "operationName": "Viewer", "variables": "{}"}
     response = await api.client.get("/graphql", params=params, headers=ADMIN)
     assert response.status_code == 200 and response.json()["data"]["viewer"]["name"] == "admin-1"
+
+
+async def test_an_undeclared_oversized_body_is_drained_then_413(api: Api) -> None:
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(17):
+            yield b" " * 65536  # 1.06 MiB in all, with no Content-Length
+
+    response = await api.client.post(
+        "/graphql", content=chunks(), headers={**ADMIN, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
