@@ -8,6 +8,7 @@ import sys
 import uvicorn
 
 from app.main import StartupError, create_app
+from app.server import header_deadline_protocol
 from app.services.tokens import TokenFileError
 from app.settings import Settings, SettingsError
 
@@ -22,6 +23,8 @@ def main() -> int:
         return 2
     print(f"confid: GraphiQL at http://{settings.host}:{settings.port}/graphql", file=sys.stderr)
     trusted = ",".join(str(network) for network in settings.trusted_proxies)
+    # Timeouts (headers, body, keep-alive) and the concurrency limit: README, "Behind a
+    # reverse proxy". The body deadline is the /graphql view's own.
     uvicorn.run(
         app,
         host=settings.host,
@@ -32,6 +35,9 @@ def main() -> int:
         # own 127.0.0.1 default); confid's RequestOrigin applies the same rule in the app.
         proxy_headers=bool(trusted),
         forwarded_allow_ips=trusted or None,
+        http=header_deadline_protocol(settings.http_header_timeout_seconds),
+        timeout_keep_alive=settings.http_keepalive_seconds,
+        limit_concurrency=settings.http_max_concurrency,
     )
     return 0
 

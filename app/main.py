@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ from starlette.routing import Route
 
 from app.api.auth import auth_config
 from app.api.export import AuditExport
+from app.api.hygiene import ApiHeaders
 from app.api.origin import RequestOrigin
 from app.api.view import GraphQLView
 from app.notify.transport import Transport
@@ -25,7 +27,14 @@ from app.settings import Settings
 from app.store.database import Connection, connect
 from app.web import web_routes
 from app.web.graphiql import graphiql_response
-from app.wiring import Parts, StartupError, build_authenticator, build_services, load_tokens
+from app.wiring import (
+    Parts,
+    StartupError,
+    build_api_limits,
+    build_authenticator,
+    build_services,
+    load_tokens,
+)
 
 __all__ = ["StartupError", "create_app"]
 
@@ -39,8 +48,10 @@ def create_app(
     transport: Transport | None = None,
     fault: FaultHook = no_faults,
     identity_clock: IdentityClock | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> Starlette:
-    """Build confid. `database`, when given, is an open async database used as is."""
+    """Build confid. `database`, when given, is an open async database used as is;
+    `monotonic` is the clock of the rate limits (tests freeze it)."""
     settings = settings or Settings.from_env()
     connection = (
         Connection(database, None, embedded=settings.embedded)
@@ -53,7 +64,13 @@ def create_app(
     authenticator = build_authenticator(
         settings, load_tokens(settings), identity_clock or IdentityClock()
     )
-    view = GraphQLView(services, authenticator, graphiql_response)
+    view = GraphQLView(
+        services,
+        authenticator,
+        build_api_limits(settings, services, monotonic),
+        graphiql_response,
+        body_timeout=settings.http_body_timeout_seconds,
+    )
     audit_export = AuditExport(services, authenticator)
 
     @contextlib.asynccontextmanager
@@ -107,7 +124,10 @@ def create_app(
             Route("/auth/config", auth_config(authenticator), methods=["GET"]),
             *web_routes(),  # the admin page at /, its files, the GraphiQL build
         ],
-        middleware=[Middleware(RequestOrigin, trusted_proxies=settings.trusted_proxies)],
+        middleware=[
+            Middleware(RequestOrigin, trusted_proxies=settings.trusted_proxies),
+            Middleware(ApiHeaders),
+        ],
         lifespan=lifespan,
     )
     app.state.services = services

@@ -72,6 +72,31 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[Network, ...]:
     return tuple(out)
 
 
+def _rate_limit(env: Mapping[str, str], name: str, default: RateLimit | None) -> RateLimit | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if raw.lower() == "off":
+        return None
+    points, slash, per_second = raw.partition("/")
+    try:
+        limit = RateLimit(float(points), float(per_second)) if slash else None
+    except ValueError:
+        limit = None
+    if limit is None or not (limit.points >= 1 and limit.per_second > 0):
+        raise SettingsError(
+            f"{name} must be <points>/<points per second> (e.g. 2000/50) or off, not {raw!r}"
+        )
+    return limit
+
+
+def _whole(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    value = _number(env, name, default, minimum)
+    if value != int(value):
+        raise SettingsError(f"{name} must be a whole number, not {env[name]!r}")
+    return int(value)
+
+
 def _port(env: Mapping[str, str], name: str, default: int) -> int:
     port = _number(env, name, default, 0)
     if port != int(port) or port > 65535:
@@ -116,6 +141,23 @@ def _role_map(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
             )
         pairs.append((name.strip(), role.strip().lower()))
     return tuple(pairs)
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """One role's bucket: `points` at most, refilled at `per_second` points a second."""
+
+    points: float
+    per_second: float
+
+
+# Why these numbers: README, "Rate limits". A mutation costs 100 points, a page of 100
+# users about 400, the admin page's views 3-120.
+DEFAULT_RATE_LIMITS = {
+    "admin": RateLimit(2000, 50),
+    "helpdesk": RateLimit(1000, 20),
+    "auditor": RateLimit(4000, 50),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +210,15 @@ class Settings:
     def oidc(self) -> bool:
         """True when JWT bearer tokens from an OpenID provider are accepted."""
         return self.oidc_issuer is not None
+
+    max_query_cost: int = 1000
+    rate_limit_admin: RateLimit | None = DEFAULT_RATE_LIMITS["admin"]
+    rate_limit_helpdesk: RateLimit | None = DEFAULT_RATE_LIMITS["helpdesk"]
+    rate_limit_auditor: RateLimit | None = DEFAULT_RATE_LIMITS["auditor"]
+    http_header_timeout_seconds: float = 10.0
+    http_body_timeout_seconds: float = 30.0
+    http_keepalive_seconds: int = 5
+    http_max_concurrency: int = 256
 
     @property
     def embedded(self) -> bool:
@@ -258,4 +309,18 @@ class Settings:
             oidc_client_id=env.get("CONFID_OIDC_CLIENT_ID", "").strip() or None,
             oidc_scopes=" ".join(env.get("CONFID_OIDC_SCOPES", "").split())
             or "openid profile email",
+            max_query_cost=_whole(env, "CONFID_MAX_QUERY_COST", 1000, 10),
+            rate_limit_admin=_rate_limit(
+                env, "CONFID_RATE_LIMIT_ADMIN", DEFAULT_RATE_LIMITS["admin"]
+            ),
+            rate_limit_helpdesk=_rate_limit(
+                env, "CONFID_RATE_LIMIT_HELPDESK", DEFAULT_RATE_LIMITS["helpdesk"]
+            ),
+            rate_limit_auditor=_rate_limit(
+                env, "CONFID_RATE_LIMIT_AUDITOR", DEFAULT_RATE_LIMITS["auditor"]
+            ),
+            http_header_timeout_seconds=_number(env, "CONFID_HTTP_HEADER_TIMEOUT_SECONDS", 10, 0.1),
+            http_body_timeout_seconds=_number(env, "CONFID_HTTP_BODY_TIMEOUT_SECONDS", 30, 0.1),
+            http_keepalive_seconds=_whole(env, "CONFID_HTTP_KEEPALIVE_SECONDS", 5, 1),
+            http_max_concurrency=_whole(env, "CONFID_HTTP_MAX_CONCURRENCY", 256, 1),
         )

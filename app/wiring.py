@@ -9,12 +9,16 @@ import json
 import logging
 import secrets
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from app.api.throttle import ApiLimits, RateLimiter, TrailLength
+from app.domain.bucket import BucketSize
 from app.domain.generator import RandomBelow
+from app.domain.models import Role
 from app.domain.retry import RetryPolicy
 from app.domain.signing import Signer, SigningKeyError, load_public_pems
 from app.notify.smtp import SmtpConfig, SmtpTransport
@@ -43,7 +47,7 @@ from app.services.resend import ResendService
 from app.services.seed import DemoSeed
 from app.services.steps import FaultHook, no_faults
 from app.services.tokens import TokenRegistry
-from app.settings import Settings
+from app.settings import RateLimit, Settings
 from app.store.access_log import AccessLogRepository
 from app.store.audit import AuditRepository
 from app.store.bridges import BridgeRepository
@@ -274,3 +278,23 @@ def build_authenticator(
         source.description,
     )
     return Authenticator(tokens, OidcValidator(policy, cache, now=clock.wall), sign_in)
+
+
+def _bucket(limit: RateLimit | None) -> BucketSize | None:
+    return BucketSize(float(limit.points), float(limit.per_second)) if limit else None
+
+
+def build_api_limits(
+    settings: Settings, services: Services, monotonic: Callable[[], float]
+) -> ApiLimits:
+    """Rate limits per role, the maximum query cost, and the trail length pricing scans."""
+    sizes = {
+        Role.ADMIN: _bucket(settings.rate_limit_admin),
+        Role.HELPDESK: _bucket(settings.rate_limit_helpdesk),
+        Role.AUDITOR: _bucket(settings.rate_limit_auditor),
+    }
+    return ApiLimits(
+        RateLimiter(sizes, monotonic),
+        settings.max_query_cost,
+        TrailLength(services.audit.trail_length, monotonic),
+    )

@@ -11,7 +11,8 @@
    warm-up run each), `--duration` seconds each, with `wrk` (or the asyncio fallback);
    medians are reported, with the ratio's range over the rounds. Each server's peak RSS
    is reset before the scenario and read after it.
-4. The chain check and `verify` memory (`bench.chain`), and with `--profile` a pyinstrument
+4. The chain check and `verify` memory (`bench.chain`), the analysis time of the worst
+   documents under the token limit (`bench.analysis`), and with `--profile` a pyinstrument
    profile of scenarios (a) and (d) (`bench.profile`).
 5. A table on stdout, and `bench-results/<timestamp>.json` + `.md`.
 """
@@ -112,6 +113,12 @@ def start_server(
             "CONFID_HOST": "127.0.0.1",
             "CONFID_PORT": str(port),
             "PYTHONPATH": str(ROOT),
+            # Throughput under load, not the rate limits: buckets no run can empty (still
+            # metered, so their cost per request is in the numbers).
+            **{
+                f"CONFID_RATE_LIMIT_{role}": "1000000000/1000000000"
+                for role in ("ADMIN", "HELPDESK", "AUDITOR")
+            },
         }
     )
     log = workdir / f"{kind}.log"
@@ -420,6 +427,30 @@ def markdown(result: dict[str, Any]) -> str:
                 f"{_fmt(m.get('verify_peak_growth_mib'))} | {m.get('floor_seconds', 'n/a')} | "
                 f"{_fmt(m.get('floor_peak_growth_mib'))} | {_share(m.get('confid_share_mib'))} |"
             )
+    analysis = result.get("analysis")
+    if analysis:
+        lines += [
+            "",
+            "## Query analysis",
+            "",
+            "The worst documents that fit under the 2,000-token limit: parse excluded, best of "
+            f"{analysis['repeat']}, uncached (a repeated document is not analysed again).",
+            "",
+            "| document | tokens | graphql-core rules ms | cost rule ms | whole validation ms "
+            "| visits | confid answers |",
+            "|---|---:|---:|---:|---:|---:|---|",
+        ]
+        for d in analysis["documents"]:
+            lines.append(
+                f"| {d['document']} | {d['tokens']:,} | {d['graphql_core_rules_ms']} | "
+                f"{d['cost_rule_ms']} | {d['validation_total_ms']} | {d['visits']:,} | "
+                f"{d['verdict']} |"
+            )
+        former = ", ".join(
+            f"{c['levels']} levels {c['strawberry_validators_ms']} ms"
+            for c in analysis["former_validators"]
+        )
+        lines += ["", f"Strawberry's former depth and alias validators on fan-out: {former}."]
     for text in result.get("profiles", []):
         lines += ["", "```", text, "```"]
     return "\n".join(lines) + "\n"
@@ -462,6 +493,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--fresh", action="store_true", help="rebuild the cached snapshot")
     parser.add_argument("--no-chain", action="store_true", help="skip the audit-chain part")
+    parser.add_argument("--no-analysis", action="store_true", help="skip the query analysis")
     parser.add_argument("--profile", action="store_true", help="pyinstrument (a) and (d)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results")
     args = parser.parse_args(argv)
@@ -532,6 +564,11 @@ def main(argv: list[str] | None = None) -> int:
             command = [sys.executable, "-m", "bench.chain", "--entries", "20000"]
             command += ["--sizes", "10000,40000"] + (["--no-floor"] if args.quick else [])
             result["chain"] = _subprocess_json(command, timeout=900)
+        if not args.no_analysis:
+            print("query analysis: worst documents ...", file=sys.stderr, flush=True)
+            repeat = 5 if args.quick else 20
+            command = [sys.executable, "-m", "bench.analysis", "--repeat", str(repeat)]
+            result["analysis"] = {**_subprocess_json(command, timeout=600), "repeat": repeat}
         if args.profile:
             result["profiles"] = []
             for key, requests in (

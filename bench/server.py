@@ -23,6 +23,7 @@ from mongomock_motor import AsyncMongoMockClient
 from starlette.applications import Starlette
 
 from app.main import create_app
+from app.server import header_deadline_protocol
 from app.settings import Settings
 from app.store.database import Database
 from bench.ceiling import create_ceiling, token_hashes
@@ -33,15 +34,23 @@ async def _serve(kind: str, snapshot: Path, tokens: Path, port: int) -> None:
     database: Database = AsyncMongoMockClient()["confid"]
     await restore(database, load_snapshot_file(snapshot))
     app: Starlette
+    settings = Settings.from_env()  # also the server options `python -m app` uses
     if kind == "confid":
-        settings = Settings.from_env()
         if settings.port != port:
             raise SystemExit("CONFID_PORT and --port disagree")
         app = create_app(settings, database=database)
     else:
         app = create_ceiling(database, token_hashes(tokens))
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        http=header_deadline_protocol(settings.http_header_timeout_seconds),
+        timeout_keep_alive=settings.http_keepalive_seconds,
+        limit_concurrency=settings.http_max_concurrency,
     )
     print(f"bench.server: {kind} listening on 127.0.0.1:{port}", file=sys.stderr, flush=True)
     await uvicorn.Server(config).serve()

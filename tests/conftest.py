@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from app.main import create_app
 from app.services.container import Services
 from app.services.tokens import hash_token
-from app.settings import Settings
+from app.settings import RateLimit, Settings
 from tests.yielding import YieldingDatabase
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +67,12 @@ async def raw_database() -> AsyncIterator[Any]:
         yield AsyncMongoMockClient()[f"confid_test_{secrets.token_hex(6)}"]
 
 
+# Tests drive confid at machine speed, far past any person's pace: their buckets are vast
+# (still metered, so every response carries its cost). tests/api/test_rate_limits.py
+# checks the real defaults.
+VAST = RateLimit(1_000_000, 1_000_000)
+
+
 @pytest.fixture
 def settings(tokens_file: Path) -> Settings:
     return Settings(
@@ -75,6 +81,9 @@ def settings(tokens_file: Path) -> Settings:
         demo_users=12,
         recovery_grace_seconds=60,
         lock_wait_seconds=10,
+        rate_limit_admin=VAST,
+        rate_limit_helpdesk=VAST,
+        rate_limit_auditor=VAST,
     )
 
 

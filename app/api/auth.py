@@ -15,7 +15,18 @@ from app.domain.errors import Forbidden, IdentityUnavailable, Unauthenticated
 from app.domain.models import RequestMeta
 from app.services.identity import Authenticator
 
-_QUERY_TOKEN_PARAMS = ("access_token", "token", "bearer", "authorization", "api_key")
+# Query parameters that look like credentials, compared without case, `_` or `-`
+# (`Access_Token`, `api-key`, `apiKey` ...): URLs end up in logs and browser history.
+_QUERY_TOKEN_PARAMS = frozenset(
+    {"accesstoken", "token", "bearer", "authorization", "apikey", "auth", "authtoken", "jwt",
+     "idtoken", "sessiontoken", "key", "secret", "password"}
+)  # fmt: skip
+
+
+def _token_like(name: str) -> bool:
+    return name.lower().replace("_", "").replace("-", "") in _QUERY_TOKEN_PARAMS
+
+
 USER_AGENT_MAX = 512
 
 
@@ -35,7 +46,7 @@ async def authenticate(connection: HTTPConnection, authenticator: Authenticator)
     Forbidden (a valid OpenID Connect token that maps to no role) or IdentityUnavailable
     (the provider's keys cannot be fetched) otherwise.
     """
-    if any(p in connection.query_params for p in _QUERY_TOKEN_PARAMS):
+    if any(_token_like(name) for name in connection.query_params):
         raise Unauthenticated(
             "Tokens are never accepted in the query string (URLs end up in logs). "
             "Send `Authorization: Bearer <token>`."

@@ -8,6 +8,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
 from app.api.reads import AuditReads
+from app.api.throttle import RequestBudget
 from app.domain.access import Capability, Principal
 from app.domain.entry import AuditEntry
 from app.domain.errors import Forbidden, Unauthenticated
@@ -23,6 +24,7 @@ class Context:
     principal: Principal | None
     meta: RequestMeta | None
     request_id: str
+    budget: RequestBudget | None = None  # this request's cost and rate limit
     _users: DataLoader[str, User | None] | None = field(default=None, init=False)
     _bridges: DataLoader[str, Bridge | None] | None = field(default=None, init=False)
     _events: DataLoader[int, AuditEntry | None] | None = field(default=None, init=False)

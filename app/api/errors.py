@@ -13,6 +13,7 @@ from app.domain.errors import (
     IdentityUnavailable,
     InvalidToken,
     QueryTooComplex,
+    Throttled,
     Unauthenticated,
 )
 from app.services.health import database_unavailable
@@ -24,9 +25,7 @@ FORBIDDEN = "FORBIDDEN"
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 BAD_REQUEST = "BAD_REQUEST"
 INTERNAL = "INTERNAL"
-
-# graphql-core and Strawberry's limit rules report plain messages; these mark them.
-_LIMIT_MARKERS = ("exceeds maximum operation depth", "aliases found", "tokens. Parsing aborted")
+THROTTLED = "THROTTLED"
 
 
 def code_of(error: GraphQLError) -> str:
@@ -38,6 +37,8 @@ def code_of(error: GraphQLError) -> str:
         return FORBIDDEN
     if isinstance(original, QueryTooComplex):
         return QUERY_TOO_COMPLEX
+    if isinstance(original, Throttled):
+        return THROTTLED
     if isinstance(original, BadRequest):
         return BAD_REQUEST
     if error.path is None and (
@@ -45,9 +46,8 @@ def code_of(error: GraphQLError) -> str:
         or isinstance(original, GraphQLError | ValueError | TypeError | OverflowError)
     ):
         # Parse, validation and variable-coercion errors (a scalar refusing a value raises
-        # ValueError): the client's own mistake, reported with its real message.
-        if any(marker in error.message for marker in _LIMIT_MARKERS):
-            return QUERY_TOO_COMPLEX
+        # ValueError): the client's own mistake, reported with its real message. The limits
+        # (tokens, depth, aliases, cost) raise QueryTooComplex, so no message is read here.
         return BAD_REQUEST
     if isinstance(original, GraphQLError) and original.original_error is None:
         return BAD_REQUEST  # e.g. an invalid scalar value raised while parsing input
@@ -84,14 +84,18 @@ def unavailable_message(request_id: str) -> str:
 
 
 def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
-    """The JSON of one error, internal ones masked (and logged with the request id)."""
+    """The JSON of one error, internal ones masked (and logged with the request id).
+    Extensions confid set itself (e.g. `cost` on QUERY_TOO_COMPLEX) are kept."""
     code = code_of(error)
     formatted: dict[str, Any] = dict(error.formatted)
+    extra: dict[str, Any] = {}
     if code == INTERNAL and unavailable(error):
         formatted["message"] = unavailable_message(request_id)
     elif code == INTERNAL:
         formatted["message"] = f"Internal server error (request id {request_id})."
-    formatted["extensions"] = {"code": code, "requestId": request_id}
+    elif isinstance(error.original_error, QueryTooComplex | Throttled):
+        extra = dict(error.extensions or {})
+    formatted["extensions"] = {**extra, "code": code, "requestId": request_id}
     return formatted
 
 
@@ -101,3 +105,9 @@ def top_level_error(code: str, message: str, request_id: str | None = None) -> d
     if request_id:
         extensions["requestId"] = request_id
     return {"data": None, "errors": [{"message": message, "extensions": extensions}]}
+
+
+def throttled(error: GraphQLError) -> Throttled | None:
+    """The Throttled behind an error, if that is what it is (HTTP 429)."""
+    original = error.original_error
+    return original if isinstance(original, Throttled) else None

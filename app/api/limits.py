@@ -1,64 +1,194 @@
-"""Documented request limits, and the one extension that enforces them and caches
-parsing and validation (each Strawberry extension costs something on every request)."""
+"""Documented request limits, and the one extension that enforces them: the token limit,
+the cost rule, the per-token rate limit, and the caches of parsing and analysis (each
+Strawberry extension costs something on every request, so there is one)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import AsyncIterator, Iterator
 from functools import lru_cache
+from typing import Any
 
-from graphql import ASTValidationRule, parse
-from strawberry.extensions import SchemaExtension
-from strawberry.extensions.max_aliases import create_validator as alias_validator
-from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
-
-MAX_BODY_BYTES = 1024 * 1024
-MAX_DEPTH = 10
-MAX_TOKENS = 2000
-MAX_ALIASES = 30
-MAX_JSON_NESTING = 64
-
-# Built once at import: ValidationCache keys on the rule classes, so they must not be
-# re-created per request. Introspection fields are not counted (GraphiQL keeps working).
-_RULES: tuple[type[ASTValidationRule], ...] = (
-    depth_validator(MAX_DEPTH, None),
-    alias_validator(MAX_ALIASES),
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    GraphQLSyntaxError,
+    Lexer,
+    Source,
+    TokenKind,
+    parse,
 )
+from strawberry.extensions import SchemaExtension
 
+from app.api.actual_cost import actual_points
+from app.api.cost import (
+    Analysis,
+    OperationFigures,
+    Points,
+    bound_rule,
+    priced,
+    scan_points,
+)
+from app.api.throttle import RequestBudget
+from app.domain.errors import QueryTooComplex, Throttled
 
+# Depth, aliases, expanded size and the price list live with the cost rule (app.api.cost,
+# app.api.field_costs); the maximum cost and the rate limits come from Settings.
+MAX_BODY_BYTES = 1024 * 1024
+MAX_TOKENS = 2000
+MAX_JSON_NESTING = 64
 CACHE_SIZE = 256
-_parse = lru_cache(maxsize=CACHE_SIZE)(parse)
+
+
+def _tokens(query: str, stop: int) -> int:
+    """How many tokens (comments included, as graphql-core counts them) the query has,
+    counting no further than `stop`; lexing errors end the count."""
+    lexer = Lexer(Source(query))
+    count = 0
+    try:
+        while count < stop:
+            previous = lexer.token
+            token = lexer.advance()
+            skipped = previous.next
+            while skipped is not None and skipped is not token:
+                count += 1  # comments the lexer stepped over
+                skipped = skipped.next
+            if token.kind == TokenKind.EOF:
+                break
+            count += 1
+    except GraphQLSyntaxError:
+        pass
+    return count
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _parse(query: str) -> DocumentNode:
+    try:
+        return parse(query, max_tokens=MAX_TOKENS)
+    except GraphQLSyntaxError:
+        # graphql-core reports its token limit as a syntax error; whether this document
+        # is over the limit is decided here, by counting, not by reading the message.
+        if _tokens(query, MAX_TOKENS + 1) > MAX_TOKENS:
+            message = f"The query has more than {MAX_TOKENS} tokens."
+            raise GraphQLError(message, original_error=QueryTooComplex(message)) from None
+        raise
 
 
 @lru_cache(maxsize=CACHE_SIZE)
 def _validate(
-    schema: object, document: object, rules: tuple[type[ASTValidationRule], ...]
-) -> object:
+    schema: GraphQLSchema, query: str, rules: tuple[type[ASTValidationRule], ...]
+) -> tuple[list[GraphQLError], Analysis]:
+    """graphql-core's rules and the cost rule, once per query text (clients send variables,
+    not literals, so a repeated document costs nothing to validate or analyse)."""
     from strawberry.schema.schema import validate_document
 
-    return validate_document(schema, document, rules)  # type: ignore[arg-type]
+    found: list[Analysis] = []
+    errors = validate_document(schema, _parse(query), (*rules, bound_rule(found)))
+    return errors, found[0] if found else Analysis(too_deep=True)
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _priced(schema: GraphQLSchema, query: str, figures: OperationFigures, values: str) -> Points:
+    """Points of an operation whose pages come from variables, per distinct values."""
+    return priced(schema, _parse(query), figures, json.loads(values))
 
 
 class RequestPipeline(SchemaExtension):
-    """Token limit, depth and alias rules, and LRU caches of parse and validate results.
+    """Token limit, cost rule and rate limit, in front of execution; the cost figures in
+    `extensions.cost` of every result."""
 
-    A repeated query text (clients send variables, not literals) skips graph-core's
-    parse and validate entirely; the caches are bounded, so odd queries cannot grow them.
-    """
+    def _budget(self) -> RequestBudget | None:
+        budget: RequestBudget | None = getattr(self.execution_context.context, "budget", None)
+        return budget
 
     def on_operation(self) -> Iterator[None]:
-        context = self.execution_context
-        context.parse_options["max_tokens"] = MAX_TOKENS
-        context.validation_rules = context.validation_rules + _RULES
+        budget = self._budget()
+        if budget is not None:
+            wait = budget.limits.limiter.wait(budget.principal, 1)
+            if wait > 0:  # an empty bucket: not even parsed
+                budget.retry_after = wait
+                raise Throttled(_throttled_message(budget), wait)
         yield
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
-        context.graphql_document = _parse(context.query, **context.parse_options)
+        context.graphql_document = _parse(context.query or "")
         yield
 
-    def on_validate(self) -> Iterator[None]:
+    async def on_validate(self) -> AsyncIterator[None]:
         context = self.execution_context
-        context.pre_execution_errors = _validate(  # type: ignore[assignment]
-            context.schema._schema, context.graphql_document, context.validation_rules
-        )
+        schema = context.schema._schema
+        errors, analysis = _validate(schema, context.query or "", context.validation_rules)
+        budget = self._budget()
+        figures = analysis.operation(context.operation_name)
+        named = getattr(context, "_provided_operation_name", None)
+        if not errors and named is None and len(analysis.operations) > 1:
+            # Strawberry would run the first one; the spec says to refuse.
+            message = "The document has several operations: name one in `operationName`."
+            errors = [GraphQLError(message)]
+        if errors or budget is None or figures is None:
+            if budget is not None:
+                budget.take(1)  # a refused document still costs a point
+                budget.actual = budget.charged
+            context.pre_execution_errors = errors
+            yield
+            return
+        points = figures.cost
+        if figures.page_variables:
+            variables = context.variables or {}
+            relevant = {name: variables.get(name) for name in sorted(figures.page_variables)}
+            points = _priced(schema, context.query or "", figures, json.dumps(relevant))
+        limits = budget.limits
+        if points.scans:
+            budget.per_scan = scan_points(await limits.trail_length.get(), limits.max_query_cost)
+        budget.requested = max(1, points.total(budget.per_scan))
+        context.pre_execution_errors = []
+        status = limits.limiter.status(budget.principal)
+        # A request larger than the token's whole bucket could never run: too complex too.
+        maximum = min(limits.max_query_cost, status.limit if status else limits.max_query_cost)
+        if budget.requested > maximum:
+            budget.take(1)
+            budget.actual = budget.charged
+            message = (
+                f"The query costs {budget.requested} points; at most {maximum} are allowed "
+                "per request. Ask for smaller pages (`first`) or fewer nested lists."
+            )
+            cost = {"requestedQueryCost": budget.requested, "maximumAvailable": maximum}
+            context.pre_execution_errors = [
+                GraphQLError(
+                    message, original_error=QueryTooComplex(message), extensions={"cost": cost}
+                )
+            ]
+        elif not budget.take(budget.requested):
+            message = _throttled_message(budget)
+            context.pre_execution_errors = [
+                GraphQLError(message, original_error=Throttled(message, budget.retry_after or 1))
+            ]
         yield
+
+    def on_execute(self) -> Iterator[None]:
+        yield
+        budget = self._budget()
+        context = self.execution_context
+        result = context.result
+        if budget is None or context.graphql_document is None:
+            return
+        data: Any = getattr(result, "data", None)
+        spent = actual_points(
+            context.schema._schema, context.graphql_document, context.operation_name, data
+        )
+        budget.settle(max(1, spent.total(budget.per_scan)))
+
+    def get_results(self) -> dict[str, Any]:
+        budget = self._budget()
+        return {"cost": budget.extension()} if budget is not None else {}
+
+
+def _throttled_message(budget: RequestBudget) -> str:
+    wanted = budget.requested or 1
+    return (
+        f"Rate limit: this token's bucket lacks the {wanted} point(s) this request costs; "
+        f"retry in {budget.retry_after_seconds()} s (see `rateLimit` and extensions.cost)."
+    )

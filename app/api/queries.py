@@ -18,6 +18,7 @@ from app.api.pagination import (
     encode_cursor,
 )
 from app.api.permissions import requires
+from app.api.ratelimit import RateLimitQuery
 from app.api.results import ConferenceIdCheck, Viewer, user_errors
 from app.api.trail import TrailQuery
 from app.api.types import AuditEvent, Bridge, Node, Notification, User
@@ -42,7 +43,7 @@ class UserConnection(Connection[User]):
 
 
 @strawberry.type(description="Read access to users, bridges, conference IDs and the audit trail.")
-class Query(TrailQuery):
+class Query(TrailQuery, RateLimitQuery):
     @strawberry.field(description="The caller: token name and role.")
     def viewer(self, info: Info) -> Viewer:
         principal = info.context.require(Capability.READ_DIRECTORY)  # also returns who

@@ -11,6 +11,7 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
 from app.api.errors import INTERNAL, code_of
+from app.api.field_costs import undeclared
 from app.api.limits import RequestPipeline
 from app.api.mutations import Mutation
 from app.api.queries import Query
@@ -45,3 +46,9 @@ schema = ConfidSchema(
     scalar_overrides={datetime: DateTime},
     extensions=[RequestPipeline],
 )
+
+# Every root field, field with arguments, async field and list of objects has a price in
+# app/api/field_costs.py; a new one without it stops confid at import, not in production.
+_unpriced = undeclared(schema._schema)
+if _unpriced:  # pragma: no cover - tests/api/test_cost.py names them first
+    raise RuntimeError(f"fields without a cost in app/api/field_costs.py: {_unpriced}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -20,14 +21,17 @@ from app.api.context import Context
 from app.api.errors import (
     BAD_REQUEST,
     INTERNAL,
+    THROTTLED,
     format_error,
+    throttled,
     top_level_error,
     unavailable,
     unavailable_message,
 )
 from app.api.limits import MAX_BODY_BYTES, MAX_JSON_NESTING
 from app.api.schema import schema
-from app.domain.errors import BadRequest, Forbidden, IdentityUnavailable, Unauthenticated
+from app.api.throttle import ApiLimits, RequestBudget
+from app.domain.errors import BadRequest, Forbidden, IdentityUnavailable, Throttled, Unauthenticated
 from app.services.container import Services
 from app.services.health import database_unavailable
 from app.services.identity import Authenticator
@@ -66,12 +70,19 @@ class GraphQLView(GraphQL[Context, None]):
     """Strawberry's ASGI view, made strict: every client mistake is a JSON error with a code."""
 
     def __init__(
-        self, services: Services, authenticator: Authenticator, ide_page: IdePage | None = None
+        self,
+        services: Services,
+        authenticator: Authenticator,
+        limits: ApiLimits,
+        ide_page: IdePage | None = None,
+        body_timeout: float = 30.0,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
         self.services = services
         self.authenticator = authenticator
+        self.limits = limits
         self.ide_page = ide_page
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # no subscriptions: refuse websockets politely
@@ -79,8 +90,8 @@ class GraphQLView(GraphQL[Context, None]):
             return
         request_id = request_id_of(scope)
         scope.setdefault("state", {})["request_id"] = request_id
-        body, too_large = await _read_body(scope, receive)
-        if too_large:
+        body, refusal = await _read_body(scope, receive, self.body_timeout)
+        if refusal == 413:
             response: Response = JSONResponse(
                 top_level_error(
                     BAD_REQUEST,
@@ -88,6 +99,17 @@ class GraphQLView(GraphQL[Context, None]):
                     request_id,
                 ),
                 status_code=413,
+                headers={"Connection": "close"} if _declared_too_large(scope) else None,
+            )
+        elif refusal == 408:
+            response = JSONResponse(
+                top_level_error(
+                    BAD_REQUEST,
+                    f"The request body did not arrive within {self.body_timeout:g} s.",
+                    request_id,
+                ),
+                status_code=408,
+                headers={"Connection": "close"},
             )
         else:
             response = await self._respond(scope, _replay(body), request_id)
@@ -98,10 +120,21 @@ class GraphQLView(GraphQL[Context, None]):
         request = Request(scope, receive=receive)
         try:
             response = await self.run(request)
-            if scope["state"].get("database_unavailable"):
+            budget: RequestBudget | None = scope["state"].get("budget")
+            if scope["state"].get("throttled") and budget is not None:
+                response.status_code = 429
+                response.headers["Retry-After"] = str(budget.retry_after_seconds())
+            elif scope["state"].get("database_unavailable"):
                 response.status_code = 503
                 response.headers["Retry-After"] = "5"
             return response
+        except Throttled as exc:  # the bucket was empty: nothing was even parsed
+            budget = scope["state"].get("budget")
+            body = top_level_error(THROTTLED, str(exc), request_id)
+            if budget is not None:
+                body["extensions"] = {"cost": budget.extension()}
+            seconds = budget.retry_after_seconds() if budget is not None else 1
+            return JSONResponse(body, status_code=429, headers={"Retry-After": str(seconds)})
         except (Unauthenticated, Forbidden, IdentityUnavailable) as exc:
             # Raised by get_context only (resolvers' errors end up in the result): the
             # request was refused for its token, before anything ran.
@@ -168,7 +201,9 @@ class GraphQLView(GraphQL[Context, None]):
             return Context(self.services, None, None, request_id)  # the page needs no token
         principal = await authenticate(request, self.authenticator)
         meta = request_meta(request, principal)
-        return Context(self.services, principal, meta, request_id)
+        budget = RequestBudget(self.limits, principal)
+        request.scope["state"]["budget"] = budget
+        return Context(self.services, principal, meta, request_id, budget)
 
     def decode_json(self, data: str | bytes) -> object:
         try:
@@ -200,6 +235,8 @@ class GraphQLView(GraphQL[Context, None]):
             data["errors"] = [format_error(e, request_id) for e in result.errors]
             if any(unavailable(e) for e in result.errors):
                 request.scope["state"]["database_unavailable"] = True
+            if any(throttled(e) for e in result.errors):
+                request.scope["state"]["throttled"] = True
         if result.extensions:
             data["extensions"] = result.extensions
         return data
@@ -214,25 +251,37 @@ def _has_lone_surrogate(value: object) -> bool:
     return False
 
 
-async def _read_body(scope: Scope, receive: Receive) -> tuple[bytes, bool]:
-    """The whole body, or (b"", True) once it passes the limit (the rest is drained)."""
+def _declared_too_large(scope: Scope) -> bool:
     declared = dict(scope.get("headers", [])).get(b"content-length")
-    too_large = declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES
+    return declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES
+
+
+async def _read_body(scope: Scope, receive: Receive, timeout: float) -> tuple[bytes, int | None]:
+    """(body, None); or (b"", 413) for a body over the limit: at once when its declared
+    Content-Length says so (nothing is read; the connection closes after the answer),
+    else once it passes the limit (the rest is drained, so the answer is not lost in a
+    reset); or (b"", 408) when the whole body has not arrived within `timeout` seconds."""
+    if _declared_too_large(scope):
+        return b"", 413
     chunks: list[bytes] = []
     size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            too_large = True
-        if not too_large:
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return (b"", True) if too_large else (b"".join(chunks), False)
+    too_large = False
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    break
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                too_large = too_large or size > MAX_BODY_BYTES
+                if not too_large:
+                    chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+    except TimeoutError:
+        return b"", 408
+    return (b"", 413) if too_large else (b"".join(chunks), None)
 
 
 def _replay(body: bytes) -> Receive:

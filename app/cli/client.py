@@ -6,7 +6,9 @@ command only deals with answers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -23,6 +25,19 @@ except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
     USER_AGENT = "confid-cli"
 
 _AUTH_CODES = {"UNAUTHENTICATED", "FORBIDDEN"}
+THROTTLE_RETRIES = 5
+THROTTLE_WAIT_MAX = 60.0
+
+
+def _retry_after(response: httpx.Response) -> float:
+    """The server's Retry-After in seconds, within 1..THROTTLE_WAIT_MAX."""
+    try:
+        seconds = float(response.headers.get("Retry-After", "1"))
+    except ValueError:
+        seconds = 1.0
+    return min(max(seconds, 1.0), THROTTLE_WAIT_MAX)
+
+
 _USAGE_CODES = {"BAD_REQUEST", "QUERY_TOO_COMPLEX"}
 
 
@@ -37,7 +52,15 @@ class Answer:
 class Client:
     """One confid at `base_url`, called with one bearer token."""
 
-    def __init__(self, base_url: str, token: str, *, timeout: float = 60) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float = 60,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._sleep = sleep
         if not base_url.startswith(("http://", "https://")):
             raise UsageError(f"CONFID_URL must start with http:// or https://, not {base_url!r}")
         self.base_url = base_url.rstrip("/")
@@ -51,13 +74,24 @@ class Client:
         self._http.close()
 
     def execute(self, document: str, variables: dict[str, Any] | None = None) -> Answer:
-        """POST one operation; top-level errors raise (see `raise_for_errors`)."""
-        try:
-            response = self._http.post(
-                "/graphql", json={"query": document, "variables": variables or {}}
+        """POST one operation; top-level errors raise (see `raise_for_errors`). An answer
+        THROTTLED by the token's rate limit (HTTP 429, nothing was executed) is waited out
+        and sent again, up to THROTTLE_RETRIES times."""
+        for attempt in range(THROTTLE_RETRIES + 1):
+            try:
+                response = self._http.post(
+                    "/graphql", json={"query": document, "variables": variables or {}}
+                )
+            except httpx.TransportError as exc:
+                raise self._unreachable(exc) from None
+            if response.status_code != 429 or attempt == THROTTLE_RETRIES:
+                break
+            wait = _retry_after(response)
+            print(
+                f"confid: rate limited (THROTTLED); waiting {wait:.0f} s before sending again",
+                file=sys.stderr,
             )
-        except httpx.TransportError as exc:
-            raise self._unreachable(exc) from None
+            self._sleep(wait)
         body = _json_body(response, self.base_url)
         errors = body.get("errors")
         if errors:

@@ -10,7 +10,8 @@ ConfidError
 │   └── Forbidden       the role may not do this -> FORBIDDEN (403 when no role at all)
 ├── IdentityUnavailable the OpenID provider's keys cannot be had -> HTTP 503
 ├── BadRequest          malformed arguments, cursors, ids -> BAD_REQUEST
-├── QueryTooComplex     depth, size or alias limits -> QUERY_TOO_COMPLEX
+├── QueryTooComplex     depth, size, alias or cost limits -> QUERY_TOO_COMPLEX
+├── Throttled           the caller's rate limit is used up -> HTTP 429, THROTTLED
 └── StoreError          the database misbehaved -> INTERNAL (masked)
 """
 
@@ -88,6 +89,14 @@ class BadRequest(ConfidError):
 
 class QueryTooComplex(ConfidError):
     """The query exceeds a documented limit."""
+
+
+class Throttled(ConfidError):
+    """The caller has used up its rate limit; nothing was run. Retry after `retry_after` s."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class StoreError(ConfidError):

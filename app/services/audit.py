@@ -111,6 +111,11 @@ class AuditService:
     ) -> tuple[list[AccessRecord], bool]:
         return await self._access.page(actor, first, before)
 
+    async def trail_length(self) -> int:
+        """How many entries the trail holds: the head's sequence (sequences are gapless)."""
+        sequence, _ = await self._audit.head()
+        return sequence
+
     async def events(
         self, where: AuditFilter, first: int, before: int | None
     ) -> tuple[list[AuditEntry], bool]:

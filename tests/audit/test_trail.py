@@ -145,7 +145,7 @@ async def access_records(api: Api) -> list[dict[str, Any]]:
 
 async def test_each_request_that_reads_the_trail_writes_one_record(api: Api) -> None:
     """A nested history over every user is one read of the trail, not one per user."""
-    nested = """{ users(first: 100) { edges { node {
+    nested = """{ users(first: 12) { edges { node {
         latestAuditEvent { sequence }
         conferenceIdHistory(first: 5) { edges { node { sequence } } } } } } }"""
     await api.data(nested, token="auditor")

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from app.cli.main import cli
 from tests.conftest import ROOT, TOKENS, operation
-from tests.server import running_confid
+from tests.server import VAST_RATE_LIMITS, running_confid
 
 #: The console script pip installed next to this interpreter (pyproject's [project.scripts]).
 CONFID = Path(sys.executable).parent / "confid"
@@ -99,7 +99,7 @@ class Confid:
 @pytest.fixture(scope="module")
 def confid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Confid]:
     folder = tmp_path_factory.mktemp("cli")
-    with running_confid(folder, CONFID_DEMO_USERS=str(DEMO_USERS)) as url:
+    with running_confid(folder, CONFID_DEMO_USERS=str(DEMO_USERS), **VAST_RATE_LIMITS) as url:
         yield Confid(url, folder)
 
 

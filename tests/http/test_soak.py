@@ -6,11 +6,11 @@ from pathlib import Path
 
 from app.tools.soak import soak
 from tests.conftest import TOKENS
-from tests.server import running_confid
+from tests.server import VAST_RATE_LIMITS, running_confid
 
 
 async def test_short_soak(tmp_path: Path) -> None:
-    with running_confid(tmp_path, CONFID_DEMO_USERS="25") as base:
+    with running_confid(tmp_path, CONFID_DEMO_USERS="25", **VAST_RATE_LIMITS) as base:
         report = await soak(base, TOKENS["admin"], requests=400, seconds=60, concurrency=8, seed=3)
     print(report.render())
     assert report.unexpected == []

@@ -107,7 +107,9 @@ async def test_queries_over_get_work(api: Api) -> None:
         params={"query": "{ viewer { role } }"},
         headers={"Authorization": f"Bearer {TOKENS['auditor']}"},
     )
-    assert response.json() == {"data": {"viewer": {"role": "AUDITOR"}}}
+    body = response.json()
+    assert body["data"] == {"viewer": {"role": "AUDITOR"}}
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 1
 
 
 async def test_depth_limit(api: Api) -> None:

@@ -11,13 +11,13 @@ import pytest
 
 from tests import scenarios
 from tests.conftest import TOKENS
-from tests.server import running_confid
+from tests.server import VAST_RATE_LIMITS, running_confid
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder: Path = tmp_path_factory.mktemp("uvicorn")
-    with running_confid(folder, CONFID_DEMO_USERS="30") as base:
+    with running_confid(folder, CONFID_DEMO_USERS="30", **VAST_RATE_LIMITS) as base:
         yield base
 
 

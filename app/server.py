@@ -1,0 +1,76 @@
+"""How uvicorn serves confid: its timeouts and concurrency limit come from `Settings`, plus
+the one deadline uvicorn lacks, for a request's headers (a slow or idle client is
+answered 408 and disconnected instead of holding a connection open for minutes)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+
+def _timeout_response(seconds: float) -> bytes:
+    body = json.dumps(
+        {
+            "data": None,
+            "errors": [
+                {
+                    "message": f"The request headers did not arrive within {seconds:g} s.",
+                    "extensions": {"code": "BAD_REQUEST"},
+                }
+            ],
+        }
+    ).encode()
+    head = (
+        "HTTP/1.1 408 Request Timeout\r\n"
+        "content-type: application/json\r\n"
+        f"content-length: {len(body)}\r\n"
+        "connection: close\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+class HeaderDeadlineProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a deadline for the request line and headers,
+    counted from the connection's start (the first request) or from a request's first
+    byte (later ones; between requests uvicorn's keep-alive timeout applies)."""
+
+    header_timeout = 10.0
+    _deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._deadline is None:
+            self._arm()
+
+    def on_headers_complete(self) -> None:
+        self._disarm()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._deadline = self.loop.call_later(self.header_timeout, self._expired)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expired(self) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            self.transport.write(_timeout_response(self.header_timeout))
+            self.transport.close()
+
+
+def header_deadline_protocol(seconds: float) -> type[HeaderDeadlineProtocol]:
+    """The protocol class to pass as uvicorn's `http`, with this header deadline."""
+    return type("HeaderDeadlineProtocol", (HeaderDeadlineProtocol,), {"header_timeout": seconds})

@@ -1,0 +1,226 @@
+"""Rate limits per token with the default buckets (issue 9, row 3 and item 6): a flood of
+changes stops with 429 after a bounded number of audit entries; people at a person's
+pace never meet the limit. The buckets' clock is frozen, so nothing here depends on time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from app.api.ids import encode_id
+from app.settings import DEFAULT_RATE_LIMITS, RateLimit, Settings
+from tests.conftest import Api, make_api, operation
+
+
+class FrozenClock:
+    """The rate limits' monotonic clock, moved only by the test."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+async def limited(settings: Settings, raw_database: Any, clock: FrozenClock) -> AsyncIterator[Api]:
+    """confid with the default rate limits (the shared fixture's are vast)."""
+    defaults = replace(
+        settings,
+        rate_limit_admin=DEFAULT_RATE_LIMITS["admin"],
+        rate_limit_helpdesk=DEFAULT_RATE_LIMITS["helpdesk"],
+        rate_limit_auditor=DEFAULT_RATE_LIMITS["auditor"],
+    )
+    api = await make_api(defaults, raw_database, monotonic=clock)
+    try:
+        yield api
+    finally:
+        await api.client.aclose()
+
+
+async def trail(api: Api) -> list[dict[str, Any]]:
+    """Every audit entry, read straight from the database (no bucket is touched)."""
+    events = api.services.database.get_collection("audit_events")
+    found: list[dict[str, Any]] = await events.find({}, {"outcome": 1}).to_list(None)
+    return found
+
+
+async def test_a_flood_of_resets_stops_before_the_trail(
+    limited: Api, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Row 3: 3,000 resets of unknown users with a helpdesk token.
+    before = len(await trail(limited))
+    reset = operation("ResetConferenceId")
+    statuses: list[int] = []
+    with caplog.at_level(logging.WARNING, logger="confid.ratelimit"):
+        for n in range(3000):
+            unknown = encode_id("User", f"nobody-{n}")
+            response = await limited.post(
+                {"query": reset, "variables": {"input": {"userId": unknown}}}, token="helpdesk"
+            )
+            statuses.append(response.status_code)
+            if response.status_code == 429:
+                body = response.json()
+                assert body["data"] is None
+                assert body["errors"][0]["extensions"]["code"] == "THROTTLED"
+                assert int(response.headers["Retry-After"]) >= 1
+                assert "cost" in body["extensions"]
+    accepted = statuses.count(200)
+    assert statuses.count(429) == 3000 - accepted
+    assert statuses[:accepted] == [200] * accepted  # refused from the first refusal on
+    # A reset costs 100 points plus its payload; the helpdesk bucket holds 1,000.
+    assert 1 <= accepted <= DEFAULT_RATE_LIMITS["helpdesk"].points // 100
+    entries = await trail(limited)
+    assert len(entries) - before == accepted  # one REJECTED entry per accepted request
+    assert all(e["outcome"] == "REJECTED" for e in entries[before:])
+    # The refusals are counted in the log (one line, not 3,000), never in the trail.
+    lines = [r.getMessage() for r in caplog.records if r.name == "confid.ratelimit"]
+    assert len(lines) == 1 and "'helpdesk-1'" in lines[0]
+
+    # Time restores the bucket: after Retry-After seconds one more change is accepted.
+    response = await limited.post(
+        {"query": reset, "variables": {"input": {"userId": encode_id("User", "x")}}}, "helpdesk"
+    )
+    clock.now += int(response.headers["Retry-After"])
+    with caplog.at_level(logging.WARNING, logger="confid.ratelimit"):
+        again = await limited.post(
+            {"query": reset, "variables": {"input": {"userId": encode_id("User", "y")}}},
+            "helpdesk",
+        )
+    assert again.status_code == 200
+    # ... and the refusals not logged yet are logged then: all but the first, plus the probe.
+    assert f": {3000 - accepted} request(s) throttled" in caplog.records[-1].getMessage()
+
+
+async def test_other_tokens_keep_their_own_buckets(limited: Api) -> None:
+    reset = operation("ResetConferenceId")
+    unknown = {"input": {"userId": encode_id("User", "nobody")}}
+    while (
+        await limited.post({"query": reset, "variables": unknown}, "helpdesk")
+    ).status_code != 429:
+        pass
+    assert (await limited.post({"query": "{ viewer { name } }"}, "admin")).status_code == 200
+    assert (await limited.post({"query": "{ viewer { name } }"}, "auditor")).status_code == 200
+    # What is left of the helpdesk bucket still pays for cheap reads, until it is empty;
+    # then even a broken document is refused as THROTTLED: it is not even parsed.
+    cheap = {"query": "{ viewer { name } }"}
+    reads = 0
+    while (await limited.post(cheap, "helpdesk")).status_code == 200:
+        reads += 1
+    assert reads < 100
+    refused = await limited.post({"query": "{ viewer {"}, "helpdesk")
+    assert refused.status_code == 429
+    assert refused.json()["errors"][0]["extensions"]["code"] == "THROTTLED"
+
+
+async def test_check_conference_id_is_not_a_free_oracle(limited: Api) -> None:
+    # Item 6: a dry run reveals IN_USE and RETIRED; each costs points, so guessing the
+    # ID space through it is bounded by the bucket like anything else.
+    user = await limited.enabled_user()
+    checks = 0
+    for guess in range(1_000_000, 1_001_000):
+        response = await limited.post(
+            {
+                "query": operation("CheckConferenceId"),
+                "variables": {"userId": user["id"], "conferenceId": str(guess)},
+            },
+            "helpdesk",
+        )
+        if response.status_code == 429:
+            break
+        checks += 1
+    assert checks < 100  # of 1,000 tries, with the bucket never refilling
+
+
+async def test_a_busy_session_on_the_admin_page_fits_without_refill(limited: Api) -> None:
+    # What a helpdesk person does in a busy few minutes on the admin page (its own
+    # queries, web/admin/api.js): page through users, open 20, check and reset 4 IDs.
+    users_query = (
+        "query AdminUsers($first: Int, $after: String, $search: String) { users(first: $first, "
+        "after: $after, search: $search) { edges { node { id displayName email "
+        "audioConferencing { conferenceId } } } pageInfo { hasNextPage endCursor } } }"
+    )
+    user_query = (
+        "query AdminUser($id: ID!) { user(id: $id) { id displayName email audioConferencing "
+        "{ conferenceId assignedAt tollNumber tollFreeNumber bridge { id name "
+        "conferenceIdLength } } } }"
+    )
+    reset = (
+        "mutation AdminResetConferenceId($input: ResetConferenceIdInput!) { resetConferenceId("
+        "input: $input) { user { id audioConferencing { conferenceId bridge { id } } } "
+        "auditEvent { id sequence action outcome actor { name role } } notification { id "
+        "status } userErrors { field message code rule } } }"
+    )
+    seen: list[str] = []
+    for _ in range(3):
+        body = await limited.gql(users_query, {"first": 10}, token="helpdesk")
+        assert "errors" not in body, body
+        seen += [e["node"]["id"] for e in body["data"]["users"]["edges"]]
+    for user_id in (seen * 2)[:20]:
+        assert "errors" not in await limited.gql(user_query, {"id": user_id}, token="helpdesk")
+    for user_id in seen[:4]:
+        for digits in ("4", "48", "4821", "4821395"):
+            check = await limited.gql(
+                operation("CheckConferenceId"),
+                {"userId": user_id, "conferenceId": digits},
+                token="helpdesk",
+            )
+            assert "errors" not in check, check
+        body = await limited.gql(reset, {"input": {"userId": user_id}}, token="helpdesk")
+        assert "errors" not in body, body
+    left = body["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"]
+    assert 0 < left < DEFAULT_RATE_LIMITS["helpdesk"].points
+
+
+async def test_rate_limit_field_and_refunds(limited: Api) -> None:
+    first = await limited.data(operation("RateLimit"), token="auditor")
+    limit = first["rateLimit"]
+    assert limit["limit"] == DEFAULT_RATE_LIMITS["auditor"].points
+    assert limit["cost"] == 1 and limit["remaining"] == limit["limit"] - 1
+    assert limit["restoreRate"] == DEFAULT_RATE_LIMITS["auditor"].per_second
+    assert limit["resetAt"].endswith("Z")
+    # A page of 100 users is charged 403 points up front; 12 came back, the rest is returned.
+    body = await limited.gql(operation("ListUsers"), {"first": 100}, token="auditor")
+    cost = body["extensions"]["cost"]
+    assert cost["requestedQueryCost"] == 403 and cost["actualQueryCost"] < 100
+    available = cost["throttleStatus"]["currentlyAvailable"]
+    assert available == limit["remaining"] - cost["actualQueryCost"]
+
+
+async def test_a_role_without_a_limit(settings: Settings, raw_database: Any) -> None:
+    unlimited = replace(settings, rate_limit_auditor=None, rate_limit_admin=RateLimit(5, 1))
+    api = await make_api(unlimited, raw_database)
+    try:
+        data = await api.data(operation("RateLimit"), token="auditor")
+        assert data["rateLimit"] is None
+        body = await api.gql("{ viewer { name } }", token="auditor")
+        assert body["extensions"]["cost"]["throttleStatus"] is None
+        # A cost over the token's whole bucket could never be served: too complex, at once.
+        response = await api.post({"query": operation("ListUsers"), "variables": {}}, "admin")
+        error = response.json()["errors"][0]
+        assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+        assert error["extensions"]["cost"]["maximumAvailable"] == 5
+    finally:
+        await api.client.aclose()
+
+
+def test_rate_limit_settings() -> None:
+    settings = Settings.from_env({"CONFID_RATE_LIMIT_HELPDESK": "300/5"})
+    assert settings.rate_limit_helpdesk == RateLimit(300, 5)
+    assert settings.rate_limit_admin == DEFAULT_RATE_LIMITS["admin"]
+    assert Settings.from_env({"CONFID_RATE_LIMIT_ADMIN": "off"}).rate_limit_admin is None
+    assert Settings.from_env({"CONFID_MAX_QUERY_COST": "500"}).max_query_cost == 500
+    from app.settings import SettingsError
+
+    for bad in ("300", "x/5", "0/5", "300/0", "-1/1"):
+        with pytest.raises(SettingsError, match="CONFID_RATE_LIMIT_AUDITOR"):
+            Settings.from_env({"CONFID_RATE_LIMIT_AUDITOR": bad})
