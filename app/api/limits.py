@@ -126,7 +126,10 @@ class RequestPipeline(SchemaExtension):
         named = getattr(context, "_provided_operation_name", None)
         if not errors and named is None and len(analysis.operations) > 1:
             # Strawberry would run the first one; the spec says to refuse.
-            message = "The document has several operations: name one in `operationName`."
+            message = (
+                "Must provide operation name if query contains multiple operations "
+                "(set `operationName`)."
+            )
             errors = [GraphQLError(message)]
         if errors or budget is None or figures is None:
             if budget is not None:

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.types import ExecutionResult
 
 from app.api.auth import authenticate, refusal, request_id_of, request_meta
@@ -29,6 +30,7 @@ from app.api.errors import (
     unavailable_message,
 )
 from app.api.limits import MAX_BODY_BYTES, MAX_JSON_NESTING
+from app.api.media import GRAPHQL_RESPONSE, wants_graphql_response
 from app.api.schema import schema
 from app.api.throttle import ApiLimits, RequestBudget
 from app.domain.errors import BadRequest, Forbidden, IdentityUnavailable, Throttled, Unauthenticated
@@ -114,6 +116,12 @@ class GraphQLView(GraphQL[Context, None]):
         else:
             response = await self._respond(scope, _replay(body), request_id)
         response.headers["X-Request-Id"] = request_id
+        if wants_graphql_response(scope) and response.media_type == "application/json":
+            # GraphQL over HTTP: a document that was never executed (it did not parse or
+            # validate, or was too complex) is a 400; once execution began, 200.
+            response.headers["Content-Type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
+            if response.status_code == 200 and scope["state"].get("not_executed"):
+                response.status_code = 400
         await response(scope, receive, send)
 
     async def _respond(self, scope: Scope, receive: Receive, request_id: str) -> Response:
@@ -226,11 +234,27 @@ class GraphQLView(GraphQL[Context, None]):
             raise HTTPException(400, "The request body must be a JSON object with a `query`.")
         return value
 
+    async def parse_http_body(self, request: Any) -> Any:
+        """Strawberry's, with a refusal of other content types that says what to send."""
+        if request.method != "GET":
+            content_type, _ = parse_content_type(request.content_type or "")
+            if "application/json" not in content_type:
+                raise HTTPException(
+                    415,
+                    f"Unsupported content type {content_type or '(none)'!r}: POST a JSON "
+                    "object {query, variables, operationName} with `Content-Type: "
+                    "application/json` (curl: -H 'Content-Type: application/json'), or use "
+                    "GET for queries.",
+                )
+        return await super().parse_http_body(request)
+
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         request_id: str = request.scope["state"]["request_id"]
         data: GraphQLHTTPResponse = {"data": result.data}
+        if result.errors and result.data is None and all(e.path is None for e in result.errors):
+            request.scope["state"]["not_executed"] = True
         if result.errors:
             data["errors"] = [format_error(e, request_id) for e in result.errors]
             if any(unavailable(e) for e in result.errors):

@@ -31,15 +31,15 @@ class Claims:
         self._randbelow = randbelow
 
     async def claim(self, intent: Intent, bridge: Bridge, now: datetime) -> str | None:
-        """The ID reserved for the change (None for a send, which changes no ID).
+        """The ID reserved for the change (None for a send, which changes no ID): the
+        chosen one, or one drawn from `secrets` for an assign or reset.
 
         Raises Rejected: IN_USE or RETIRED for a chosen ID, CONFLICT when no free ID was
         drawn in MAX_CANDIDATES attempts.
         """
         if intent.action is AuditAction.SEND_INFO:
             return None
-        if intent.action is AuditAction.SET:
-            assert intent.new_conference_id is not None
+        if intent.new_conference_id is not None:  # a SET, or a seeded ASSIGN: the chosen ID
             taken = await self._registry.claim(
                 bridge.id, intent.new_conference_id, intent.user_id, intent.operation_id, now
             )

@@ -14,6 +14,7 @@ is never repeated: recovery finds its lease stale and marks it FAILED "delivery 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import random
@@ -47,6 +48,12 @@ log = logging.getLogger("confid.outbox")
 def process_name() -> str:
     """Who holds a lease, as an operator reads it: host, process id, a random tail."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def notification_id(operation_id: str) -> str:
+    """The id of the one email an operation records: derived from the operation, so it is
+    as unguessable as the operation id, and stable for the demo's fixed seed."""
+    return "n_" + hashlib.sha256(operation_id.encode("utf-8")).hexdigest()[:24]
 
 
 class Outbox:
@@ -87,7 +94,7 @@ class Outbox:
         """Render and record the email for one operation (idempotent per operation)."""
         rendered = render(kind, display_name, conference_id, bridge)
         note = Notification(
-            id="n_" + secrets.token_hex(12),
+            id=notification_id(operation_id),
             kind=kind,
             to=to,
             subject=rendered.subject,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import random
 
-from app.domain.models import SYSTEM_META, Bridge, User
+from app.domain.generator import generate_conference_id
+from app.domain.models import SYSTEM_META, AuditAction, Bridge, User
+from app.domain.operation import ChangeRequest
 from app.services.changes import ChangeService
 from app.store.bridges import BridgeRepository
 from app.store.users import UserRepository
@@ -103,7 +105,10 @@ async def seed_demo(
         return 0
     if not await bridges.insert(DEMO_BRIDGE):
         return 0  # another process on the same database is seeding it
-    rng = random.Random(20261129)  # names only; conference IDs come from `secrets`
+    # A fixed seed: the same names, ids and conference IDs on every start, so the README's
+    # examples and the example operations' variables are what a newcomer sees. (Real
+    # assignments and resets draw their IDs from `secrets`.)
+    rng = random.Random(20261129)
     created: list[User] = []
     for number in range(count):
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
@@ -114,8 +119,20 @@ async def seed_demo(
         )
         await users.insert(user)
         created.append(user)
+    chosen: set[str] = set()
     for number, user in enumerate(created):
-        if number % 8 != 7:  # most users are enabled; every eighth is left for the demo
-            await changes.enable(SYSTEM_META, user.id, DEMO_BRIDGE.id, send_email=False)
+        if number % 8 == 7:  # most users are enabled; every eighth is left for the demo
+            continue
+        conference_id = generate_conference_id(DEMO_BRIDGE.conference_id_length, rng.randrange)
+        while conference_id in chosen:
+            conference_id = generate_conference_id(DEMO_BRIDGE.conference_id_length, rng.randrange)
+        chosen.add(conference_id)
+        request = ChangeRequest(
+            AuditAction.ASSIGN, user.id, SYSTEM_META, f"op_seed_{user.id}",
+            send_email=False, bridge_id=DEMO_BRIDGE.id, conference_id=conference_id,
+        )  # fmt: skip
+        outcome = await changes.submit(request, None)
+        if outcome.problems:  # pragma: no cover - a fresh database refuses nothing
+            raise RuntimeError(f"seeding {user.id} was refused: {outcome.problems}")
     log.info("seeded the demo: 1 bridge, %d users", count)
     return count

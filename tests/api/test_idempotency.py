@@ -24,6 +24,7 @@ async def test_a_retried_reset_returns_the_first_result(api: Api) -> None:
     events, notes = await count(api, "audit_events"), await count(api, "notifications")
     again = await reset(api, {"userId": user["id"], "idempotencyKey": "ticket-77"})
     assert again["auditEvent"] == first["auditEvent"]
+    assert (first["replayed"], again["replayed"]) == (False, True)  # a replay says so
     assert again["notification"]["id"] == first["notification"]["id"]
     assert again["user"]["audioConferencing"] == first["user"]["audioConferencing"]
     assert (await count(api, "audit_events"), await count(api, "notifications")) == (events, notes)
@@ -35,6 +36,7 @@ async def test_concurrent_retries_run_once(racing_api: Api) -> None:
         *[reset(racing_api, {"userId": user["id"], "idempotencyKey": "k1"}) for _ in range(8)]
     )
     assert len({r["auditEvent"]["sequence"] for r in results}) == 1
+    assert sorted(r["replayed"] for r in results) == [False] + [True] * 7
     assert len({r["user"]["audioConferencing"]["conferenceId"] for r in results}) == 1
 
 

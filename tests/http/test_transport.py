@@ -74,13 +74,57 @@ async def test_malformed_bodies_are_bad_requests(api: Api, content: bytes, statu
     assert code(response.json()) == "BAD_REQUEST"
 
 
-async def test_wrong_content_type(api: Api) -> None:
-    response = await api.client.post(
-        "/graphql",
-        content=b"query { viewer { name } }",
-        headers={"Authorization": f"Bearer {TOKENS['admin']}", "Content-Type": "text/plain"},
+async def test_wrong_content_type_says_what_to_send(api: Api) -> None:
+    """`curl -d` sends form encoding: the answer names the content type that works."""
+    for content_type in ("text/plain", "application/x-www-form-urlencoded"):
+        response = await api.client.post(
+            "/graphql",
+            content=b"query { viewer { name } }",
+            headers={"Authorization": f"Bearer {TOKENS['admin']}", "Content-Type": content_type},
+        )
+        assert response.status_code == 415 and code(response.json()) == "BAD_REQUEST"
+        assert "application/json" in response.json()["errors"][0]["message"]
+
+
+async def test_several_operations_need_an_operation_name(api: Api) -> None:
+    """The GraphQL spec: with two operations and no operationName, nothing runs."""
+    document = """query A { viewer { name } }
+        mutation B { createAuditCheckpoint { checkpoint { sequence } } }"""
+    before = await api.services.database.get_collection("audit_checkpoints").count_documents({})
+    body = (await api.post({"query": document})).json()
+    assert body["data"] is None and code(body) == "BAD_REQUEST"
+    assert body["errors"][0]["message"].startswith("Must provide operation name")
+    after = await api.services.database.get_collection("audit_checkpoints").count_documents({})
+    assert after == before
+    chosen = (await api.post({"query": document, "operationName": "A"})).json()
+    assert chosen["data"] == {"viewer": {"name": "admin-1"}}
+
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+async def test_graphql_response_json_answers_4xx_for_documents_never_executed(api: Api) -> None:
+    """GraphQL over HTTP: with `Accept: application/graphql-response+json`, a document that
+    does not parse or validate is a 400; once execution began it is a 200, as with
+    `application/json`, which keeps its classic behaviour (200 for GraphQL errors)."""
+    modern = {"Accept": GRAPHQL_RESPONSE}
+    for document in ("{ viewer { name }", "{ viewer { nope } }", "{ ...Missing }"):
+        answer = await api.post({"query": document}, headers=modern)
+        assert answer.status_code == 400, document
+        assert answer.headers["Content-Type"].startswith(GRAPHQL_RESPONSE)
+        assert code(answer.json()) == "BAD_REQUEST"
+        classic = await api.post({"query": document})
+        assert classic.status_code == 200 and classic.headers["Content-Type"].startswith(
+            "application/json"
+        )
+    executed = await api.post({"query": "{ auditEvents { totalCount } }"}, "helpdesk", modern)
+    assert executed.status_code == 200 and code(executed.json()) == "FORBIDDEN"
+    fine = await api.post({"query": "{ viewer { name } }"}, headers=modern)
+    assert fine.status_code == 200 and fine.headers["Content-Type"].startswith(GRAPHQL_RESPONSE)
+    both = await api.post(
+        {"query": "{ nope }"}, headers={"Accept": f"application/json, {GRAPHQL_RESPONSE};q=0.5"}
     )
-    assert response.status_code == 400 and code(response.json()) == "BAD_REQUEST"
+    assert both.status_code == 200  # application/json preferred: the classic answer
 
 
 async def test_body_over_one_mebibyte_is_413(api: Api) -> None:

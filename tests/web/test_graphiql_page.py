@@ -49,7 +49,7 @@ def test_every_operation_is_a_tab_with_its_example_variables(tmp_path: Path) -> 
     assert json.loads(by_name["ListUsers"]["variables"]) == {
         "first": 20,
         "after": None,
-        "search": "smith",
+        "search": "adele",
     }
     assert by_name["Viewer"]["variables"] is None  # `{}` is no example
 
