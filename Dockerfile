@@ -18,9 +18,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 
-# The app resolves graphql/schema.graphql relative to this working directory.
-WORKDIR /srv/confid
-
+# Build and install the wheel: it carries the admin page, the GraphiQL build and the example
+# operations (app/web/admin and app/operations are links to web/admin and graphql/operations
+# in the source tree). The source is removed afterwards, so only the install runs.
+WORKDIR /build
 COPY pyproject.toml README.md ./
 COPY app/ ./app/
 COPY graphql/ ./graphql/
@@ -28,12 +29,13 @@ COPY web/admin/ ./web/admin/
 COPY --from=assets /build/out/ ./app/web/static/build/
 
 RUN pip install --no-cache-dir . \
- && rm -rf build ./*.egg-info \
+ && cd / && rm -rf /build \
+ && mkdir -p /srv/confid \
  && groupadd --system --gid 10001 confid \
  && useradd --system --uid 10001 --gid confid --home-dir /srv/confid \
         --no-create-home --shell /usr/sbin/nologin confid
 
-# Source files stay root-owned (read-only for the service user).
+WORKDIR /srv/confid
 USER 10001:10001
 
 ENV CONFID_HOST=0.0.0.0 \

@@ -8,7 +8,8 @@ from pathlib import Path
 from app.cli.errors import CliError
 
 #: The same files GraphiQL offers as tabs and the docs quote, so all three say the same.
-OPERATIONS_DIR = Path(__file__).resolve().parents[2] / "graphql" / "operations"
+# app/operations: a link to graphql/operations in a checkout, the files in an installed wheel.
+OPERATIONS_DIR = Path(__file__).parent.parent / "operations"
 
 
 @cache
