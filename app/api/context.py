@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
+from app.api.exchange import Exchange
 from app.api.reads import AuditReads
 from app.domain.access import Capability, Principal
 from app.domain.entry import AuditEntry
@@ -23,6 +24,7 @@ class Context:
     principal: Principal | None
     meta: RequestMeta | None
     request_id: str
+    exchange: Exchange | None = None  # what the access log and metrics report of the request
     _users: DataLoader[str, User | None] | None = field(default=None, init=False)
     _bridges: DataLoader[str, Bridge | None] | None = field(default=None, init=False)
     _events: DataLoader[int, AuditEntry | None] | None = field(default=None, init=False)

@@ -10,6 +10,9 @@ from graphql import ASTValidationRule, parse
 from strawberry.extensions import SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as alias_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
+from strawberry.types import ExecutionContext
+
+from app.api.exchange import Exchange, note_operation
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_DEPTH = 10
@@ -49,7 +52,12 @@ class RequestPipeline(SchemaExtension):
         context = self.execution_context
         context.parse_options["max_tokens"] = MAX_TOKENS
         context.validation_rules = context.validation_rules + _RULES
-        yield
+        try:
+            yield
+        finally:  # the access log and metrics name the operation that ran
+            exchange = getattr(context.context, "exchange", None)
+            if isinstance(exchange, Exchange):
+                note_operation(exchange, context.operation_name, _operation_type(context))
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
@@ -62,3 +70,12 @@ class RequestPipeline(SchemaExtension):
             context.schema._schema, context.graphql_document, context.validation_rules
         )
         yield
+
+
+def _operation_type(context: ExecutionContext) -> str | None:
+    """query, mutation or subscription; None when the document did not parse or names no
+    such operation."""
+    try:
+        return context.operation_type.value
+    except RuntimeError:
+        return None
