@@ -86,10 +86,10 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if listener is not None:  # first: a taken port stops start-up before any work
+            await listener.start()
         await services.start()
         authenticator.start()
-        if listener is not None:
-            await listener.start()
         tasks = [
             asyncio.create_task(
                 _forever("recovery sweep", services.recovery.sweep, settings.sweep_interval_seconds)

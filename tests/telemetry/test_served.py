@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
+import pytest
 
 from tests.conftest import TOKENS, operation
 from tests.server import free_port, running_confid
@@ -103,3 +105,16 @@ def test_plain_lines_and_metrics_on_the_main_port(tmp_path: Path) -> None:
         "  data        embedded, in memory: data is lost at exit",
     ]
     assert "!!" not in text and "****" not in text  # no warning boxes
+
+
+def test_a_taken_metrics_port_stops_start_up_with_its_reason(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        reason = rf"cannot serve metrics on 127\.0\.0\.1:{port}"
+        with (
+            pytest.raises(RuntimeError, match=reason),
+            running_confid(tmp_path, CONFID_METRICS_PORT=str(port)),
+        ):
+            pass  # pragma: no cover - start-up must fail
