@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import logging
+import contextlib
+import socket
 import sys
 
 import uvicorn
@@ -11,25 +12,47 @@ from app.main import StartupError, create_app
 from app.server import header_deadline_protocol
 from app.services.tokens import TokenFileError
 from app.settings import Settings, SettingsError
+from app.telemetry.banner import announce
+from app.telemetry.logs import configure_logging
+
+STARTUP_FAILURE = 3  # uvicorn's own exit code when the server could not start
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, showing confid's banner once it listens."""
+
+    def __init__(self, config: uvicorn.Config, settings: Settings) -> None:
+        super().__init__(config)
+        self.settings = settings
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            bound = self.servers[0].sockets[0].getsockname()[1] if self.servers else None
+            announce(self.settings, int(bound or self.settings.port))
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         settings = Settings.from_env()
-        app = create_app(settings)
-    except (SettingsError, TokenFileError, StartupError) as exc:
+    except SettingsError as exc:
         print(f"confid: {exc}", file=sys.stderr)
         return 2
-    print(f"confid: GraphiQL at http://{settings.host}:{settings.port}/graphql", file=sys.stderr)
+    configure_logging(settings.log_format, settings.log_level)
+    try:
+        app = create_app(settings)
+    except (TokenFileError, StartupError) as exc:
+        print(f"confid: {exc}", file=sys.stderr)
+        return 2
     trusted = ",".join(str(network) for network in settings.trusted_proxies)
-    # Timeouts (headers, body, keep-alive) and the concurrency limit: README, "Behind a
-    # reverse proxy". The body deadline is the /graphql view's own.
-    uvicorn.run(
+    # Timeouts (headers, body, keep-alive) and the concurrency limit: docs/operations.md,
+    # "Behind a reverse proxy". The body deadline is the /graphql view's own.
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
-        log_level="info",
+        log_config=None,  # every line goes through confid's handler, in its format
+        # confid logs one line per request itself (app.telemetry.requests).
         access_log=False,
         # Forwarded headers are believed only from CONFID_TRUSTED_PROXIES (never uvicorn's
         # own 127.0.0.1 default); confid's RequestOrigin applies the same rule in the app.
@@ -39,7 +62,10 @@ def main() -> int:
         timeout_keep_alive=settings.http_keepalive_seconds,
         limit_concurrency=settings.http_max_concurrency,
     )
-    return 0
+    server = _Server(config, settings)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C: uvicorn has shut down already
+        server.run()
+    return 0 if server.started else STARTUP_FAILURE
 
 
 if __name__ == "__main__":

@@ -22,23 +22,34 @@ from app.api.origin import RequestOrigin
 from app.api.view import GraphQLView
 from app.notify.transport import Transport
 from app.services.identity import IdentityClock
+from app.services.observer import NO_OBSERVER
 from app.services.steps import FaultHook, no_faults
 from app.settings import Settings
 from app.store.database import Connection, connect
+from app.store.timing import TimedDatabase
+from app.telemetry.exposition import PATH as METRICS_PATH
+from app.telemetry.exposition import MetricsListener, metrics_endpoint
+from app.telemetry.metrics import Metrics
+from app.telemetry.operations import committed_operations
+from app.telemetry.requests import RequestTelemetry
 from app.web import web_routes
 from app.web.graphiql import graphiql_response
+from app.web.paths import OPERATIONS_DIR
 from app.wiring import (
     Parts,
     StartupError,
     build_api_limits,
     build_authenticator,
     build_services,
+    build_vitals,
     load_tokens,
 )
 
 __all__ = ["StartupError", "create_app"]
 
 log = logging.getLogger("confid")
+
+VITALS_TTL_SECONDS = 5.0  # the database-backed gauges are read at most this often
 
 
 def create_app(
@@ -58,8 +69,19 @@ def create_app(
         if database is not None
         else connect(settings.mongodb_url, settings.database_name)
     )
+    metrics = Metrics(committed_operations(OPERATIONS_DIR)) if settings.metrics else None
+    database = connection.database
+    if metrics is not None:
+        database = TimedDatabase(database, metrics.database_timer)
+        metrics.watch_vitals(build_vitals(database).read, VITALS_TTL_SECONDS)
+    observer = metrics if metrics is not None else NO_OBSERVER
     services = build_services(
-        connection.database, settings, Parts(transport=transport, fault=fault)
+        database, settings, Parts(transport=transport, fault=fault, observer=observer)
+    )
+    listener = (
+        MetricsListener(metrics, settings.metrics_host or settings.host, settings.metrics_port)
+        if metrics is not None and settings.metrics_port is not None
+        else None
     )
     authenticator = build_authenticator(
         settings, load_tokens(settings), identity_clock or IdentityClock()
@@ -75,6 +97,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if listener is not None:  # first: a taken port stops start-up before any work
+            await listener.start()
         await services.start()
         authenticator.start()
         tasks = [
@@ -103,6 +127,8 @@ def create_app(
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if listener is not None:
+                await listener.stop()
             await authenticator.close()
             await connection.close()
 
@@ -123,15 +149,22 @@ def create_app(
             Route("/audit/public-key", audit_export.public_key, methods=["GET"]),
             Route("/auth/config", auth_config(authenticator), methods=["GET"]),
             *web_routes(),  # the admin page at /, its files, the GraphiQL build
+            *(
+                [Route(METRICS_PATH, metrics_endpoint(metrics), methods=["GET"])]
+                if metrics is not None and listener is None
+                else []
+            ),
         ],
         middleware=[
             Middleware(RequestOrigin, trusted_proxies=settings.trusted_proxies),
+            Middleware(RequestTelemetry, metrics=metrics),  # one log line per request
             Middleware(ApiHeaders),
         ],
         lifespan=lifespan,
     )
     app.state.services = services
     app.state.authenticator = authenticator
+    app.state.metrics = metrics
     return app
 
 

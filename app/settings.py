@@ -106,6 +106,36 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
 
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 _ROLE_NAMES = ("admin", "helpdesk", "auditor")
+LOG_FORMATS = ("plain", "json")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if raw.lower() not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+    return raw.lower()
+
+
+def _metrics(env: Mapping[str, str], port: int) -> tuple[bool, int | None, str | None]:
+    """CONFID_METRICS serves /metrics on the main port; CONFID_METRICS_PORT on its own."""
+    metrics_port = (
+        _port(env, "CONFID_METRICS_PORT", 0) if env.get("CONFID_METRICS_PORT", "").strip() else None
+    )
+    host = env.get("CONFID_METRICS_HOST", "").strip() or None
+    if metrics_port is None:
+        if host is not None:
+            raise SettingsError("CONFID_METRICS_HOST needs CONFID_METRICS_PORT")
+        return _flag(env, "CONFID_METRICS", False), None, None
+    if not _flag(env, "CONFID_METRICS", True):
+        raise SettingsError("CONFID_METRICS_PORT is set but CONFID_METRICS is off: unset one")
+    if metrics_port == 0 or metrics_port == port:
+        raise SettingsError(
+            f"CONFID_METRICS_PORT must be a port of its own (not 0, not CONFID_PORT {port})"
+        )
+    return True, metrics_port, host
 
 
 def _issuer(env: Mapping[str, str]) -> str | None:
@@ -205,6 +235,11 @@ class Settings:
     oidc_http_timeout_seconds: float = 5.0
     oidc_client_id: str | None = None
     oidc_scopes: str = "openid profile email"
+    metrics: bool = False  # /metrics served at all (CONFID_METRICS, or a CONFID_METRICS_PORT)
+    metrics_port: int | None = None  # None: on the main port
+    metrics_host: str | None = None  # None: CONFID_HOST
+    log_format: str = "plain"  # one of LOG_FORMATS
+    log_level: str = "info"  # one of LOG_LEVELS
 
     @property
     def oidc(self) -> bool:
@@ -262,11 +297,13 @@ class Settings:
                 "CONFID_EMAIL_MAX_ATTEMPTS must be a whole number, not "
                 f"{env['CONFID_EMAIL_MAX_ATTEMPTS']!r}"
             )
+        port = _port(env, "CONFID_PORT", 8000)
+        metrics, metrics_port, metrics_host = _metrics(env, port)
         return cls(
             mongodb_url=url,
             database_name=env.get("CONFID_DB_NAME", "").strip() or "confid",
             host=env.get("CONFID_HOST", "").strip() or "127.0.0.1",
-            port=_port(env, "CONFID_PORT", 8000),
+            port=port,
             seed_demo=_flag(env, "CONFID_SEED_DEMO", url is None),
             demo_users=int(users),
             tokens_file=Path(tokens) if tokens else None,
@@ -323,4 +360,9 @@ class Settings:
             http_body_timeout_seconds=_number(env, "CONFID_HTTP_BODY_TIMEOUT_SECONDS", 30, 0.1),
             http_keepalive_seconds=_whole(env, "CONFID_HTTP_KEEPALIVE_SECONDS", 5, 1),
             http_max_concurrency=_whole(env, "CONFID_HTTP_MAX_CONCURRENCY", 256, 1),
+            metrics=metrics,
+            metrics_port=metrics_port,
+            metrics_host=metrics_host,
+            log_format=_choice(env, "CONFID_LOG_FORMAT", LOG_FORMATS, "plain"),
+            log_level=_choice(env, "CONFID_LOG_LEVEL", LOG_LEVELS, "info"),
         )

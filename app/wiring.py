@@ -38,6 +38,7 @@ from app.services.idempotency import Idempotency
 from app.services.identity import Authenticator, BrowserSignIn, IdentityClock
 from app.services.jwks import Discovery, JwksFile, KeyCache, KeySet, KeySource, KeySourceError
 from app.services.locks import UserLocks
+from app.services.observer import NO_OBSERVER, Observer
 from app.services.oidc import OidcPolicy, OidcValidator
 from app.services.outbox import Outbox
 from app.services.outcomes import OutcomeReader
@@ -47,6 +48,7 @@ from app.services.resend import ResendService
 from app.services.seed import DemoSeed
 from app.services.steps import FaultHook, no_faults
 from app.services.tokens import TokenRegistry
+from app.services.vitals import Vitals
 from app.settings import RateLimit, Settings
 from app.store.access_log import AccessLogRepository
 from app.store.audit import AuditRepository
@@ -155,6 +157,7 @@ class Parts:
     clock: Clock = utc_now
     randbelow: RandomBelow = secrets.randbelow
     fault: FaultHook = no_faults
+    observer: Observer = NO_OBSERVER  # the metrics, when they are on
 
 
 def build_services(database: Database, settings: Settings, parts: Parts | None = None) -> Services:
@@ -169,7 +172,7 @@ def build_services(database: Database, settings: Settings, parts: Parts | None =
     users, bridges = UserRepository(database), BridgeRepository(database)
     registry = ConferenceIdRegistry(database, quarantine)
     entries, notes = AuditRepository(database), NotificationRepository(database)
-    chain = AuditChain(entries, signer)
+    chain = AuditChain(entries, signer, parts.observer)
     outbox = Outbox(
         notes,
         parts.transport or _transport(settings) or RecordOnlyTransport(),
@@ -178,10 +181,11 @@ def build_services(database: Database, settings: Settings, parts: Parts | None =
             max_attempts=settings.email_max_attempts,
             base=timedelta(seconds=settings.email_retry_base_seconds),
         ),
+        observer=parts.observer,
     )
     completion = Completion(
         users=users, bridges=bridges, registry=registry, chain=chain, outbox=outbox,
-        clock=clock, grace=grace, fault=parts.fault,
+        clock=clock, grace=grace, fault=parts.fault, observer=parts.observer,
     )  # fmt: skip
     wait = timedelta(seconds=settings.lock_wait_seconds)
     claims = Claims(registry, parts.randbelow)
@@ -218,11 +222,23 @@ def build_services(database: Database, settings: Settings, parts: Parts | None =
             outbox=outbox,
             clock=clock,
             grace=grace,
+            observer=parts.observer,
         ),
         delivery=DeliveryWorker(outbox, poll=settings.email_poll_seconds),
         resend=ResendService(outbox, changes),
         seed=DemoSeed(bridges, users, changes, settings.demo_users) if settings.seed_demo else None,
         embedded=settings.embedded,
+    )
+
+
+def build_vitals(database: Database, clock: Clock = utc_now) -> Vitals:
+    """The reader of the database-backed gauges (the email backlog, the trail's head and
+    newest checkpoint), over its own repositories."""
+    return Vitals(
+        NotificationRepository(database),
+        AuditRepository(database),
+        CheckpointRepository(database),
+        clock,
     )
 
 

@@ -105,11 +105,15 @@ def test_a_fresh_install_serves_everything_offline(wheel: Path, tmp_path: Path) 
 def test_every_imported_distribution_is_declared() -> None:
     """A package imported by app/ must be a declared dependency, not a lucky transitive one."""
     import ast
+    import re
     import tomllib
     from importlib.metadata import packages_distributions
 
+    def normal(name: str) -> str:  # PEP 503: case, `-`, `_` and `.` do not matter
+        return re.sub(r"[-_.]+", "-", name).lower()
+
     declared = {
-        entry.split(">")[0].split("<")[0].split("=")[0].split("[")[0].strip().lower()
+        normal(entry.split(">")[0].split("<")[0].split("=")[0].split("[")[0].strip())
         for entry in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     }
     imported: set[str] = set()
@@ -123,6 +127,6 @@ def test_every_imported_distribution_is_declared() -> None:
     third_party = {m for m in imported if m not in sys.stdlib_module_names and m != "app"}
     undeclared = {
         m: owners.get(m) for m in third_party
-        if not {d.lower() for d in owners.get(m, [])} & declared
+        if not {normal(d) for d in owners.get(m, [])} & declared
     }  # fmt: skip
     assert not undeclared, f"imported but not declared in pyproject.toml: {undeclared}"

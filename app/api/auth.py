@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
 from app.api import errors
+from app.api.exchange import exchange_of
 from app.api.origin import new_request_id
 from app.domain.access import Principal
 from app.domain.errors import Forbidden, IdentityUnavailable, Unauthenticated
@@ -57,7 +58,9 @@ async def authenticate(connection: HTTPConnection, authenticator: Authenticator)
         raise Unauthenticated("Missing token: send `Authorization: Bearer <token>`.")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("Malformed Authorization header: use `Bearer <token>`.")
-    return await authenticator.principal(token.strip())
+    principal = await authenticator.principal(token.strip())
+    exchange_of(connection.scope).actor = principal.name  # for the access log
+    return principal
 
 
 def refusal(error: Unauthenticated | Forbidden | IdentityUnavailable, request_id: str) -> Response:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
+from app.api.exchange import Exchange
 from app.api.reads import AuditReads
 from app.api.throttle import RequestBudget
 from app.domain.access import Capability, Principal
@@ -25,6 +26,7 @@ class Context:
     meta: RequestMeta | None
     request_id: str
     budget: RequestBudget | None = None  # this request's cost and rate limit
+    exchange: Exchange | None = None  # what the access log and metrics report of the request
     _users: DataLoader[str, User | None] | None = field(default=None, init=False)
     _bridges: DataLoader[str, Bridge | None] | None = field(default=None, init=False)
     _events: DataLoader[int, AuditEntry | None] | None = field(default=None, init=False)

@@ -21,6 +21,7 @@ from graphql import (
     parse,
 )
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from app.api.actual_cost import actual_points
 from app.api.cost import (
@@ -31,6 +32,7 @@ from app.api.cost import (
     priced,
     scan_points,
 )
+from app.api.exchange import Exchange, note_operation
 from app.api.throttle import RequestBudget
 from app.domain.errors import QueryTooComplex, Throttled
 
@@ -110,7 +112,13 @@ class RequestPipeline(SchemaExtension):
             if wait > 0:  # an empty bucket: not even parsed
                 budget.retry_after = wait
                 raise Throttled(_throttled_message(budget), wait)
-        yield
+        context = self.execution_context
+        try:
+            yield
+        finally:  # the access log and metrics name the operation that ran
+            exchange = getattr(context.context, "exchange", None)
+            if isinstance(exchange, Exchange):
+                note_operation(exchange, context.operation_name, _operation_type(context))
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
@@ -195,3 +203,12 @@ def _throttled_message(budget: RequestBudget) -> str:
         f"Rate limit: this token's bucket lacks the {wanted} point(s) this request costs; "
         f"retry in {budget.retry_after_seconds()} s (see `rateLimit` and extensions.cost)."
     )
+
+
+def _operation_type(context: ExecutionContext) -> str | None:
+    """query, mutation or subscription; None when the document did not parse or names no
+    such operation."""
+    try:
+        return context.operation_type.value
+    except RuntimeError:
+        return None

@@ -29,6 +29,7 @@ from app.api.errors import (
     unavailable,
     unavailable_message,
 )
+from app.api.exchange import exchange_of, note_errors
 from app.api.limits import MAX_BODY_BYTES, MAX_JSON_NESTING
 from app.api.media import GRAPHQL_RESPONSE, wants_graphql_response
 from app.api.schema import schema
@@ -92,6 +93,8 @@ class GraphQLView(GraphQL[Context, None]):
             return
         request_id = request_id_of(scope)
         scope.setdefault("state", {})["request_id"] = request_id
+        exchange = exchange_of(scope)
+        exchange.graphql = True
         body, refusal = await _read_body(scope, receive, self.body_timeout)
         if refusal == 413:
             response: Response = JSONResponse(
@@ -122,6 +125,10 @@ class GraphQLView(GraphQL[Context, None]):
             response.headers["Content-Type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
             if response.status_code == 200 and scope["state"].get("not_executed"):
                 response.status_code = 400
+        if response.status_code >= 400 and not exchange.error_codes:
+            # Answered before execution (transport, token, limits): the codes are in the
+            # small error body just built, whichever path built it.
+            note_errors(scope, _errors_in(response))
         await response(scope, receive, send)
 
     async def _respond(self, scope: Scope, receive: Receive, request_id: str) -> Response:
@@ -200,6 +207,7 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Self-hosted GraphiQL when its assets are built; else Strawberry's CDN page (logged)."""
+        exchange_of(request.scope).graphql = False  # a page, not an operation
         page = self.ide_page(request.url.path) if self.ide_page else None
         return page or await super().render_graphql_ide(request)
 
@@ -211,7 +219,9 @@ class GraphQLView(GraphQL[Context, None]):
         meta = request_meta(request, principal)
         budget = RequestBudget(self.limits, principal)
         request.scope["state"]["budget"] = budget
-        return Context(self.services, principal, meta, request_id, budget)
+        return Context(
+            self.services, principal, meta, request_id, budget, exchange=exchange_of(request.scope)
+        )
 
     def decode_json(self, data: str | bytes) -> object:
         try:
@@ -257,6 +267,7 @@ class GraphQLView(GraphQL[Context, None]):
             request.scope["state"]["not_executed"] = True
         if result.errors:
             data["errors"] = [format_error(e, request_id) for e in result.errors]
+            note_errors(request.scope, data["errors"] or [])
             if any(unavailable(e) for e in result.errors):
                 request.scope["state"]["database_unavailable"] = True
             if any(throttled(e) for e in result.errors):
@@ -264,6 +275,16 @@ class GraphQLView(GraphQL[Context, None]):
         if result.extensions:
             data["extensions"] = result.extensions
         return data
+
+
+def _errors_in(response: Response) -> list[object]:
+    """The top-level errors of a JSON error answer (none when it is not one)."""
+    try:
+        body = json.loads(bytes(response.body))
+    except (AttributeError, ValueError):
+        return []
+    errors = body.get("errors") if isinstance(body, dict) else None
+    return errors if isinstance(errors, list) else []
 
 
 def _has_lone_surrogate(value: object) -> bool:

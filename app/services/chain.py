@@ -13,6 +13,7 @@ from app.domain.chain import seal
 from app.domain.entry import AuditDraft, AuditEntry
 from app.domain.errors import StoreError
 from app.domain.signing import Signer
+from app.services.observer import NO_OBSERVER, Observer
 from app.store.audit import AuditRepository
 
 MAX_APPEND_ATTEMPTS = 1000
@@ -21,8 +22,11 @@ MAX_APPEND_ATTEMPTS = 1000
 class AuditChain:
     """The only writer of `audit_events`."""
 
-    def __init__(self, entries: AuditRepository, signer: Signer | None) -> None:
+    def __init__(
+        self, entries: AuditRepository, signer: Signer | None, observer: Observer = NO_OBSERVER
+    ) -> None:
         self._entries = entries
+        self._observer = observer
         self.signer = signer
         self._append_mutex = asyncio.Lock()
         self._head: tuple[int, str] | None = None
@@ -41,6 +45,7 @@ class AuditChain:
                     raise
                 if stored:
                     self._head = (entry.sequence, entry.hash)
+                    self._observer.audited(entry.action, entry.outcome)
                     return entry
                 existing = await self._entries.by_operation(draft.operation_id)
                 if existing is not None:

@@ -24,6 +24,7 @@ from app.domain.models import (
 from app.domain.operation import Intent
 from app.services.chain import AuditChain
 from app.services.clock import Clock
+from app.services.observer import NO_OBSERVER, Observer
 from app.services.outbox import Outbox
 from app.services.outcomes import ChangeOutcome
 from app.services.steps import FaultHook, Step
@@ -56,8 +57,10 @@ class Completion:
         clock: Clock,
         grace: timedelta,
         fault: FaultHook,
+        observer: Observer = NO_OBSERVER,
     ) -> None:
         self._users = users
+        self._observer = observer
         self._bridges = bridges
         self._registry = registry
         self._chain = chain
@@ -182,10 +185,12 @@ class Completion:
                 )
                 await self.finish(intent)
                 repairs.finished += 1
+                self._observer.repaired("finished")
                 return
             if await self.undo(user_id, intent.operation_id):
                 log.warning("recovery: undid operation %s on user %s", intent.operation_id, user_id)
                 repairs.undone += 1
+                self._observer.repaired("undone")
                 return
             # It committed after we looked: go round and finish it.
 

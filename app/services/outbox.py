@@ -40,6 +40,7 @@ from app.notify.transport import (
     Transport,
 )
 from app.services.clock import Clock
+from app.services.observer import NO_OBSERVER, Observer
 from app.store.notifications import NotificationRepository
 
 log = logging.getLogger("confid.outbox")
@@ -68,6 +69,7 @@ class Outbox:
         *,
         unit_random: Callable[[], float] = random.random,
         owner: str | None = None,
+        observer: Observer = NO_OBSERVER,
     ) -> None:
         self._repo = repo
         self._transport = transport
@@ -75,6 +77,7 @@ class Outbox:
         self._policy = policy or RetryPolicy()
         self._unit_random = unit_random
         self.owner = owner or process_name()
+        self._observer = observer
 
     async def record(
         self,
@@ -108,7 +111,10 @@ class Outbox:
             operation_id=operation_id,
             resend_of=resend_of,
         )
-        return await self._repo.record(note)
+        stored = await self._repo.record(note)
+        if stored is note:  # not an earlier record of the same operation
+            self._observer.email_status(note.status)
+        return stored
 
     def _initial_status(self, suppressed: bool) -> NotificationStatus:
         if suppressed:
@@ -157,6 +163,7 @@ class Outbox:
         ):
             # Settled meanwhile (a sweep judged the hand-over lost): report what is stored.
             return await self._repo.get(note.id) or note
+        self._observer.email_status(settled.status)
         if settled.status is NotificationStatus.FAILED:
             log.warning("email %s failed after %d attempt(s): %s", note.id, note.attempts,
                         settled.last_error)  # fmt: skip
@@ -201,9 +208,10 @@ class Outbox:
 
     async def give_up(self, note: Notification, why: str) -> None:
         """A hand-over began but its end is unknown: say FAILED rather than resend."""
-        await self._repo.settle(
+        if await self._repo.settle(
             note.id, note.status, note.attempts, NotificationStatus.FAILED, error=why
-        )
+        ):
+            self._observer.email_status(NotificationStatus.FAILED)
 
     async def pending_before(self, cutoff: datetime) -> list[tuple[Notification, datetime | None]]:
         """PENDING emails older than `cutoff`, and RETRYING ones whose hand-over began

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from app.services.clock import Clock
 from app.services.completion import Completion, Repairs
+from app.services.observer import NO_OBSERVER, Observer
 from app.services.outbox import Outbox
 from app.store.registry import ConferenceIdRegistry
 from app.store.users import UserRepository
@@ -46,8 +47,10 @@ class RecoveryService:
         outbox: Outbox,
         clock: Clock,
         grace: timedelta,
+        observer: Observer = NO_OBSERVER,
     ) -> None:
         self._users = users
+        self._observer = observer
         self._registry = registry
         self._completion = completion
         self._outbox = outbox
@@ -81,6 +84,14 @@ class RecoveryService:
             else:
                 await self._outbox.deliver(note)
                 report.delivered += 1
+        # Finished and undone changes are reported by `Completion` (requests repair too).
+        for kind, count in (
+            ("released", report.released),
+            ("delivered", report.delivered),
+            ("failed_unknown", report.failed_unknown),
+        ):
+            if count:
+                self._observer.repaired(kind, count)
         if report.total:
             log.warning("recovery sweep repaired: %s", report)
         return report

@@ -141,6 +141,16 @@ class NotificationRepository:
             for d in await cursor.to_list(None)
         ]
 
+    async def backlog(self, status: NotificationStatus) -> tuple[int, datetime | None]:
+        """How many records are in `status`, and when the oldest of them was created (two
+        reads on the `status, createdAt` index)."""
+        count = int(await self._notes.count_documents({"status": status.value}))
+        if not count:
+            return 0, None
+        cursor = self._notes.find({"status": status.value}, {"createdAt": 1})
+        docs = await cursor.sort("createdAt", ASCENDING).limit(1).to_list(None)
+        return count, utc(docs[0]["createdAt"]) if docs else None
+
     async def page(
         self, user_id: str | None, kind: NotificationKind | None, first: int, before: int | None
     ) -> tuple[list[Notification], bool]:
