@@ -29,7 +29,7 @@ from app.api.errors import (
     unavailable,
     unavailable_message,
 )
-from app.api.exchange import exchange_of, note_errors
+from app.api.exchange import exchange_of, note_errors, note_throttled
 from app.api.limits import MAX_BODY_BYTES, MAX_JSON_NESTING
 from app.api.media import GRAPHQL_RESPONSE, wants_graphql_response
 from app.api.schema import schema
@@ -137,6 +137,7 @@ class GraphQLView(GraphQL[Context, None]):
             response = await self.run(request)
             budget: RequestBudget | None = scope["state"].get("budget")
             if scope["state"].get("throttled") and budget is not None:
+                note_throttled(scope, "token_bucket")  # logged and counted in the metrics
                 response.status_code = 429
                 response.headers["Retry-After"] = str(budget.retry_after_seconds())
             elif scope["state"].get("database_unavailable"):
@@ -144,6 +145,7 @@ class GraphQLView(GraphQL[Context, None]):
                 response.headers["Retry-After"] = "5"
             return response
         except Throttled as exc:  # the bucket was empty: nothing was even parsed
+            note_throttled(scope, "token_bucket")
             budget = scope["state"].get("budget")
             body = top_level_error(THROTTLED, str(exc), request_id)
             if budget is not None:

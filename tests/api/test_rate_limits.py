@@ -39,6 +39,7 @@ async def limited(settings: Settings, raw_database: Any, clock: FrozenClock) -> 
         rate_limit_admin=DEFAULT_RATE_LIMITS["admin"],
         rate_limit_helpdesk=DEFAULT_RATE_LIMITS["helpdesk"],
         rate_limit_auditor=DEFAULT_RATE_LIMITS["auditor"],
+        metrics=True,
     )
     api = await make_api(defaults, raw_database, monotonic=clock)
     try:
@@ -85,6 +86,12 @@ async def test_a_flood_of_resets_stops_before_the_trail(
     # The refusals are counted in the log (one line, not 3,000), never in the trail.
     lines = [r.getMessage() for r in caplog.records if r.name == "confid.ratelimit"]
     assert len(lines) == 1 and "'helpdesk-1'" in lines[0]
+    # ... and in the metrics an operator alerts on.
+    from tests.telemetry.scrape import Scrape
+
+    scrape = Scrape.parse((await limited.client.get("/metrics")).text)
+    throttled = scrape.value("confid_throttled_requests_total", limit="token_bucket")
+    assert throttled == statuses.count(429)
 
     # Time restores the bucket: after Retry-After seconds one more change is accepted.
     response = await limited.post(
