@@ -67,7 +67,7 @@ def valid_for_policy(name: str, variables: dict[str, Any]) -> bool:
     if name == "SetConferenceId":
         value = fields.get("conferenceId")
         return isinstance(value, str) and not format_problems(value, 7)
-    if name == "SendConferenceInfo" and "toAddress" in fields:
+    if name == "SendConferenceInfo" and fields.get("toAddress") is not None:  # null: primary
         value = fields["toAddress"]
         return isinstance(value, str) and not email_problems(value, ())
     return True
