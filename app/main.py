@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from starlette.applications import Starlette
@@ -25,6 +26,7 @@ from app.settings import Settings
 from app.store.database import Connection, connect
 from app.web import web_routes
 from app.web.graphiql import graphiql_response
+from app.web.headers import PagePolicies
 from app.wiring import Parts, StartupError, build_authenticator, build_services, load_tokens
 
 __all__ = ["StartupError", "create_app"]
@@ -53,7 +55,10 @@ def create_app(
     authenticator = build_authenticator(
         settings, load_tokens(settings), identity_clock or IdentityClock()
     )
-    view = GraphQLView(services, authenticator, graphiql_response)
+    # The pages may reach the OpenID provider only when the browser sign-in is configured.
+    sign_in = authenticator.sign_in
+    policies = PagePolicies.for_sign_in(sign_in.issuer if sign_in else None)
+    view = GraphQLView(services, authenticator, partial(graphiql_response, csp=policies.graphiql))
     audit_export = AuditExport(services, authenticator)
 
     @contextlib.asynccontextmanager
@@ -105,7 +110,7 @@ def create_app(
             Route("/audit/export", audit_export.export, methods=["GET"]),
             Route("/audit/public-key", audit_export.public_key, methods=["GET"]),
             Route("/auth/config", auth_config(authenticator), methods=["GET"]),
-            *web_routes(),  # the admin page at /, its files, the GraphiQL build
+            *web_routes(csp=policies.admin),  # the admin page at /, its files, the build
         ],
         middleware=[Middleware(RequestOrigin, trusted_proxies=settings.trusted_proxies)],
         lifespan=lifespan,
