@@ -205,6 +205,21 @@ def test_a_sign_in_cancelled_at_the_provider_is_explained(signing_in: SignInVisi
     assert visit.problems == []
 
 
+def test_a_person_without_a_confid_role_is_refused_with_the_servers_reason(
+    signing_in: SignInVisit,
+) -> None:
+    visit, page, url = signing_in, signing_in.page, signing_in.url
+    page.goto(f"{url}/")
+    sign_in_on_the_admin_page(visit, "stranger")  # roles: ["guest"]
+    error = page.locator("#sign-in-error")
+    expect(error).to_contain_text("grants no confid role")
+    expect(error).to_contain_text("FORBIDDEN")
+    expect(page.locator("#workspace")).to_be_hidden()
+    assert not [k for k in visit.session() if k.startswith("oidc.user:")]  # not kept
+    # Chromium logs confid's 403 (the page showed its message): nothing else went wrong.
+    assert [p for p in visit.problems if f"403 (Forbidden) ({url}/graphql)" not in p] == []
+
+
 def test_the_token_is_renewed_silently_and_an_ended_sign_in_says_so(
     signing_in: SignInVisit,
 ) -> None:
