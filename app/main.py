@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from starlette.applications import Starlette
@@ -34,6 +35,7 @@ from app.telemetry.operations import committed_operations
 from app.telemetry.requests import RequestTelemetry
 from app.web import web_routes
 from app.web.graphiql import graphiql_response
+from app.web.headers import PagePolicies
 from app.web.paths import OPERATIONS_DIR
 from app.wiring import (
     Parts,
@@ -86,11 +88,14 @@ def create_app(
     authenticator = build_authenticator(
         settings, load_tokens(settings), identity_clock or IdentityClock()
     )
+    # The pages may reach the OpenID provider only when the browser sign-in is configured.
+    sign_in = authenticator.sign_in
+    policies = PagePolicies.for_sign_in(sign_in.issuer if sign_in else None)
     view = GraphQLView(
         services,
         authenticator,
         build_api_limits(settings, services, monotonic),
-        graphiql_response,
+        partial(graphiql_response, csp=policies.graphiql),
         body_timeout=settings.http_body_timeout_seconds,
     )
     audit_export = AuditExport(services, authenticator)
@@ -148,7 +153,7 @@ def create_app(
             Route("/audit/export", audit_export.export, methods=["GET"]),
             Route("/audit/public-key", audit_export.public_key, methods=["GET"]),
             Route("/auth/config", auth_config(authenticator), methods=["GET"]),
-            *web_routes(),  # the admin page at /, its files, the GraphiQL build
+            *web_routes(csp=policies.admin),  # the admin page at /, its files, the build
             *(
                 [Route(METRICS_PATH, metrics_endpoint(metrics), methods=["GET"])]
                 if metrics is not None and listener is None

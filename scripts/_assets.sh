@@ -1,7 +1,9 @@
-# Sourced by scripts/run and scripts/test after _bootstrap.sh: build self-hosted GraphiQL.
+# Sourced by scripts/run and scripts/test after _bootstrap.sh: build self-hosted GraphiQL and
+# the admin page's sign-in module (bundled oidc-client-ts).
 # With Node.js 18+ and npm: `npm ci` in web/ and an esbuild bundle into app/web/static/build/,
 # redone only when web/ changed. Without Node.js confid serves GraphiQL from a public CDN
-# (and logs so); the admin page at / needs no build either way.
+# (and logs so); the admin page at / needs no build, only its sign-in with an identity
+# provider does (pasting a token works either way).
 _confid_assets() {
   local web="$ROOT/web" out="$ROOT/app/web/static/build"
   if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
@@ -14,7 +16,7 @@ _confid_assets() {
   fi
   local want deps
   deps="$(cat "$web/package.json" "$web/package-lock.json" | sha256sum | cut -d' ' -f1)"
-  want="$(cd "$web" && cat package.json package-lock.json build.mjs graphiql/* | sha256sum | cut -d' ' -f1)"
+  want="$(cd "$web" && cat package.json package-lock.json build.mjs graphiql/* signin/* admin/token.js | sha256sum | cut -d' ' -f1)"
   if [ -f "$out/manifest.json" ] && [ "$(cat "$out/.stamp" 2>/dev/null)" = "$want" ]; then
     return 0
   fi

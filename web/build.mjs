@@ -1,4 +1,5 @@
-// Bundles self-hosted GraphiQL (and Monaco's workers) with esbuild into one folder:
+// Bundles self-hosted GraphiQL (and Monaco's workers) and the admin page's sign-in module
+// (oidc-client-ts; the rest of the admin page needs no build) with esbuild into one folder:
 //   node build.mjs [OUTDIR]      (default: ../app/web/static/build)
 // The output is built in a temporary folder and swapped in whole, so a half-finished build
 // is never served. manifest.json names the files and a content hash for cache busting.
@@ -13,6 +14,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const outdir = resolve(process.argv[2] || join(here, "..", "app", "web", "static", "build"));
 const staging = `${outdir}.tmp-${process.pid}`;
 const target = join(staging, "graphiql");
+const signinTarget = join(staging, "signin");
 
 const common = {
   bundle: true,
@@ -26,6 +28,7 @@ const common = {
 
 await rm(staging, { recursive: true, force: true });
 await mkdir(target, { recursive: true });
+await mkdir(signinTarget, { recursive: true });
 
 // The page: one ES module and one stylesheet; fonts (Monaco's codicons) as separate files.
 await esbuild.build({
@@ -50,15 +53,35 @@ await esbuild.build({
   format: "iife",
 });
 
-const files = (await readdir(target)).sort();
+// The sign-in for the admin page: one ES module the page imports when the provider is
+// configured (GraphiQL bundles the same source into its own module).
+await esbuild.build({
+  ...common,
+  entryPoints: { signin: "signin/session.js" },
+  outdir: signinTarget,
+  format: "esm",
+  splitting: false,
+});
+
+const files = [
+  ...(await readdir(target)).sort().map((name) => `graphiql/${name}`),
+  ...(await readdir(signinTarget)).sort().map((name) => `signin/${name}`),
+];
 const hash = createHash("sha256");
 for (const name of files) {
   hash.update(name);
-  hash.update(await readFile(join(target, name)));
+  hash.update(await readFile(join(staging, name)));
 }
 const lock = JSON.parse(await readFile(join(here, "package-lock.json"), "utf8"));
 const versions = Object.fromEntries(
-  ["graphiql", "@graphiql/plugin-explorer", "@graphiql/react", "react", "monaco-editor"].map(
+  [
+    "graphiql",
+    "@graphiql/plugin-explorer",
+    "@graphiql/react",
+    "react",
+    "monaco-editor",
+    "oidc-client-ts",
+  ].map(
     (name) => [name, lock.packages?.[`node_modules/${name}`]?.version ?? null],
   ),
 );
@@ -66,8 +89,9 @@ const manifest = {
   version: hash.digest("hex").slice(0, 16),
   script: "graphiql/graphiql.js",
   stylesheet: "graphiql/graphiql.css",
+  signin: "signin/signin.js",
   packages: versions,
-  files: files.map((name) => `graphiql/${name}`),
+  files,
 };
 await writeFile(join(staging, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
 
@@ -76,4 +100,7 @@ const old = `${outdir}.old-${process.pid}`;
 if (existsSync(outdir)) await rename(outdir, old);
 await rename(staging, outdir);
 await rm(old, { recursive: true, force: true });
-console.log(`built GraphiQL ${versions.graphiql} into ${outdir} (${files.length} files)`);
+console.log(
+  `built GraphiQL ${versions.graphiql} and the sign-in (oidc-client-ts ${versions["oidc-client-ts"]}) ` +
+    `into ${outdir} (${files.length} files)`,
+);

@@ -28,6 +28,13 @@ def _token_like(name: str) -> bool:
     return name.lower().replace("_", "").replace("-", "") in _QUERY_TOKEN_PARAMS
 
 
+# The answer to a request without a token (no header, or an empty `Bearer `): the usual
+# first request of a newcomer, in GraphiQL or with curl, so it says what to do.
+NO_TOKEN = (
+    "No token yet: paste your token (in GraphiQL: into the token field at the top of the "
+    "page; on the command line: `Authorization: Bearer <token>`), or sign in on the admin "
+    "page."
+)
 USER_AGENT_MAX = 512
 
 
@@ -52,12 +59,14 @@ async def authenticate(connection: HTTPConnection, authenticator: Authenticator)
             "Tokens are never accepted in the query string (URLs end up in logs). "
             "Send `Authorization: Bearer <token>`."
         )
-    header = connection.headers.get("authorization", "")
+    header = connection.headers.get("authorization", "").strip()
     scheme, _, token = header.partition(" ")
-    if not header:
-        raise Unauthenticated("Missing token: send `Authorization: Bearer <token>`.")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("Malformed Authorization header: use `Bearer <token>`.")
+    if not header or (scheme.lower() == "bearer" and not token.strip()):
+        raise Unauthenticated(NO_TOKEN)  # nothing after `Bearer ` is no token, not a mistake
+    if scheme.lower() != "bearer":
+        raise Unauthenticated(  # the scheme is not echoed: it may be a token pasted alone
+            "The Authorization header must read `Bearer <token>`: confid takes bearer tokens only."
+        )
     principal = await authenticator.principal(token.strip())
     exchange_of(connection.scope).actor = principal.name  # for the access log
     return principal

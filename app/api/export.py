@@ -35,7 +35,7 @@ from app.services.identity import Authenticator
 
 log = logging.getLogger("confid.export")
 
-_FILTERS = {"format", "userId", "action", "outcome", "actor", "from", "to"}
+_FILTERS = {"format", "userId", "action", "outcome", "actor", "actorSubject", "from", "to"}
 
 
 def _time(name: str, raw: str | None) -> datetime | None:
@@ -67,12 +67,16 @@ def parse_filter(request: Request) -> tuple[str, AuditFilter]:
     actor = params.get("actor")
     if actor is not None and len(actor) > 100:
         raise BadRequest("`actor` may have at most 100 characters.")
+    subject = params.get("actorSubject")
+    if subject is not None and len(subject) > 255:
+        raise BadRequest("`actorSubject` may have at most 255 characters.")
     user = params.get("userId")
     return fmt, AuditFilter(
         user_id=require_id(user, "User", "userId") if user is not None else None,
         action=action,
         outcome=outcome,
         actor=actor,
+        actor_subject=subject,
         occurred_from=_time("from", params.get("from")),
         occurred_to=_time("to", params.get("to")),
     )

@@ -46,11 +46,12 @@ from app.domain.reads import AuditFilter
 from app.domain.signing import public_pem
 
 ACTOR_MAX = 100
+SUBJECT_MAX = 255  # OpenID Connect Core 1.0, 2: `sub` is at most 255 ASCII characters
 
 
-def _actor(actor: str | None) -> str | None:
-    if actor is not None and len(actor) > ACTOR_MAX:
-        raise BadRequest(f"`actor` may have at most {ACTOR_MAX} characters.")
+def _actor(actor: str | None, name: str = "actor", limit: int = ACTOR_MAX) -> str | None:
+    if actor is not None and len(actor) > limit:
+        raise BadRequest(f"`{name}` may have at most {limit} characters.")
     return actor
 
 
@@ -80,7 +81,19 @@ class TrailQuery:
             enums.AuditOutcome | None, strawberry.argument(description="Only this outcome.")
         ] = None,
         actor: Annotated[
-            str | None, strawberry.argument(description="Only this actor (token name).")
+            str | None,
+            strawberry.argument(
+                description="Only this actor, by name: a static token's name or a signed-in "
+                "person's username, exactly as recorded."
+            ),
+        ] = None,
+        actor_subject: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Only this person, by their OpenID Connect subject (`sub`): "
+                "their stable id at the issuer, which finds their entries across a change "
+                "of username."
+            ),
         ] = None,
         from_: Annotated[
             datetime | None,
@@ -97,6 +110,7 @@ class TrailQuery:
             action=action,
             outcome=outcome,
             actor=_actor(actor),
+            actor_subject=_actor(actor_subject, "actorSubject", SUBJECT_MAX),
             occurred_from=from_,
             occurred_to=to,
         )
@@ -189,7 +203,11 @@ class TrailQuery:
         self,
         info: Info,
         actor: Annotated[
-            str | None, strawberry.argument(description="Only this reader (token name).")
+            str | None,
+            strawberry.argument(
+                description="Only this reader, by name: a static token's name or a signed-in "
+                "person's username."
+            ),
         ] = None,
         first: FirstArg = DEFAULT_PAGE,
         after: AfterArg = None,

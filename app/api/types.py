@@ -22,7 +22,7 @@ from app.api.pagination import (
 from app.api.permissions import requires
 from app.domain import models
 from app.domain.access import Capability
-from app.domain.entry import FIELDS, AuditEntry, EntryField, Kind, describe
+from app.domain.entry import FIELDS, AuditEntry, EntryField, Kind, describe, describe_actor
 from app.domain.errors import BadRequest
 from app.domain.models import AuditOutcome
 from app.domain.reads import AuditFilter
@@ -141,14 +141,29 @@ class User(Node):
         return await event_page(info.context, where, first, after, "conferenceIdHistory")
 
 
-@strawberry.type(description="Who did something: a token's name and role, or `system`.")
+@strawberry.type(
+    description="Who did something: a static token's name and role, a person signed in "
+    "through OpenID Connect (username and role, with the issuer, subject and display name "
+    "that say who they are), or `system`."
+)
 class Actor:
-    name: str = strawberry.field(description="The token's name from the tokens file.")
-    role: enums.ActorRole = strawberry.field(description="The token's role, or SYSTEM.")
+    # One field per key of the actor object (app.domain.entry.ACTOR, whose descriptions
+    # they use).
+    name: str = strawberry.field(description=describe_actor("name"))
+    role: enums.ActorRole = strawberry.field(description=describe_actor("role"))
+    issuer: str | None = strawberry.field(description=describe_actor("issuer"))
+    subject: str | None = strawberry.field(description=describe_actor("subject"))
+    display_name: str | None = strawberry.field(description=describe_actor("displayName"))
 
     @classmethod
     def of(cls, actor: models.Actor) -> Actor:
-        return cls(name=actor.name, role=actor.role)
+        return cls(
+            name=actor.name,
+            role=actor.role,
+            issuer=actor.issuer,
+            subject=actor.subject,
+            display_name=actor.display_name,
+        )
 
 
 # Entry fields whose GraphQL field has another name (the rest keep their own).

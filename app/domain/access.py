@@ -34,10 +34,10 @@ _GRANTS: dict[Role, frozenset[Capability]] = {
 class Principal:
     """The authenticated caller of one request.
 
-    `name` is what the audit trail records today: a static token's name, or the username
-    of an OpenID Connect token. For such a token `issuer` and `subject` (`iss`, `sub`: the
-    person's stable, unique id at that provider) and `display_name` (`name`) say who it is;
-    they are None for static tokens.
+    `name` is a static token's name, or the username of an OpenID Connect token. For such a
+    token `issuer` and `subject` (`iss`, `sub`: the person's stable, unique id at that
+    provider) and `display_name` (`name`) say who it is; they are None for static tokens.
+    All of it is recorded as the actor of the caller's audit entries and trail reads.
     """
 
     name: str
@@ -49,7 +49,7 @@ class Principal:
     @property
     def actor(self) -> Actor:
         """How this caller appears in the audit trail."""
-        return Actor(self.name, self.role)
+        return Actor(self.name, self.role, self.issuer, self.subject, self.display_name)
 
     def may(self, capability: Capability) -> bool:
         """True when the role grants the capability."""

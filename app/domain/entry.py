@@ -7,8 +7,11 @@ every user of the definition follows.
 
 Encoding versions (see docs/export-format.md):
   1  every field below without `since` is always present, `null` when absent.
-  2  fields with `since=2` (and the actor's optional keys) appear only when they have a
-     value, so an entry written before they existed encodes, and hashes, exactly as before.
+  2  fields with `since=2` appear only when they have a value, so an entry written before
+     they existed encodes, and hashes, exactly as before.
+  3  the actor's identity keys (`ACTOR`: issuer, subject, displayName of a person signed in
+     through OpenID Connect) appear only when known, by the same rule: the actor of a static
+     token or of the system encodes as `{"name","role"}`, as it always did.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from app.domain.errors import UserErrorCode
 from app.domain.instants import iso_millis, to_millis_utc
 from app.domain.models import Actor, AuditAction, AuditOutcome, RequestMeta, Role
 
-ENCODING_VERSION = 2
+ENCODING_VERSION = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +122,9 @@ FIELDS: tuple[EntryField, ...] = (
     EntryField("newConferenceId", "new_conference_id", Kind.OPTIONAL_TEXT,
                "The ID after the change; SEND_INFO: the ID the email carries; on a refused SET, "
                "the ID that was attempted."),
-    EntryField("actor", "actor", Kind.ACTOR, "Who acted: a token's name and role, or system."),
+    EntryField("actor", "actor", Kind.ACTOR,
+               "Who acted: a static token's name and role, a person signed in through OpenID "
+               "Connect (username, role, issuer, subject and display name), or system."),
     EntryField("sourceIp", "source_ip", Kind.OPTIONAL_TEXT,
                "The client's IP address: the TCP peer, or the forwarded client address when "
                "the peer is a trusted proxy (CONFID_TRUSTED_PROXIES)."),
@@ -151,13 +156,48 @@ FIELDS: tuple[EntryField, ...] = (
 BY_NAME: Mapping[str, EntryField] = {f.name: f for f in FIELDS}
 HASHED: tuple[EntryField, ...] = tuple(f for f in FIELDS if f.hashed)
 
+
+@dataclass(frozen=True, slots=True)
+class ActorKey:
+    """One key of the actor object, as every reader and writer of entries sees it."""
+
+    name: str  # the key in the actor object (canonical JSON, export, stored document)
+    attribute: str  # the Actor attribute
+    description: str  # what it means (GraphQL, docs)
+    since: int = 1  # encoding version that introduced it; from 3 on, omitted when absent
+
+
 # The actor's keys: name and role always; the identity keys only when known.
-ACTOR_KEYS = ("name", "role")
+ACTOR: tuple[ActorKey, ...] = (
+    ActorKey("name", "name",
+             "A static token's name from the tokens file; for a person signed in through "
+             "OpenID Connect, their username (the claim CONFID_OIDC_USERNAME_CLAIM names, by "
+             "default preferred_username, upn, email or unique_name, else the subject); "
+             "`system` for confid itself."),
+    ActorKey("role", "role", "The caller's role (from the tokens file or the token's claims), "
+             "or SYSTEM."),
+    ActorKey("issuer", "issuer",
+             "The OpenID Connect issuer (`iss`) that vouched for the person; null for static "
+             "tokens and the system.", since=3),
+    ActorKey("subject", "subject",
+             "The person's stable, unique id at that issuer (`sub`), which survives a change "
+             "of username; null for static tokens and the system.", since=3),
+    ActorKey("displayName", "display_name",
+             "The person's name as the token gave it (`name` claim), when it had one.",
+             since=3),
+)  # fmt: skip
+ACTOR_KEYS = tuple(key.name for key in ACTOR)
+_ACTOR_IDENTITY = tuple(key for key in ACTOR if key.since > 1)
 
 
 def describe(name: str) -> str:
     """The description of a field, by its name."""
     return BY_NAME[name].description
+
+
+def describe_actor(name: str) -> str:
+    """The description of an actor key, by its name."""
+    return next(key.description for key in ACTOR if key.name == name)
 
 
 # --- values: an entry's fields as JSON values (records) and back ------------------------
@@ -181,18 +221,30 @@ def json_value(field: EntryField, entry: AuditEntry) -> Any:
 
 
 def actor_record(actor: Actor) -> dict[str, Any]:
-    """The actor as a JSON object."""
-    return {"name": actor.name, "role": actor.role.value}
+    """The actor as a JSON object: name and role, then the identity keys that are known."""
+    out: dict[str, Any] = {"name": actor.name, "role": actor.role.value}
+    for key in _ACTOR_IDENTITY:
+        value = getattr(actor, key.attribute)
+        if value is not None:
+            out[key.name] = value
+    return out
 
 
 def actor_from(value: Any) -> Actor:
-    """An actor from its JSON object; strict."""
+    """An actor from its JSON object; strict (an identity key is a string or absent, never
+    null, so that no key can be added to an entry without changing its hash)."""
     if not isinstance(value, dict) or set(value) - set(ACTOR_KEYS):
         raise ValueError(f"not an actor object: {value!r}")
     name, role = value.get("name"), value.get("role")
     if not isinstance(name, str):
         raise ValueError("the actor has no name")
-    return Actor(name, Role(role))
+    identity: dict[str, str] = {}
+    for key in _ACTOR_IDENTITY:
+        if key.name in value:
+            if not isinstance(value[key.name], str):
+                raise ValueError(f"the actor's {key.name} is not a string")
+            identity[key.attribute] = value[key.name]
+    return Actor(name, Role(role), **identity)
 
 
 def _omitted(field: EntryField, value: Any) -> bool:
@@ -298,7 +350,9 @@ def canonical_json(fields: dict[str, Any]) -> str:
 
 
 def _actor_json(actor: Actor) -> str:
-    return '{"name":' + _text(actor.name) + ',"role":' + _text(actor.role.value) + "}"
+    if actor.issuer is None and actor.subject is None and actor.display_name is None:
+        return '{"name":' + _text(actor.name) + ',"role":' + _text(actor.role.value) + "}"
+    return canonical_json(actor_record(actor))  # a person: sorted keys, as the reference
 
 
 def _texts(values: Any) -> str:

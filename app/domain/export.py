@@ -9,6 +9,12 @@ cell, a header row, and one row per entry. Empty cells are absent values (confid
 empty strings in hashed fields) and list cells are JSON arrays. From format 2 on, every
 CSV cell is made safe to open in a spreadsheet (`safe_cell`) in a way `unsafe_cell` undoes
 exactly, so every entry still round-trips to the exact bytes that were hashed.
+
+Versions: 1 the first release; 2 safe CSV cells and `clientRequestId`; 3 the actor's
+identity keys (`issuer`, `subject`, `displayName`; CSV columns `actorIssuer`,
+`actorSubject`, `actorDisplayName`). A reader of version N refuses a later version rather
+than misread it; this one reads all three (older files have none of the newer keys, and
+their entries hash as they always did).
 """
 
 from __future__ import annotations
@@ -23,11 +29,11 @@ from itertools import chain
 from typing import Any
 
 from app.domain.checkpoint import Checkpoint
-from app.domain.entry import ACTOR_KEYS, FIELDS, AuditEntry, Kind, from_record, record
+from app.domain.entry import ACTOR, FIELDS, AuditEntry, Kind, from_record, record
 from app.domain.instants import iso_millis
 
-FORMAT = "confid-audit-export/2"
-READABLE_FORMATS = ("confid-audit-export/1", FORMAT)
+FORMAT = "confid-audit-export/3"
+READABLE_FORMATS = ("confid-audit-export/1", "confid-audit-export/2", FORMAT)
 
 
 class ExportFormatError(ValueError):
@@ -69,21 +75,27 @@ def checkpoint_from_record(data: dict[str, Any]) -> Checkpoint:
 # --- CSV: columns, cells made safe for spreadsheets ------------------------------------
 
 
-def _columns() -> tuple[tuple[str, str, str | None], ...]:
-    """(column, field name, actor key) for every field; the actor spreads over columns."""
-    out: list[tuple[str, str, str | None]] = []
+def _columns() -> tuple[tuple[str, str, str | None, int], ...]:
+    """(column, field name, actor key, since) for every field; the actor spreads over
+    columns (`actorName`, `actorRole`, `actorIssuer`, ...)."""
+    out: list[tuple[str, str, str | None, int]] = []
     for field in FIELDS:
         if field.kind is Kind.ACTOR:
-            out += [(f"actor{key.capitalize()}", field.name, key) for key in ACTOR_KEYS]
+            out += [
+                (f"actor{key.name[0].upper()}{key.name[1:]}", field.name, key.name, key.since)
+                for key in ACTOR
+            ]
         else:
-            out.append((field.name, field.name, None))
+            out.append((field.name, field.name, None, field.since))
     return tuple(out)
 
 
 COLUMNS = _columns()
-CSV_COLUMNS = [column for column, _, _ in COLUMNS]
-# Columns every export has; those of later fields may be missing from older files.
-_REQUIRED = {c for c, name, _ in COLUMNS if next(f for f in FIELDS if f.name == name).since == 1}
+CSV_COLUMNS = [column for column, _, _, _ in COLUMNS]
+# Columns every export has; those of later fields and actor keys may be missing from older
+# files.
+_REQUIRED = {column for column, _, _, since in COLUMNS if since == 1}
+_OPTIONAL_ACTOR_KEYS = {key.name for key in ACTOR if key.since > 1}
 _LISTS = {f.name for f in FIELDS if f.kind in (Kind.ENUM_LIST, Kind.TEXT_LIST)}
 
 # OWASP CSV injection: a spreadsheet runs a cell starting with these as a formula. A
@@ -123,7 +135,7 @@ def csv_row(entry: AuditEntry) -> list[str]:
     """One entry as CSV cells, in `CSV_COLUMNS` order."""
     data = record(entry)
     cells: list[str] = []
-    for _, name, actor_key in COLUMNS:
+    for _, name, actor_key, _ in COLUMNS:
         value = data.get(name)
         if actor_key is not None:
             value = value.get(actor_key) if isinstance(value, dict) else None
@@ -143,14 +155,15 @@ def _record_from_row(row: Mapping[str, str], escaped: bool) -> dict[str, Any]:
         return unsafe_cell(text) if escaped else text
 
     data: dict[str, Any] = {}
-    for column, name, actor_key in COLUMNS:
+    for column, name, actor_key, _ in COLUMNS:
         if column not in row:
             continue
         text = cell(column)
         field = next(f for f in FIELDS if f.name == name)
         value: Any
         if actor_key is not None:
-            data.setdefault(name, {})[actor_key] = text
+            if text or actor_key not in _OPTIONAL_ACTOR_KEYS:
+                data.setdefault(name, {})[actor_key] = text
             continue
         if name in _LISTS:
             value = json.loads(text or "[]")

@@ -86,10 +86,15 @@ class User:
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who did something: a token's name and role, or `system`."""
+    """Who did something: a static token's name and role, a person signed in through OpenID
+    Connect (their username and role, and who vouched for them: the issuer, their subject
+    there and their display name), or `system`."""
 
     name: str
     role: Role
+    issuer: str | None = None
+    subject: str | None = None
+    display_name: str | None = None
 
 
 SYSTEM_ACTOR = Actor(name="system", role=Role.SYSTEM)

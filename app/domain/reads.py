@@ -17,7 +17,8 @@ class AuditFilter:
     actions: tuple[AuditAction, ...] = ()
     action: AuditAction | None = None
     outcome: AuditOutcome | None = None
-    actor: str | None = None
+    actor: str | None = None  # the actor's name: a token's name or a person's username
+    actor_subject: str | None = None  # a person's `sub` at the issuer (stable across renames)
     occurred_from: datetime | None = None
     occurred_to: datetime | None = None
 
@@ -34,6 +35,8 @@ class AuditFilter:
             out["outcome"] = self.outcome.value
         if self.actor is not None:
             out["actor"] = self.actor
+        if self.actor_subject is not None:
+            out["actorSubject"] = self.actor_subject
         if self.occurred_from is not None:
             out["from"] = iso_millis(self.occurred_from)
         if self.occurred_to is not None:

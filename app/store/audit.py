@@ -35,6 +35,8 @@ def audit_query(where: AuditFilter) -> dict[str, Any]:
         q["outcome"] = where.outcome.value
     if where.actor is not None:
         q["actor.name"] = where.actor
+    if where.actor_subject is not None:
+        q["actor.subject"] = where.actor_subject
     span: dict[str, datetime] = {}
     if where.occurred_from is not None:
         span["$gte"] = where.occurred_from

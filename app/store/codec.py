@@ -6,9 +6,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.domain.checkpoint import Checkpoint
-from app.domain.entry import FIELDS, AuditEntry, Kind, from_record, json_value
+from app.domain.entry import (
+    FIELDS,
+    AuditEntry,
+    Kind,
+    actor_from,
+    actor_record,
+    from_record,
+    json_value,
+)
 from app.domain.models import (
-    Actor,
     AudioConferencing,
     AuditAction,
     Bridge,
@@ -16,7 +23,6 @@ from app.domain.models import (
     NotificationKind,
     NotificationStatus,
     RequestMeta,
-    Role,
     User,
 )
 from app.domain.operation import Intent
@@ -98,7 +104,9 @@ def audio_doc(audio: AudioConferencing) -> Doc:
 
 
 def meta_doc(meta: RequestMeta) -> Doc:
-    doc: Doc = {"actor": {"name": meta.actor.name, "role": meta.actor.role.value}}
+    """Who and from where (an intent's, so recovery records the same person; an access-log
+    record's): the actor as the audit entry writes it, identity keys only when known."""
+    doc: Doc = {"actor": actor_record(meta.actor)}
     _opt(doc, "sourceIp", meta.source_ip)
     _opt(doc, "userAgent", meta.user_agent)
     _opt(doc, "requestId", meta.request_id)
@@ -108,7 +116,7 @@ def meta_doc(meta: RequestMeta) -> Doc:
 
 def meta_from(doc: Doc) -> RequestMeta:
     return RequestMeta(
-        actor=Actor(doc["actor"]["name"], Role(doc["actor"]["role"])),
+        actor=actor_from(doc["actor"]),
         source_ip=doc.get("sourceIp"),
         user_agent=doc.get("userAgent"),
         request_id=doc.get("requestId"),

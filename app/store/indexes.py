@@ -41,6 +41,9 @@ async def ensure_indexes(database: Database) -> None:
     await events.create_index([("operationId", ASCENDING)], unique=True, name="one_per_operation")
     await events.create_index([("userId", ASCENDING), ("_id", DESCENDING)], name="by_user")
     await events.create_index([("actor.name", ASCENDING), ("_id", DESCENDING)], name="by_actor")
+    await events.create_index(
+        [("actor.subject", ASCENDING), ("_id", DESCENDING)], name="by_actor_subject"
+    )
     await events.create_index([("occurredAt", DESCENDING)], name="by_time")
 
     notes = database.get_collection(NOTIFICATIONS)

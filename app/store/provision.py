@@ -60,6 +60,9 @@ AUDIT_EVENTS_VALIDATOR: dict[str, Any] = {
                 "properties": {
                     "name": _TEXT,
                     "role": {"enum": ["ADMIN", "HELPDESK", "AUDITOR", "SYSTEM"]},
+                    "issuer": _TEXT,
+                    "subject": _TEXT,
+                    "displayName": _TEXT,
                 },
             },
             "userId": _OPTIONAL_TEXT,

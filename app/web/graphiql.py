@@ -16,7 +16,9 @@ from app.web.paths import BUILD_DIR, OPERATIONS_DIR
 log = logging.getLogger("confid.web")
 
 BUILD_URL = "/static/build/"
-DEFAULT_HEADERS = '{\n  "Authorization": "Bearer "\n}'
+# Tabs carry no Authorization header: the bar above GraphiQL takes the token once for every
+# tab (web/graphiql/token.js); a header typed into one tab's Headers pane still wins there.
+DEFAULT_HEADERS = ""
 # The tabs a newcomer needs first; the other operations follow in name order.
 TAB_ORDER = (
     "Viewer",
@@ -144,13 +146,14 @@ def graphiql_response(
     *,
     build_dir: Path = BUILD_DIR,
     operations_dir: Path = OPERATIONS_DIR,
+    csp: str = GRAPHIQL_CSP,
 ) -> HTMLResponse | None:
     """The self-hosted page with its CSP, or None (logged once) so the caller uses the CDN."""
     page = graphiql_html(endpoint, build_dir=build_dir, operations_dir=operations_dir)
     if page is None:
         report_build(build_dir)
         return None
-    return HTMLResponse(page, headers=page_headers(GRAPHIQL_CSP))
+    return HTMLResponse(page, headers=page_headers(csp))
 
 
 def report_build(build_dir: Path = BUILD_DIR) -> bool:

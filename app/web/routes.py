@@ -26,8 +26,10 @@ class OptionalStaticFiles(StaticFiles):
         await super().check_config()
 
 
-def web_routes(*, admin_dir: Path = ADMIN_DIR, build_dir: Path = BUILD_DIR) -> list[BaseRoute]:
-    """Routes for `/` (the admin page), `/static/admin/*` and `/static/build/*`."""
+def web_routes(
+    *, admin_dir: Path = ADMIN_DIR, build_dir: Path = BUILD_DIR, csp: str = ADMIN_CSP
+) -> list[BaseRoute]:
+    """Routes for `/` (the admin page, under `csp`), `/static/admin/*` and `/static/build/*`."""
     report_build(build_dir)
     index = admin_dir / "index.html"
     routes: list[BaseRoute] = [
@@ -42,7 +44,7 @@ def web_routes(*, admin_dir: Path = ADMIN_DIR, build_dir: Path = BUILD_DIR) -> l
         return [Route("/", to_graphiql), *routes]
 
     async def admin_page(request: Request) -> Response:
-        return FileResponse(index, media_type="text/html", headers=page_headers(ADMIN_CSP))
+        return FileResponse(index, media_type="text/html", headers=page_headers(csp))
 
     return [
         Route("/", admin_page, methods=["GET", "HEAD"]),

@@ -210,7 +210,13 @@ async def test_a_token_per_role(
         assert payload["userErrors"] == [] and payload["auditEvent"]["outcome"] == "SUCCESS"
         events = await oidc_api.data(operation("ListAuditEvents"), {"first": 1})
         actor = events["auditEvents"]["edges"][0]["node"]["actor"]
-        assert actor == {"name": f"{login}@example.test", "role": role}
+        assert actor == {
+            "name": f"{login}@example.test",
+            "role": role,
+            "issuer": idp.issuer,
+            "subject": login,
+            "displayName": "Alice Admin" if login == "alice" else None,
+        }
         assert await trail_length(oidc_api) == before + 1
     else:  # a valid auditor: the role check refuses inside GraphQL, as for static tokens
         assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"

@@ -98,7 +98,13 @@ async def test_the_actor_and_origin_are_recorded(api: Api) -> None:
     data = await api.data(operation("ListAuditEvents"), {"first": 1})
     node = data["auditEvents"]["edges"][0]["node"]
     assert node["sequence"] == event["sequence"]
-    assert node["actor"] == {"name": "helpdesk-1", "role": "HELPDESK"}
+    assert node["actor"] == {
+        "name": "helpdesk-1",
+        "role": "HELPDESK",
+        "issuer": None,
+        "subject": None,
+        "displayName": None,
+    }
     assert node["sourceIp"] == "203.0.113.7"
     assert node["userAgent"] == "helpdesk-console/2"
     assert node["requestId"] == request_id

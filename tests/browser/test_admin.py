@@ -90,7 +90,7 @@ def test_helpdesk_resets_an_id_through_the_dialog(
     sign_in(visit, "helpdesk")
     # The token lives in session storage, never in the address.
     assert TOKENS["helpdesk"] not in page.url
-    assert page.evaluate("() => sessionStorage.getItem('confid.adminToken')") == TOKENS["helpdesk"]
+    assert page.evaluate("() => sessionStorage.getItem('confid.token')") == TOKENS["helpdesk"]
     visit.shot("admin-1-users")
     open_user(visit, user)
     expect(page.locator("#conference-id")).to_have_text(old)

@@ -1,8 +1,5 @@
-"""Groundwork for signing in on the admin page: headless Chromium completes the real
-provider's Authorization Code + PKCE login, and confid accepts the token it yields.
-
-The admin page has no sign-in button yet; this drives the provider directly with the
-redirect URI the page will use (confid's own `/`), so the harness is proven ready for it.
+"""The provider's own Authorization Code + PKCE login in headless Chromium, driven directly
+with confid's redirect URI (`/`): the harness the page tests in test_sign_in.py build on.
 """
 
 from __future__ import annotations

@@ -104,6 +104,7 @@ TEXTS = st.one_of(st.none(), st.text(max_size=30))
 
 @given(
     user_id=TEXTS, reason=TEXTS, agent=TEXTS, client=TEXTS, name=st.text(min_size=1, max_size=20),
+    issuer=TEXTS, subject=TEXTS, display=TEXTS,
     recipients=st.lists(st.text(max_size=20), max_size=3),
     codes=st.lists(st.sampled_from(list(UserErrorCode)), max_size=3),
     flag=st.booleans(), sequence=st.integers(1, 10**12),
@@ -112,12 +113,13 @@ TEXTS = st.one_of(st.none(), st.text(max_size=30))
 @settings(max_examples=300)
 def test_fast_encoding_is_byte_identical_to_json_dumps(
     user_id: str | None, reason: str | None, agent: str | None, client: str | None, name: str,
-    recipients: list[str], codes: list[UserErrorCode], flag: bool, sequence: int,
-    when: datetime,
+    issuer: str | None, subject: str | None, display: str | None, recipients: list[str],
+    codes: list[UserErrorCode], flag: bool, sequence: int, when: datetime,
 ) -> None:  # fmt: skip
     entry = replace(
         seal(draft(1), sequence, GENESIS_HASH),
-        user_id=user_id, reason=reason, user_agent=agent, actor=Actor(name, Role.ADMIN),
+        user_id=user_id, reason=reason, user_agent=agent,
+        actor=Actor(name, Role.ADMIN, issuer, subject, display),
         recipients=tuple(recipients), error_codes=tuple(codes), to_non_primary=flag,
         occurred_at=when, client_request_id=client,
     )  # fmt: skip

@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
+
 from app.api.schema import schema
+from app.api.types import Actor as GraphQLActor
 from app.api.types import AuditEvent, graphql_attribute
 from app.domain.chain import entry_hash, seal
-from app.domain.entry import FIELDS, AuditDraft, from_record, record
+from app.domain.entry import (
+    ACTOR,
+    FIELDS,
+    AuditDraft,
+    actor_from,
+    canonical_bytes,
+    from_record,
+    record,
+)
 from app.domain.errors import UserErrorCode
-from app.domain.export import CSV_COLUMNS
+from app.domain.export import CSV_COLUMNS, csv_row, read_export
 from app.domain.models import Actor, AuditAction, AuditOutcome, RequestMeta, Role
+
+PERSON = Actor(
+    "alice@example.test",
+    Role.ADMIN,
+    issuer="https://login.example/tenant/v2.0",
+    subject="0f3c-alice",
+    display_name="Alice Ädmin",
+)
 
 
 def draft(**meta: str | None) -> AuditDraft:
@@ -56,7 +76,76 @@ def test_every_entry_field_is_in_the_graphql_type_with_its_description() -> None
 
 
 def test_every_entry_field_is_a_csv_column() -> None:
-    named = {column.removeprefix("actor").lower() for column in CSV_COLUMNS}
     for field in FIELDS:
         assert field.name in CSV_COLUMNS or field.name == "actor", field.name
-    assert {"name", "role"} <= named
+    actor_columns = [c for c in CSV_COLUMNS if c.startswith("actor")]
+    assert actor_columns == [
+        "actorName", "actorRole", "actorIssuer", "actorSubject", "actorDisplayName"
+    ]  # fmt: skip
+
+
+def test_a_person_is_hashed_with_their_identity() -> None:
+    """The encoding-3 actor, pinned: sorted keys inside the actor object too (the hash was
+    computed independently with json.dumps(sort_keys=True) over the same entry)."""
+    entry = seal(replace(draft(), meta=replace(draft().meta, actor=PERSON)), 42, "ab" * 32)
+    assert entry.hash == "955aa20dc97819f8941ccd6c37d3e53890b4ddd31f03512ad0c89a56371aaea6"
+    assert (
+        b'"actor":{"displayName":"Alice \xc3\x84dmin","issuer":"https://login.example/tenant/'
+        b'v2.0","name":"alice@example.test","role":"ADMIN","subject":"0f3c-alice"}'
+        in canonical_bytes(entry)
+    )
+    assert record(entry)["actor"] == {
+        "name": "alice@example.test",
+        "role": "ADMIN",
+        "issuer": "https://login.example/tenant/v2.0",
+        "subject": "0f3c-alice",
+        "displayName": "Alice Ädmin",
+    }
+    assert from_record(record(entry)) == entry
+    # Every identity key counts: dropping any one changes the hash.
+    for attribute in ("issuer", "subject", "display_name"):
+        edited = replace(entry, actor=replace(PERSON, **{attribute: None}))
+        assert entry_hash(edited) != entry.hash, attribute
+
+
+def test_a_static_token_actor_has_no_identity_keys() -> None:
+    entry = seal(draft(), 42, "ab" * 32)
+    assert record(entry)["actor"] == {"name": "alice", "role": "ADMIN"}
+    assert b'"actor":{"name":"alice","role":"ADMIN"}' in canonical_bytes(entry)
+
+
+@pytest.mark.parametrize(
+    "actor",
+    [
+        {"name": "a", "role": "ADMIN", "issuer": None},  # null would hash like absent
+        {"name": "a", "role": "ADMIN", "subject": 7},
+        {"name": "a", "role": "ADMIN", "email": "a@x"},  # not a key of the actor
+        {"role": "ADMIN", "subject": "s"},
+    ],
+)
+def test_a_strict_read_refuses_a_malformed_actor(actor: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        actor_from(actor)
+
+
+def test_a_person_round_trips_through_a_csv_row() -> None:
+    from app.domain.export import comment_line, csv_text
+
+    entry = seal(replace(draft(), meta=replace(draft().meta, actor=PERSON)), 1, "00" * 32)
+    static = seal(draft(), 2, entry.hash)
+    text = (
+        comment_line("manifest", {"format": "confid-audit-export/3", "count": 2})
+        + csv_text(CSV_COLUMNS)
+        + csv_text(csv_row(entry))
+        + csv_text(csv_row(static))
+        + comment_line("end", {"count": 2})
+    )
+    read = [v[1] for k, v in read_export(text.splitlines(keepends=True)) if k == "entry"]
+    assert read == [entry, static]
+
+
+def test_every_actor_key_is_in_the_graphql_type_with_its_description() -> None:
+    by_attribute = {f.python_name: f for f in GraphQLActor.__strawberry_definition__.fields}  # type: ignore[attr-defined]
+    for key in ACTOR:
+        assert by_attribute[key.attribute].description == key.description
+    assert GraphQLActor.of(PERSON).display_name == "Alice Ädmin"

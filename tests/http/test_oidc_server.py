@@ -61,6 +61,9 @@ def test_a_signed_in_person_is_the_actor(deployed: tuple[Provider, str]) -> None
     assert events["data"]["auditEvents"]["edges"][0]["node"]["actor"] == {
         "name": "erin@example.test",
         "role": "ADMIN",
+        "issuer": idp.issuer,
+        "subject": "erin",
+        "displayName": None,
     }
     # Keys were fetched once (at start-up or by the first request), not per request.
     stats = idp.stats()

@@ -288,3 +288,22 @@ async def test_out_of_range_export_times_and_cursors(api: Api) -> None:
     for key in (10**30, 0, -5):
         body = await api.gql(operation("ListAuditEvents"), {"after": encode_cursor("audit", [key])})
         assert code(body) == "BAD_REQUEST"
+
+
+@pytest.mark.parametrize(
+    ("headers", "hint"),
+    [({}, "paste your token"), ({"Authorization": "Bearer "}, "paste your token"),
+     ({"Authorization": "Bearer"}, "paste your token"),
+     ({"Authorization": "Basic abc"}, "must read `Bearer <token>`"),
+     ({"Authorization": "test-admin-token"}, "must read `Bearer <token>`")],
+)  # fmt: skip
+async def test_a_request_without_a_token_is_told_to_paste_one(
+    api: Api, headers: dict[str, str], hint: str
+) -> None:
+    response = await api.client.post(
+        "/graphql", json={"query": operation("Viewer")}, headers=headers
+    )
+    assert response.status_code == 401
+    message = response.json()["errors"][0]["message"]
+    assert hint in message and "alformed" not in message
+    assert "test-admin-token" not in message  # a token sent without `Bearer ` is not echoed

@@ -72,6 +72,10 @@ const provider = new Provider(config.issuer, {
     if (!token.accountId) return undefined;
     return accounts[token.accountId]?.token_claims;
   },
+  // As Entra ID (single-page application platform), Okta (refresh token grant allowed) and
+  // Keycloak do: a public client allowed the refresh_token grant gets a refresh token
+  // without asking for `offline_access`, which the admin page's silent renewal uses.
+  issueRefreshToken: (ctx, client) => client.grantTypeAllowed("refresh_token"),
   ttl: { Session: 3600, Interaction: 600, Grant: 3600, AuthorizationCode: 60 },
   renderError: (ctx, out) => {
     ctx.type = "json";

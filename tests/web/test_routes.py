@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 from starlette.applications import Starlette
 
+from app.settings import Settings
 from app.web.graphiql import load_build
 from app.web.paths import ADMIN_DIR
 from app.web.routes import web_routes
-from tests.conftest import Api
+from tests.conftest import Api, make_api
 from tests.web.test_graphiql_page import fake_build
 
 
@@ -28,6 +31,34 @@ async def test_the_admin_page_is_served_at_the_root_with_a_strict_policy(api: Ap
     assert "style-src 'self'" in csp and "unsafe-inline" not in csp
     assert "form-action 'none'" in csp  # no form can ever put the token in a URL
     assert '<script type="module" src="/static/admin/app.js">' in response.text
+
+
+async def test_with_a_browser_sign_in_the_pages_may_reach_the_issuer_and_nothing_else(
+    settings: Settings, raw_database: Any
+) -> None:
+    configured = replace(
+        settings,
+        oidc_issuer="https://login.example.test/tenant/v2.0",
+        oidc_audiences=("confid",),
+        oidc_client_id="confid-admin",
+    )
+    api = await make_api(configured, raw_database)
+    try:
+        admin = await api.client.get("/")
+        graphiql = await api.client.get("/graphql", headers={"Accept": "text/html"})
+    finally:
+        await api.client.aclose()
+    expected = "connect-src 'self' https://login.example.test"
+    assert expected in admin.headers["content-security-policy"]
+    if load_build() is not None:
+        assert expected in graphiql.headers["content-security-policy"]
+    # Without a client id there is no browser sign-in: the pages reach confid only.
+    plain = await make_api(replace(configured, oidc_client_id=None), raw_database)
+    try:
+        page = await plain.client.get("/")
+    finally:
+        await plain.client.aclose()
+    assert "connect-src 'self';" in page.headers["content-security-policy"]
 
 
 async def test_every_admin_file_is_served_with_its_type(api: Api) -> None:

@@ -2,14 +2,16 @@
 import * as api from "./api.js";
 import { byId, debounce, fill, h } from "./dom.js";
 import { permissionsFor, ROLE_NAMES } from "./explain.js";
+import { endProviderSignIn, startSignIn } from "./signin.js";
+import { forgetToken, keepToken, pastedToken } from "./token.js";
 import { audioConferencingFacts, auditItem, emailItem, emailSentence, errorList } from "./views.js";
 
-const TOKEN_KEY = "confid.adminToken";
 const PAGE_SIZE = 10;
 const TRAIL_PAGE = 20;
 
 const state = {
   token: null,
+  fromProvider: false, // the token is a signed-in person's (renewed by signin.js)
   viewer: null,
   can: permissionsFor(null),
   search: "",
@@ -43,17 +45,19 @@ function refusal(error) {
   return `confid refused: ${error.message}${code}`;
 }
 
-async function signIn(token, { quiet = false } = {}) {
+async function signIn(token, { quiet = false, fromProvider = false } = {}) {
   const error = byId("sign-in-error");
   error.hidden = true;
   try {
     const data = await api.graphql(token, api.VIEWER);
     state.token = token;
+    state.fromProvider = fromProvider;
     state.viewer = data.viewer;
     state.can = permissionsFor(data.viewer.role);
-    window.sessionStorage.setItem(TOKEN_KEY, token);
+    if (!fromProvider) keepToken(token);
   } catch (failure) {
-    window.sessionStorage.removeItem(TOKEN_KEY);
+    if (fromProvider) endProviderSignIn();
+    else forgetToken();
     if (!quiet) {
       fill(error, refusal(failure));
       error.hidden = false;
@@ -69,9 +73,11 @@ async function signIn(token, { quiet = false } = {}) {
 }
 
 function signOut(message) {
-  window.sessionStorage.removeItem(TOKEN_KEY);
+  forgetToken();
+  endProviderSignIn();
   Object.assign(state, {
     token: null,
+    fromProvider: false,
     viewer: null,
     can: permissionsFor(null),
     users: [],
@@ -660,6 +666,16 @@ function wire() {
 }
 
 wire();
-const saved = window.sessionStorage.getItem(TOKEN_KEY);
-if (saved) signIn(saved, { quiet: true });
-else showSignIn();
+startSignIn({
+  renewed: (token) => {
+    if (state.fromProvider) state.token = token;
+  },
+  ended: (message) => {
+    if (state.fromProvider) signOut(message);
+  },
+}).then((token) => {
+  if (token) return signIn(token, { fromProvider: true });
+  const saved = pastedToken();
+  if (saved) return signIn(saved, { quiet: true });
+  showSignIn();
+});

@@ -79,7 +79,9 @@ export function auditItem(event) {
     ? "unknown"
     : event.actor.role === "SYSTEM"
       ? "confid (system)"
-      : `${event.actor.name} (${role})`;
+      : event.actor.displayName // a person signed in with the identity provider
+        ? `${event.actor.displayName} (${event.actor.name}, ${role})`
+        : `${event.actor.name} (${role})`;
   return h(
     "li",
     {

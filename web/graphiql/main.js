@@ -1,4 +1,5 @@
-// confid's GraphiQL: the IDE, the explorer plugin and the example operations as tabs.
+// confid's GraphiQL: the IDE, the explorer plugin and the example operations as tabs, under
+// a bar that takes the token once for all of them (./token.js).
 import "./workers.js";
 import "graphiql/style.css";
 import "@graphiql/plugin-explorer/style.css";
@@ -10,8 +11,7 @@ import { createGraphiQLFetcher } from "@graphiql/toolkit";
 import { GraphiQL } from "graphiql";
 import { createElement as h, StrictMode, useEffect, useRef } from "react";
 import { createRoot } from "react-dom/client";
-
-const DEFAULT_HEADERS = '{\n  "Authorization": "Bearer "\n}';
+import { TokenBar, TokenSource, tokenIn, withToken } from "./token.js";
 
 // The server writes the page's settings into a JSON block (data, not script: the CSP holds).
 function readConfig() {
@@ -19,7 +19,7 @@ function readConfig() {
   const config = node ? JSON.parse(node.textContent || "{}") : {};
   return {
     endpoint: config.endpoint || "/graphql",
-    headers: config.headers || DEFAULT_HEADERS,
+    headers: config.headers || "",
     tabs: Array.isArray(config.tabs) ? config.tabs : [],
   };
 }
@@ -43,41 +43,14 @@ const tabs = config.tabs.map((tab) => ({
   variables: tab.variables || null,
   headers: config.headers,
 }));
-const NO_TOKEN =
-  "confid needs a token for every request, the schema included: paste yours after " +
-  "`Bearer ` in the Headers pane below. The schema (docs, explorer, completion) loads " +
-  "as soon as you do.";
-
-/** The bearer token in a headers object (or JSON text), or null when there is none yet. */
-function tokenIn(headers) {
-  let value = headers;
-  if (typeof value === "string") {
-    try {
-      value = JSON.parse(value);
-    } catch {
-      return null;
-    }
-  }
-  if (!value || typeof value !== "object") return null;
-  const entry = Object.entries(value).find(([name]) => name.toLowerCase() === "authorization");
-  const match = entry && /^Bearer\s+(\S+)\s*$/i.exec(String(entry[1]));
-  return match ? match[1] : null;
-}
-
-// Without a token, introspection would only earn a 401: say what to do instead.
-function makeFetcher() {
-  const fetchGraphQL = createGraphiQLFetcher({ url });
-  return (params, options) => {
-    if (params.operationName === "IntrospectionQuery" && !tokenIn(options?.headers)) {
-      return Promise.resolve({ errors: [{ message: NO_TOKEN }] });
-    }
-    return fetchGraphQL(params, options);
-  };
-}
+// confid's answer to a request without a token starts so (app/api/auth.py, NO_TOKEN).
+const NO_TOKEN = "No token yet";
+const tokens = new TokenSource();
 
 /**
- * Rendered inside GraphiQL (as its logo, a link to the admin page): once a new token is
- * pasted into the Headers pane, load the schema with it, and drop the no-token hint.
+ * Rendered inside GraphiQL (as its logo, a link to the admin page): whenever the token
+ * changes (the bar, a sign-in, a token pasted into a tab's Headers pane), load the schema
+ * with it, and drop the no-token answer once the schema is there.
  */
 function Logo() {
   const { introspect } = useGraphiQLActions();
@@ -85,6 +58,8 @@ function Logo() {
   const schema = useGraphiQL((state) => state.schema);
   const responseEditor = useGraphiQL((state) => state.responseEditor);
   const lastToken = useRef(null);
+
+  useEffect(() => tokens.subscribe(() => introspect()), [introspect]);
 
   useEffect(() => {
     if (!headerEditor) return undefined;
@@ -113,7 +88,7 @@ function Logo() {
   return h("a", { className: "confid-logo", href: "/", title: "confid admin page" }, "confid");
 }
 
-const fetcher = makeFetcher();
+const fetcher = withToken(createGraphiQLFetcher({ url }), tokens);
 const explorer = explorerPlugin();
 
 const ide = h(
@@ -123,7 +98,7 @@ const ide = h(
     plugins: [explorer],
     defaultTabs: tabs.length ? tabs : undefined,
     defaultHeaders: config.headers,
-    defaultEditorToolsVisibility: "headers",
+    defaultEditorToolsVisibility: "variables",
     isHeadersEditorEnabled: true,
     shouldPersistHeaders: true,
     showPersistHeadersSettings: false,
@@ -134,4 +109,12 @@ const ide = h(
 
 const container = document.getElementById("graphiql");
 container.textContent = "";
-createRoot(container).render(h(StrictMode, null, ide));
+createRoot(container).render(
+  h(
+    StrictMode,
+    null,
+    h(TokenBar, { source: tokens }),
+    h("div", { className: "confid-ide" }, ide),
+  ),
+);
+tokens.configure();
