@@ -32,6 +32,15 @@ class Admission:
     refusal: Problem | None = None
 
 
+def _owner(request: ChangeRequest) -> str:
+    """Whose keys these are: a signed-in person by their issuer and subject (a static token
+    named like their username never shares their keys), a static token by its name."""
+    actor = request.meta.actor
+    if actor.issuer is not None and actor.subject is not None:
+        return f"{actor.issuer}\x1e{actor.subject}"
+    return actor.name
+
+
 def _refused(code: UserErrorCode, message: str) -> Admission:
     return Admission(refusal=Problem(code, message, FIELD))
 
@@ -60,7 +69,7 @@ class Idempotency:
                 UserErrorCode.TOO_LONG,
                 f"An idempotency key has 1 to {KEY_MAX} printable characters.",
             )
-        actor, digest = request.meta.actor.name, request.fingerprint()
+        actor, digest = _owner(request), request.fingerprint()
         first = await self._keys.claim(actor, key, digest, request.operation_id, self._clock())
         if first is None:
             return Admission(operation_id=request.operation_id)
@@ -75,7 +84,7 @@ class Idempotency:
     async def _follow(self, request: ChangeRequest, key: str, first: KeyRecord) -> Admission:
         """Wait for the first request's outcome; repair or take over a first request that
         went quiet past the grace period."""
-        actor = request.meta.actor.name
+        actor = _owner(request)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._wait.total_seconds()
         while True:
@@ -105,7 +114,7 @@ class Idempotency:
 
     async def settle(self, request: ChangeRequest, key: str, outcome: ChangeOutcome) -> None:
         """Remember the first request's userErrors, so a replay returns them word for word."""
-        await self._keys.finish(request.meta.actor.name, key, outcome.problems)
+        await self._keys.finish(_owner(request), key, outcome.problems)
 
 
 def _first_problems(first: KeyRecord, replay: ChangeOutcome) -> list[Problem]:

@@ -89,3 +89,16 @@ async def test_an_overlong_key_is_refused(api: Api) -> None:
     user = await api.enabled_user()
     refused = await reset(api, {"userId": user["id"], "idempotencyKey": "k" * 101})
     assert [e["code"] for e in refused["userErrors"]] == ["TOO_LONG"]
+
+
+async def test_a_person_and_a_static_token_of_the_same_name_never_share_keys(api: Api) -> None:
+    from app.domain.models import Actor, RequestMeta, Role
+
+    token_alice = RequestMeta(Actor("alice", Role.ADMIN))
+    person_alice = RequestMeta(Actor("alice", Role.ADMIN, issuer="https://id.test", subject="7"))
+    user = (await api.services.directory.users_page(1, None, None))[0][0][0]
+    first = await api.services.changes.reset(token_alice, user.id, idempotency_key="k")
+    second = await api.services.changes.reset(person_alice, user.id, idempotency_key="k")
+    assert not first.replayed and not second.replayed
+    assert first.audit_event and second.audit_event
+    assert second.audit_event.sequence == first.audit_event.sequence + 1
