@@ -35,7 +35,7 @@ from app.services.identity import Authenticator
 
 log = logging.getLogger("confid.export")
 
-_FILTERS = {"format", "userId", "action", "outcome", "actor", "from", "to"}
+_FILTERS = {"format", "userId", "action", "outcome", "actor", "from", "to", "incidentId"}
 
 
 def _time(name: str, raw: str | None) -> datetime | None:
@@ -68,6 +68,9 @@ def parse_filter(request: Request) -> tuple[str, AuditFilter]:
     if actor is not None and len(actor) > 100:
         raise BadRequest("`actor` may have at most 100 characters.")
     user = params.get("userId")
+    incident = params.get("incidentId")
+    if incident is not None and len(incident) > 100:
+        raise BadRequest("`incidentId` may have at most 100 characters.")
     return fmt, AuditFilter(
         user_id=require_id(user, "User", "userId") if user is not None else None,
         action=action,
@@ -75,6 +78,7 @@ def parse_filter(request: Request) -> tuple[str, AuditFilter]:
         actor=actor,
         occurred_from=_time("from", params.get("from")),
         occurred_to=_time("to", params.get("to")),
+        incident_id=incident,
     )
 
 

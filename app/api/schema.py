@@ -10,6 +10,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
+from app.api.bulk_types import BulkResetJob
 from app.api.errors import INTERNAL, code_of
 from app.api.limits import RequestPipeline
 from app.api.mutations import Mutation
@@ -41,7 +42,7 @@ class ConfidSchema(strawberry.Schema):
 schema = ConfidSchema(
     query=Query,
     mutation=Mutation,
-    types=[User, Bridge, AuditEvent, Notification],
+    types=[User, Bridge, AuditEvent, Notification, BulkResetJob],
     scalar_overrides={datetime: DateTime},
     extensions=[RequestPipeline],
 )

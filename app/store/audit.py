@@ -35,6 +35,8 @@ def audit_query(where: AuditFilter) -> dict[str, Any]:
         q["outcome"] = where.outcome.value
     if where.actor is not None:
         q["actor.name"] = where.actor
+    if where.incident_id is not None:
+        q["incidentId"] = where.incident_id
     span: dict[str, datetime] = {}
     if where.occurred_from is not None:
         span["$gte"] = where.occurred_from
