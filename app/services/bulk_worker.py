@@ -6,8 +6,8 @@ order, each through the ordinary change path (`ChangeService.submit`, as
 `resetConferenceId`) under the operation id `user_operation_id(job, user, epoch)`. After
 each user it writes the user's result, then moves the job's position and counts and
 extends its lease in one update that requires the lease still held and the position
-unchanged; between users it pauses to keep to the configured rate, so interactive
-requests keep their share of the process.
+unchanged; between users it pauses, to keep to the configured rate and to leave at least
+half of the process to interactive requests however slow the database is (`pause_after`).
 
 Exactly once, whatever the crash point. A worker only works on the user at the job's
 position, and the position only moves once that user's change is over (its audit entry
@@ -277,12 +277,8 @@ class BulkResetWorker:
         return renewed
 
     async def _pace(self, spent: float) -> None:
-        """Pause so that this process resets at most `rate` users a second; always yield."""
-        rate = self._pacing.rate
-        pause = max(0.0, 1.0 / rate - spent) if rate > 0 else 0.0
-        if self._stop.is_set():
-            pause = 0.0
-        await asyncio.sleep(pause)
+        """Pause between users (see `pause_after`); always yield to other requests."""
+        await asyncio.sleep(0.0 if self._stop.is_set() else pause_after(spent, self._pacing.rate))
 
     async def _end(self, job: BulkJob, status: JobStatus, error: str | None = None) -> None:
         """Fix the end status (unless fixed already), write the end entry, then the end
@@ -294,6 +290,13 @@ class BulkResetWorker:
         if not await self._jobs.finish(job.id, self.owner, ending.ending, self._clock()):
             raise LeaseLost
         log.info("bulk reset %s ended: %s (audit entry #%d)", job.id, entry.summary, entry.sequence)
+
+
+def pause_after(spent: float, rate: float) -> float:
+    """How long to pause after a user that took `spent` seconds: enough to keep to `rate`
+    users a second, and at least as long as that user took, so that a job never has more
+    than half of the process however slow the database gets. Rate 0: no pause."""
+    return max(1.0 / rate - spent, spent) if rate > 0 else 0.0
 
 
 def _item(job: BulkJob, index: int, user_id: str, outcome: ChangeOutcome) -> BulkItem:

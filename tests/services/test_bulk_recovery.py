@@ -19,11 +19,13 @@ from typing import Any
 import pytest
 
 from app.domain.bulk import user_operation_id
+from app.services.bulk_worker import pause_after
 from app.services.steps import Step
 from app.settings import Settings
 from tests.bulk import CountingTransport, Started, assert_exactly_once, start_job
 from tests.conftest import Api, make_api
 from tests.crashing import KillableDatabase, Killer, ProcessDied
+from tests.invariants import assert_consistent
 
 
 def quick(settings: Settings, **changes: Any) -> Settings:
@@ -288,3 +290,43 @@ async def test_after_a_hard_restart_the_job_waits_for_its_lease(
     await assert_exactly_once(raw_database, job, transport)
     for api in (first, second):
         await api.client.aclose()
+
+
+async def test_a_job_that_keeps_failing_ends_failed(settings: Settings, raw_database: Any) -> None:
+    """Unexpected errors (not refusals) on one user: after three tries the job gives up as
+    FAILED, says where, and the users after it are left as they were."""
+    fast = quick(settings)
+    hook = StepHook()
+    api = await make_api(fast, raw_database, fault=hook)
+    job = await start_job(api, await selection_of(api, 4))
+    attempts = 0
+
+    async def broken() -> None:
+        nonlocal attempts
+        attempts += 1
+        hook.arm(Step.CLAIMED, 1, broken)  # and again on the next try
+        raise RuntimeError("the store misbehaves")
+
+    hook.arm(Step.CLAIMED, 2, broken)
+    assert await api.services.bulk.worker.run_once()
+    assert attempts == 3
+    doc = await raw_database.get_collection("bulk_reset_jobs").find_one({"_id": job.raw_id})
+    assert (doc["status"], doc["done"], doc["nextIndex"]) == ("FAILED", 1, 1)
+    assert doc["error"] == "stopped at user 2 of 4: RuntimeError"
+    finished = await raw_database.get_collection("audit_events").find_one(
+        {"incidentId": job.incident_id, "action": "BULK_RESET_FINISHED"}
+    )
+    assert finished["summary"] == "FAILED total=4 reset=1 failed=0 skipped=1 notRun=3"
+    resets = await raw_database.get_collection("audit_events").count_documents(
+        {"incidentId": job.incident_id, "action": "RESET"}
+    )
+    assert resets == 1
+    assert not await api.services.bulk.worker.run_once(), "a FAILED job never runs again"
+    await assert_consistent(raw_database)
+    await api.client.aclose()
+
+
+def test_the_pause_between_users_keeps_the_rate_and_half_the_process() -> None:
+    assert pause_after(0.01, 20) == pytest.approx(0.04)  # quick users: the rate decides
+    assert pause_after(0.08, 20) == pytest.approx(0.08)  # slow ones: at least as long again
+    assert pause_after(0.08, 0) == 0.0  # unpaced
