@@ -193,7 +193,6 @@ class BulkResetResult:
         sequence = self._item.audit_sequence
         if sequence is None:
             return None
-        info.context.note_audit_read("bulkResetResults", {"jobId": self._item.job_id})
         entry = await info.context.audit_events.load(sequence)
         return AuditEvent.of(entry) if entry else None
 
@@ -278,7 +277,10 @@ class BulkResetJob(Node):
     def error(self) -> str | None:
         return self._job.error
 
-    @strawberry.field(description="The result list: each user (and skipped selector) and its fate.")
+    @strawberry.field(
+        description="The result list: each user (and skipped selector) and its fate. Reading "
+        "it is recorded in the audit access log."
+    )
     async def results(
         self,
         info: Info,
@@ -289,6 +291,8 @@ class BulkResetJob(Node):
         ] = None,
     ) -> BulkResetResultConnection:
         size = check_first(first)
+        # The result list repeats what the trail says of each user: its reads are logged.
+        info.context.note_audit_read("bulkResetResults", {"jobId": self._job.id})
         key = decode_cursor(after, "bulkResults", 1)
         position = key[0] if key else None
         if position is not None and (not isinstance(position, int) or isinstance(position, bool)):

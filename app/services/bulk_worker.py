@@ -145,14 +145,15 @@ class BulkResetWorker:
         """End a job that nobody works on now and that was asked to stop (a cancel of a
         queued job, or of one whose process died): claim its lease, end it. A job that a
         live worker holds is left to it; it stops before its next user."""
-        job = await self._jobs.claim(self.owner, self._clock(), self._until(), job_id=job_id)
+        owner = f"{self.owner}/cancel"  # never mistaken for this process's worker
+        job = await self._jobs.claim(owner, self._clock(), self._until(), job_id=job_id)
         if job is None:
             return
         try:
             if job.cancel_requested or job.ending is not None:
-                await self._end(job, JobStatus.CANCELLED)
+                await self._end(job, JobStatus.CANCELLED, owner=owner)
             else:
-                await self._jobs.release(job.id, self.owner)
+                await self._jobs.release(job.id, owner)
         except LeaseLost:
             pass
 
@@ -280,14 +281,22 @@ class BulkResetWorker:
         """Pause between users (see `pause_after`); always yield to other requests."""
         await asyncio.sleep(0.0 if self._stop.is_set() else pause_after(spent, self._pacing.rate))
 
-    async def _end(self, job: BulkJob, status: JobStatus, error: str | None = None) -> None:
+    async def _end(
+        self,
+        job: BulkJob,
+        status: JobStatus,
+        error: str | None = None,
+        *,
+        owner: str | None = None,
+    ) -> None:
         """Fix the end status (unless fixed already), write the end entry, then the end
         state: each step may be repeated by whoever resumes after a crash."""
-        ending = await self._jobs.begin_ending(job.id, self.owner, status, error)
+        owner = owner or self.owner
+        ending = await self._jobs.begin_ending(job.id, owner, status, error)
         if ending is None or ending.ending is None:
             raise LeaseLost
         entry = await self._trail.finished(ending, ending.ending)
-        if not await self._jobs.finish(job.id, self.owner, ending.ending, self._clock()):
+        if not await self._jobs.finish(job.id, owner, ending.ending, self._clock()):
             raise LeaseLost
         log.info("bulk reset %s ended: %s (audit entry #%d)", job.id, entry.summary, entry.sequence)
 

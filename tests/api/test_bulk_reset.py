@@ -367,3 +367,24 @@ async def test_a_job_racing_interactive_resets_of_the_same_users(
     desk = [p["auditEvent"]["sequence"] for p in payloads]
     assert any(job_sequences[0] < s < job_sequences[-1] for s in desk)
     await api.client.aclose()
+
+
+async def test_a_job_is_a_node_and_reading_its_results_is_logged(api: Api) -> None:
+    users = await enabled_users(api)
+    job = await start_job(api, {"emails": [users[0]["email"]]})
+    for role in ("admin", "auditor"):
+        data = await api.data(operation("Node"), {"id": job.id}, role)
+        assert data["node"] == {
+            "__typename": "BulkResetJob",
+            "id": job.id,
+            "incidentId": job.incident_id,
+            "jobStatus": "QUEUED",
+        }
+    refused = await api.gql(operation("Node"), {"id": job.id}, "helpdesk")
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    await job_state(api, job.id)
+    log = await api.data(operation("AuditAccessLog"), {"actor": "admin-1", "first": 5})
+    reads = [e["node"] for e in log["auditAccessLog"]["edges"]]
+    assert any(
+        r["what"] == "bulkResetResults" and f"jobId={job.raw_id}" in r["filters"] for r in reads
+    ), reads
