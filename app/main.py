@@ -120,9 +120,14 @@ def create_app(
             ),
         ]
         delivery = asyncio.create_task(services.delivery.run_forever())
+        bulk = asyncio.create_task(services.bulk.worker.run_forever())
         try:
             yield
         finally:
+            # The user under way is finished, then the job's lease is given back, so
+            # another process (or the next start) resumes it at once.
+            services.bulk.worker.stop()
+            await bulk
             # Attempts under way finish (each is bounded by the SMTP attempt timeout): one
             # cut off mid-hand-over could only be marked FAILED, delivery unknown.
             services.delivery.stop()

@@ -217,6 +217,9 @@ class Settings:
     email_max_attempts: int = 8
     email_retry_base_seconds: float = 60.0
     email_poll_seconds: float = 5.0
+    bulk_reset_rate: float = 20.0
+    bulk_reset_lease_seconds: float = 60.0
+    bulk_reset_poll_seconds: float = 2.0
     signing_key_file: Path | None = None
     signing_key_pem: str | None = None
     checkpoint_interval_seconds: float = 3600.0
@@ -299,6 +302,14 @@ class Settings:
             )
         port = _port(env, "CONFID_PORT", 8000)
         metrics, metrics_port, metrics_host = _metrics(env, port)
+        lock_wait = _number(env, "CONFID_LOCK_WAIT_SECONDS", 10, 0)
+        lease = _number(env, "CONFID_BULK_RESET_LEASE_SECONDS", 60, 1)
+        if lease <= lock_wait:
+            raise SettingsError(
+                "CONFID_BULK_RESET_LEASE_SECONDS must be longer than CONFID_LOCK_WAIT_SECONDS "
+                f"({lock_wait:g}): a bulk reset renews its lease between users, and one user "
+                "may wait that long for another change of the same user"
+            )
         return cls(
             mongodb_url=url,
             database_name=env.get("CONFID_DB_NAME", "").strip() or "confid",
@@ -311,7 +322,7 @@ class Settings:
             quarantine_days=(_number(env, "CONFID_QUARANTINE_DAYS", 0, 0) if quarantine else None),
             recovery_grace_seconds=_number(env, "CONFID_RECOVERY_GRACE_SECONDS", 60, 0),
             sweep_interval_seconds=_number(env, "CONFID_SWEEP_INTERVAL_SECONDS", 30, 0.1),
-            lock_wait_seconds=_number(env, "CONFID_LOCK_WAIT_SECONDS", 10, 0),
+            lock_wait_seconds=lock_wait,
             smtp_host=env.get("CONFID_SMTP_HOST", "").strip() or None,
             smtp_port=_port(env, "CONFID_SMTP_PORT", 25),
             mail_from=env.get("CONFID_MAIL_FROM", "").strip() or "confid@localhost",
@@ -323,6 +334,9 @@ class Settings:
             email_max_attempts=int(attempts),
             email_retry_base_seconds=_number(env, "CONFID_EMAIL_RETRY_BASE_SECONDS", 60, 0),
             email_poll_seconds=_number(env, "CONFID_EMAIL_POLL_SECONDS", 5, 0.01),
+            bulk_reset_rate=_number(env, "CONFID_BULK_RESET_RATE", 20, 0),
+            bulk_reset_lease_seconds=lease,
+            bulk_reset_poll_seconds=_number(env, "CONFID_BULK_RESET_POLL_SECONDS", 2, 0.01),
             signing_key_file=_path(env, "CONFID_SIGNING_KEY_FILE"),
             signing_key_pem=env.get("CONFID_SIGNING_KEY", "").strip() or None,
             checkpoint_interval_seconds=_number(env, "CONFID_CHECKPOINT_INTERVAL_SECONDS", 3600, 1),

@@ -24,6 +24,10 @@ from app.domain.signing import Signer, SigningKeyError, load_public_pems
 from app.notify.smtp import SmtpConfig, SmtpTransport
 from app.notify.transport import RecordOnlyTransport, Transport
 from app.services.audit import AuditService
+from app.services.bulk_resets import BulkResetService
+from app.services.bulk_selection import Selector
+from app.services.bulk_trail import IncidentTrail
+from app.services.bulk_worker import BulkResetWorker, Pacing
 from app.services.chain import AuditChain
 from app.services.change_path import ChangePath
 from app.services.changes import ChangeService, Policy
@@ -53,6 +57,7 @@ from app.settings import RateLimit, Settings
 from app.store.access_log import AccessLogRepository
 from app.store.audit import AuditRepository
 from app.store.bridges import BridgeRepository
+from app.store.bulk_jobs import BulkJobRepository
 from app.store.checkpoints import CheckpointRepository
 from app.store.database import Database
 from app.store.idempotency import IdempotencyRepository
@@ -195,11 +200,11 @@ def build_services(database: Database, settings: Settings, parts: Parts | None =
         locks=UserLocks(users, completion, clock, wait), completion=completion,
         refusals=refusals, clock=clock, fault=parts.fault,
     )  # fmt: skip
+    outcomes = OutcomeReader(entries, notes, users)
     changes = ChangeService(
         path=path,
         idempotency=Idempotency(
-            IdempotencyRepository(database), OutcomeReader(entries, notes, users), completion,
-            clock, wait,
+            IdempotencyRepository(database), outcomes, completion, clock, wait,
         ),
         refusals=refusals, claims=claims, users=users, bridges=bridges,
         policy=Policy(send_emails_automatically=settings.send_emails_automatically),
@@ -226,6 +231,16 @@ def build_services(database: Database, settings: Settings, parts: Parts | None =
         ),
         delivery=DeliveryWorker(outbox, poll=settings.email_poll_seconds),
         resend=ResendService(outbox, changes),
+        bulk=_bulk_resets(
+            database,
+            settings,
+            (users, bridges, registry, entries),
+            changes,
+            outcomes,
+            completion,
+            chain,
+            clock,
+        ),
         seed=DemoSeed(bridges, users, changes, settings.demo_users) if settings.seed_demo else None,
         embedded=settings.embedded,
     )
@@ -240,6 +255,36 @@ def build_vitals(database: Database, clock: Clock = utc_now) -> Vitals:
         CheckpointRepository(database),
         clock,
     )
+
+
+def _bulk_resets(
+    database: Database,
+    settings: Settings,
+    reads: tuple[UserRepository, BridgeRepository, ConferenceIdRegistry, AuditRepository],
+    changes: ChangeService,
+    outcomes: OutcomeReader,
+    completion: Completion,
+    chain: AuditChain,
+    clock: Clock,
+) -> BulkResetService:
+    """Bulk resets: the API's service and this process's worker, over the change path."""
+    users, bridges, registry, entries = reads
+    jobs = BulkJobRepository(database)
+    trail = IncidentTrail(chain, clock)
+    worker = BulkResetWorker(
+        jobs=jobs, changes=changes, outcomes=outcomes, users=users, completion=completion,
+        trail=trail, clock=clock,
+        pacing=Pacing(
+            rate=settings.bulk_reset_rate,
+            lease=timedelta(seconds=settings.bulk_reset_lease_seconds),
+            poll=settings.bulk_reset_poll_seconds,
+        ),
+    )  # fmt: skip
+    return BulkResetService(
+        jobs=jobs, selector=Selector(users, bridges, registry), trail=trail, worker=worker,
+        entries=entries, send_emails_automatically=settings.send_emails_automatically,
+        clock=clock,
+    )  # fmt: skip
 
 
 def build_authenticator(

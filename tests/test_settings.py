@@ -129,3 +129,25 @@ def test_oidc_settings() -> None:
 def test_bad_oidc_settings_are_named(env: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError, match=named):
         Settings.from_env(env)
+
+
+def test_bulk_reset_settings() -> None:
+    settings = Settings.from_env({})
+    assert (settings.bulk_reset_rate, settings.bulk_reset_lease_seconds) == (20, 60)
+    tuned = Settings.from_env(
+        {
+            "CONFID_BULK_RESET_RATE": "0",
+            "CONFID_BULK_RESET_LEASE_SECONDS": "30",
+            "CONFID_BULK_RESET_POLL_SECONDS": "0.5",
+        }
+    )
+    assert (tuned.bulk_reset_rate, tuned.bulk_reset_lease_seconds) == (0, 30)
+    assert tuned.bulk_reset_poll_seconds == 0.5
+    for env in ({"CONFID_BULK_RESET_RATE": "-1"}, {"CONFID_BULK_RESET_POLL_SECONDS": "0"}):
+        with pytest.raises(SettingsError, match=next(iter(env))):
+            Settings.from_env(env)
+    # A lease must outlast the longest wait of one user's change for another change.
+    with pytest.raises(SettingsError, match="CONFID_BULK_RESET_LEASE_SECONDS must be longer"):
+        Settings.from_env(
+            {"CONFID_BULK_RESET_LEASE_SECONDS": "10", "CONFID_LOCK_WAIT_SECONDS": "10"}
+        )

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import strawberry
 
-from app.domain import models
+from app.domain import bulk, models
 from app.domain.errors import UserErrorCode
 
 E = TypeVar("E", bound=Enum)
@@ -56,6 +56,12 @@ graphql_enum(
         "(CONFID_SIGNING_KEY_FILE).",
         UserErrorCode.NOT_RESENDABLE: "Only a FAILED notification can be resent "
         "(`resendNotification`).",
+        UserErrorCode.NOTHING_TO_RESET: "A bulk reset's selection names nobody who would be "
+        "reset (empty, or every ID or user in it is skipped).",
+        UserErrorCode.REASON_REQUIRED: "A bulk reset needs a reason (kept in every audit "
+        "entry of the incident).",
+        UserErrorCode.JOB_FINISHED: "The bulk reset job has already ended; it cannot be "
+        "cancelled, and is never run again.",
     },
 )
 
@@ -67,6 +73,12 @@ graphql_enum(
         models.AuditAction.SET: "A hand-picked ID set by an administrator.",
         models.AuditAction.RESET: "An ID replaced by a generated one.",
         models.AuditAction.SEND_INFO: "Conference info emailed on demand.",
+        models.AuditAction.BULK_RESET_STARTED: "A bulk reset job (an incident) was started: "
+        "its reason, and in `summary` how many users it will reset and skip (REJECTED: the "
+        "start was refused). Each reset of the job is a RESET entry with the same "
+        "`incidentId`.",
+        models.AuditAction.BULK_RESET_FINISHED: "A bulk reset job ended: in `summary` its end "
+        "status (SUCCEEDED, FAILED or CANCELLED) and final counts.",
     },
 )
 
@@ -121,16 +133,69 @@ graphql_enum(
     },
 )
 
+# --- bulk resets -----------------------------------------------------------------------
+
+graphql_enum(
+    bulk.JobStatus,
+    "Where a bulk reset job is in its life.",
+    {
+        bulk.JobStatus.QUEUED: "Accepted; no worker has begun it yet.",
+        bulk.JobStatus.RUNNING: "A worker is resetting its users (or will resume it: a job "
+        "whose process stopped is taken over once its lease expires).",
+        bulk.JobStatus.SUCCEEDED: "Every selected user was worked through; `failed` counts "
+        "those whose reset was refused.",
+        bulk.JobStatus.FAILED: "Stopped by an unexpected error (`error` says where); the "
+        "users not reached were not reset.",
+        bulk.JobStatus.CANCELLED: "Stopped by `cancelBulkReset` between two users; the users "
+        "not reached were not reset.",
+    },
+    name="BulkResetStatus",
+)
+
+graphql_enum(
+    bulk.SkipReason,
+    "Why a selected conference ID or user is not reset.",
+    {
+        bulk.SkipReason.NOT_ENABLED: "The user is not enabled for audio conferencing: there is "
+        "no conference ID to reset.",
+        bulk.SkipReason.UNKNOWN_ID: "No user holds this conference ID, and it was never "
+        "assigned on any bridge.",
+        bulk.SkipReason.UNKNOWN_USER: "No user has this email address or id.",
+        bulk.SkipReason.ALREADY_RETIRED: "The conference ID is already retired: it reaches "
+        "nobody any more (its last holder, in `user`, has another ID now).",
+    },
+    name="BulkResetSkipReason",
+)
+
+graphql_enum(
+    bulk.ItemOutcome,
+    "What happened to one line of a bulk reset.",
+    {
+        bulk.ItemOutcome.PENDING: "Not reached yet.",
+        bulk.ItemOutcome.RESET: "The user's conference ID was reset (a RESET entry with the "
+        "job's incident id).",
+        bulk.ItemOutcome.SKIPPED: "Skipped when the job was started; `skipReason` says why.",
+        bulk.ItemOutcome.FAILED: "The reset was refused (a REJECTED entry); `errorCodes` say why.",
+    },
+    name="BulkResetOutcome",
+)
+
 # The names the API's modules use.
 AuditAction = models.AuditAction
 AuditOutcome = models.AuditOutcome
 ActorRole = models.Role
 NotificationKind = models.NotificationKind
 NotificationStatus = models.NotificationStatus
+BulkResetStatus = bulk.JobStatus
+BulkResetSkipReason = bulk.SkipReason
+BulkResetOutcome = bulk.ItemOutcome
 __all__ = [
     "ActorRole",
     "AuditAction",
     "AuditOutcome",
+    "BulkResetOutcome",
+    "BulkResetSkipReason",
+    "BulkResetStatus",
     "NotificationKind",
     "NotificationStatus",
     "UserErrorCode",

@@ -35,7 +35,17 @@ from app.services.identity import Authenticator
 
 log = logging.getLogger("confid.export")
 
-_FILTERS = {"format", "userId", "action", "outcome", "actor", "actorSubject", "from", "to"}
+_FILTERS = {
+    "format",
+    "userId",
+    "action",
+    "outcome",
+    "actor",
+    "actorSubject",
+    "from",
+    "to",
+    "incidentId",
+}
 
 
 def _time(name: str, raw: str | None) -> datetime | None:
@@ -71,6 +81,9 @@ def parse_filter(request: Request) -> tuple[str, AuditFilter]:
     if subject is not None and len(subject) > 255:
         raise BadRequest("`actorSubject` may have at most 255 characters.")
     user = params.get("userId")
+    incident = params.get("incidentId")
+    if incident is not None and len(incident) > 100:
+        raise BadRequest("`incidentId` may have at most 100 characters.")
     return fmt, AuditFilter(
         user_id=require_id(user, "User", "userId") if user is not None else None,
         action=action,
@@ -79,6 +92,7 @@ def parse_filter(request: Request) -> tuple[str, AuditFilter]:
         actor_subject=subject,
         occurred_from=_time("from", params.get("from")),
         occurred_to=_time("to", params.get("to")),
+        incident_id=incident,
     )
 
 

@@ -79,6 +79,21 @@ FIELD_COSTS: dict[str, FieldCost] = {
     "NotificationConnection.edges": FieldCost(items=PAGE),
     "AuditCheckpointConnection.edges": FieldCost(items=PAGE),
     "AuditAccessConnection.edges": FieldCost(items=PAGE),
+    # Bulk resets. A preview resolves up to 10,000 selectors: priced like a change.
+    "Query.previewBulkReset": FieldCost(own=MUTATION),
+    "BulkResetPreview.users": FieldCost(),  # `first` items (the cost model caps it at 100)
+    "BulkResetPreview.skipped": FieldCost(),
+    "Query.bulkResetJob": FieldCost(own=1),
+    "Query.bulkResetJobs": FieldCost(own=1),
+    "BulkResetJobConnection.edges": FieldCost(items=PAGE),
+    "BulkResetJob.results": FieldCost(own=TRAIL_READ),
+    "BulkResetResultConnection.edges": FieldCost(items=PAGE),
+    "BulkResetResult.user": FieldCost(),  # batched loads
+    "BulkResetResult.auditEvent": FieldCost(),
+    "Mutation.startBulkReset": FieldCost(own=MUTATION),
+    "Mutation.cancelBulkReset": FieldCost(own=MUTATION),
+    "StartBulkResetPayload.userErrors": FieldCost(items=5),
+    "CancelBulkResetPayload.userErrors": FieldCost(items=5),
     # Changes: accepted or refused, each costs the same (a refusal is audited too).
     "Mutation.enableAudioConferencing": FieldCost(own=MUTATION),
     "Mutation.setConferenceId": FieldCost(own=MUTATION),

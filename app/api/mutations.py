@@ -8,6 +8,7 @@ from typing import Annotated
 
 import strawberry
 
+from app.api.bulk import BulkMutation
 from app.api.context import Info
 from app.api.ids import require_id
 from app.api.payloads import ChangePayload, MutationInput, MutationPayload
@@ -105,7 +106,7 @@ class CreateAuditCheckpointPayload:
 
 
 @strawberry.type(description="Changes of conference IDs; each is audited and may send an email.")
-class Mutation:
+class Mutation(BulkMutation):
     @strawberry.mutation(
         description="Sign the current head of the audit chain now (also done periodically, "
         "even when nothing changed). (admin)",

@@ -6,6 +6,8 @@ from typing import Annotated
 
 import strawberry
 
+from app.api.bulk import BulkQuery
+from app.api.bulk_types import BulkResetJob
 from app.api.connections import Connection, page
 from app.api.context import Info
 from app.api.ids import require_id, split_node_id
@@ -43,7 +45,7 @@ class UserConnection(Connection[User]):
 
 
 @strawberry.type(description="Read access to users, bridges, conference IDs and the audit trail.")
-class Query(TrailQuery, RateLimitQuery):
+class Query(TrailQuery, RateLimitQuery, BulkQuery):
     @strawberry.field(description="The caller: token name and role.")
     def viewer(self, info: Info) -> Viewer:
         principal = info.context.require(Capability.READ_DIRECTORY)  # also returns who
@@ -73,6 +75,10 @@ class Query(TrailQuery, RateLimitQuery):
         if kind == "Bridge":
             bridge = await ctx.bridges.load(raw)
             return Bridge(_bridge=bridge) if bridge else None
+        if kind == "BulkResetJob":
+            ctx.require(Capability.READ_BULK_RESETS)
+            job = await ctx.services.bulk.job(raw)
+            return BulkResetJob(_job=job) if job else None
         if kind in ("AuditEvent", "Notification"):
             ctx.require(Capability.READ_AUDIT)
             ctx.note_audit_read("node", {kind: raw[:100]})

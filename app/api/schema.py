@@ -10,6 +10,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
+from app.api.bulk_types import BulkResetJob
 from app.api.errors import INTERNAL, code_of
 from app.api.field_costs import undeclared
 from app.api.limits import RequestPipeline
@@ -42,7 +43,7 @@ class ConfidSchema(strawberry.Schema):
 schema = ConfidSchema(
     query=Query,
     mutation=Mutation,
-    types=[User, Bridge, AuditEvent, Notification],
+    types=[User, Bridge, AuditEvent, Notification, BulkResetJob],
     scalar_overrides={datetime: DateTime},
     extensions=[RequestPipeline],
 )

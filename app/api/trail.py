@@ -47,12 +47,19 @@ from app.domain.signing import public_pem
 
 ACTOR_MAX = 100
 SUBJECT_MAX = 255  # OpenID Connect Core 1.0, 2: `sub` is at most 255 ASCII characters
+INCIDENT_MAX = 100
 
 
 def _actor(actor: str | None, name: str = "actor", limit: int = ACTOR_MAX) -> str | None:
     if actor is not None and len(actor) > limit:
         raise BadRequest(f"`{name}` may have at most {limit} characters.")
     return actor
+
+
+def _incident(incident_id: str | None) -> str | None:
+    if incident_id is not None and len(incident_id) > INCIDENT_MAX:
+        raise BadRequest(f"`incidentId` may have at most {INCIDENT_MAX} characters.")
+    return incident_id
 
 
 def _text_cursor(after: str | None, kind: str) -> str | None:
@@ -104,6 +111,13 @@ class TrailQuery:
         ] = None,
         first: FirstArg = DEFAULT_PAGE,
         after: AfterArg = None,
+        incident_id: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Only the entries of this incident (a bulk reset job's "
+                "`incidentId`): its start, each reset and refusal, its end."
+            ),
+        ] = None,
     ) -> AuditEventConnection:
         where = AuditFilter(
             user_id=require_id(user_id, "User", "userId") if user_id is not None else None,
@@ -113,6 +127,7 @@ class TrailQuery:
             actor_subject=_actor(actor_subject, "actorSubject", SUBJECT_MAX),
             occurred_from=from_,
             occurred_to=to,
+            incident_id=_incident(incident_id),
         )
         return await event_page(info.context, where, first, after, "auditEvents")
 

@@ -200,6 +200,8 @@ class AuditEvent(Node):
     user_agent: str | None = strawberry.field(description=describe("userAgent"))
     request_id: str | None = strawberry.field(description=describe("requestId"))
     client_request_id: str | None = strawberry.field(description=describe("clientRequestId"))
+    incident_id: str | None = strawberry.field(description=describe("incidentId"))
+    summary: str | None = strawberry.field(description=describe("summary"))
     reason: str | None = strawberry.field(description=describe("reason"))
     recipients: list[str] = strawberry.field(description=describe("recipients"))
     to_non_primary_address: bool = strawberry.field(description=describe("toNonPrimary"))

@@ -33,6 +33,11 @@ def filter_options(function: Any) -> Any:
             "--from", "from_", metavar="TIME", help="From this ISO-8601 time (inclusive)."
         ),
         click.option("--to", metavar="TIME", help="Up to this ISO-8601 time (exclusive)."),
+        click.option(
+            "--incident",
+            metavar="INCIDENT",
+            help="Only one bulk reset's entries (its incident id, e.g. inc_...).",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
@@ -49,6 +54,7 @@ def event_filters(session: Session, **given: str | None) -> dict[str, str | None
         "actor": given.get("actor"),
         "from": given.get("from_"),
         "to": given.get("to"),
+        "incidentId": given.get("incident"),
     }
 
 
@@ -58,6 +64,8 @@ def _actor(actor: dict[str, Any]) -> str:
 
 def _detail(event: dict[str, Any]) -> str | None:
     parts = []
+    if event.get("summary"):
+        parts.append(event["summary"])
     if event.get("errorCodes"):
         parts.append(",".join(event["errorCodes"]))
     if event.get("recipients"):
@@ -80,6 +88,7 @@ Examples:
   confid audit events --user adele.garcia.22@contoso.example
   confid audit events --action RESET --outcome REJECTED --from 2026-11-01T00:00:00Z
   confid audit events --actor alice --all --json > events.json
+  confid audit events --incident inc_6b0f38cab9e9baef4ed8af65 --all
 Admin and auditor. Newest first; the reading itself is recorded (confid audit access-log).""",
 )
 @filter_options

@@ -14,9 +14,11 @@ import click
 from app.cli.audit import audit
 from app.cli.audit_files import export, keygen, verify
 from app.cli.bridges import bridges
+from app.cli.bulk import bulk_reset
 from app.cli.client import USER_AGENT
 from app.cli.conference_ids import check, lookup
 from app.cli.errors import ExitCode
+from app.cli.jobs import jobs
 from app.cli.notifications import notifications
 from app.cli.session import Session, connection_options
 from app.cli.users import user, users
@@ -41,6 +43,7 @@ Examples:
   confid user get adele.garcia.22@contoso.example
   confid user reset adele.garcia.22@contoso.example --reason "ID was shared publicly"
   confid audit events --user adele.garcia.22@contoso.example --json
+  confid bulk-reset --ids-file leaked-ids.txt --reason "INC-4711: invite forwarded"
 
 {EXIT_CODES}""",
 )
@@ -77,7 +80,7 @@ def whoami() -> None:
 audit.add_command(export)
 audit.add_command(verify)
 audit.add_command(keygen)
-for command in (user, users, check, lookup, bridges, notifications, audit):
+for command in (user, users, check, lookup, bridges, notifications, audit, bulk_reset, jobs):
     cli.add_command(command)
 
 

@@ -18,14 +18,24 @@ class Capability(Enum):
     CHOOSE_ID = "set a hand-picked conference ID"
     SIGN_CHECKPOINT = "sign audit checkpoints"
     RESEND_EMAIL = "send a FAILED email again"
+    PREVIEW_BULK_RESET = "preview a bulk reset (who a selection of IDs or users would reset)"
+    READ_BULK_RESETS = "read bulk reset jobs and their results"
+    RUN_BULK_RESET = "start or cancel a bulk reset"
 
 
 _GRANTS: dict[Role, frozenset[Capability]] = {
     Role.ADMIN: frozenset(Capability),
     Role.HELPDESK: frozenset(
-        {Capability.READ_DIRECTORY, Capability.LOOKUP_ID, Capability.MANAGE_IDS}
+        {
+            Capability.READ_DIRECTORY,
+            Capability.LOOKUP_ID,
+            Capability.MANAGE_IDS,
+            Capability.PREVIEW_BULK_RESET,
+        }
     ),
-    Role.AUDITOR: frozenset({Capability.READ_DIRECTORY, Capability.READ_AUDIT}),
+    Role.AUDITOR: frozenset(
+        {Capability.READ_DIRECTORY, Capability.READ_AUDIT, Capability.READ_BULK_RESETS}
+    ),
     Role.SYSTEM: frozenset(),
 }
 

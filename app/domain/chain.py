@@ -53,6 +53,8 @@ def seal(
         recipients=draft.recipients,
         to_non_primary=draft.to_non_primary,
         operation_id=draft.operation_id,
+        incident_id=draft.incident_id,
+        summary=draft.summary,
         previous_hash=previous_hash,
         hash="",
         key_id=signer.key_id if signer else None,

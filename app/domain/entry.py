@@ -57,6 +57,8 @@ class AuditEntry:
     key_id: str | None = None  # the signing key (hashed with the entry)
     signature: str | None = None  # Ed25519 over the hash (base64); None when unsigned
     client_request_id: str | None = None  # the client's own X-Request-Id (since encoding 2)
+    incident_id: str | None = None  # the bulk reset job it belongs to (since encoding 2)
+    summary: str | None = None  # a bulk reset's status and counts (since encoding 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,8 @@ class AuditDraft:
     recipients: tuple[str, ...]
     to_non_primary: bool
     operation_id: str
+    incident_id: str | None = None
+    summary: str | None = None
 
 
 class Kind(Enum):
@@ -146,6 +150,15 @@ FIELDS: tuple[EntryField, ...] = (
                "Id of the Ed25519 key that signed the hash (see auditSigningKey)."),
     EntryField("clientRequestId", "client_request_id", Kind.OPTIONAL_TEXT,
                "The client's own X-Request-Id, when it sent a valid one (kept beside confid's).",
+               since=2),
+    EntryField("incidentId", "incident_id", Kind.OPTIONAL_TEXT,
+               "The incident this entry belongs to: a bulk reset job's id for incidents "
+               "(`BulkResetJob.incidentId`), on each of its resets and refusals and on its "
+               "BULK_RESET_STARTED and BULK_RESET_FINISHED entries; absent otherwise.",
+               since=2),
+    EntryField("summary", "summary", Kind.OPTIONAL_TEXT,
+               "BULK_RESET_STARTED and BULK_RESET_FINISHED: the job's status and counts, e.g. "
+               "`SUCCEEDED total=48 reset=47 failed=1 skipped=2`; absent otherwise.",
                since=2),
     EntryField("hash", "hash", Kind.TEXT,
                "SHA-256 (hex) over the canonical encoding of every other field.", hashed=False),

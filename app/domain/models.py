@@ -26,6 +26,8 @@ class AuditAction(Enum):
     SET = "SET"
     RESET = "RESET"
     SEND_INFO = "SEND_INFO"
+    BULK_RESET_STARTED = "BULK_RESET_STARTED"  # a bulk reset job was started (or refused)
+    BULK_RESET_FINISHED = "BULK_RESET_FINISHED"  # it ended: succeeded, failed or cancelled
 
 
 class AuditOutcome(Enum):

@@ -36,6 +36,7 @@ class ChangeRequest:
     reason: str | None = None
     to_address: str | None = None
     resend_of: str | None = None  # SEND_INFO: the FAILED notification this sends again
+    incident_id: str | None = None  # the bulk reset job (incident) this change belongs to
 
     def fingerprint(self) -> str:
         """A stable digest of what was asked (not who asked, nor the operation), which tells
@@ -44,6 +45,8 @@ class ChangeRequest:
             self.action.value, self.user_id, self.bridge_id, self.conference_id, self.reason,
             self.send_email, self.to_address, self.resend_of,
         ]  # fmt: skip
+        if self.incident_id is not None:  # absent: digests of keys stored before stay valid
+            asked.append(self.incident_id)
         text = json.dumps(asked, separators=(",", ":"))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -70,6 +73,7 @@ class Intent:
     started_at: datetime
     committed: bool = False
     resend_of: str | None = None  # a send that sends this FAILED notification again
+    incident_id: str | None = None  # the bulk reset job (incident) the change belongs to
 
     @classmethod
     def of(cls, request: ChangeRequest, started_at: datetime) -> Intent:
@@ -87,4 +91,5 @@ class Intent:
             to_address=request.to_address,
             started_at=started_at,
             resend_of=request.resend_of,
+            incident_id=request.incident_id,
         )

@@ -21,6 +21,7 @@ class AuditFilter:
     actor_subject: str | None = None  # a person's `sub` at the issuer (stable across renames)
     occurred_from: datetime | None = None
     occurred_to: datetime | None = None
+    incident_id: str | None = None
 
     def describe(self) -> dict[str, str]:
         """The filter in plain words, for manifests and the access log."""
@@ -41,6 +42,8 @@ class AuditFilter:
             out["from"] = iso_millis(self.occurred_from)
         if self.occurred_to is not None:
             out["to"] = iso_millis(self.occurred_to)
+        if self.incident_id is not None:
+            out["incidentId"] = self.incident_id
         return out
 
     @property

@@ -121,6 +121,7 @@ class Completion:
                 recipients=_recipients(intent, user) if sends else (),
                 to_non_primary=_to_non_primary(intent, user),
                 operation_id=intent.operation_id,
+                incident_id=intent.incident_id,
             )
         )
 

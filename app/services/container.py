@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass
 
 from app.services.audit import AuditService
+from app.services.bulk_resets import BulkResetService
 from app.services.changes import ChangeService
 from app.services.delivery import DeliveryWorker
 from app.services.directory import DirectoryService
@@ -32,6 +33,7 @@ class Services:
     recovery: RecoveryService
     delivery: DeliveryWorker
     resend: ResendService
+    bulk: BulkResetService
     seed: DemoSeed | None  # None: no demo seeding at start-up
     embedded: bool
 

@@ -71,4 +71,5 @@ class Refusals:
             to_non_primary=other is not None
             and (user is None or other.casefold() != user.email.casefold()),
             operation_id=request.operation_id,
+            incident_id=request.incident_id,
         )

@@ -119,13 +119,14 @@ async def seed_demo(
         )
         await users.insert(user)
         created.append(user)
+    ids = random.Random(20261201)  # its own stream: a user's ID does not depend on the count
     chosen: set[str] = set()
     for number, user in enumerate(created):
         if number % 8 == 7:  # most users are enabled; every eighth is left for the demo
             continue
-        conference_id = generate_conference_id(DEMO_BRIDGE.conference_id_length, rng.randrange)
+        conference_id = generate_conference_id(DEMO_BRIDGE.conference_id_length, ids.randrange)
         while conference_id in chosen:
-            conference_id = generate_conference_id(DEMO_BRIDGE.conference_id_length, rng.randrange)
+            conference_id = generate_conference_id(DEMO_BRIDGE.conference_id_length, ids.randrange)
         chosen.add(conference_id)
         request = ChangeRequest(
             AuditAction.ASSIGN, user.id, SYSTEM_META, f"op_seed_{user.id}",

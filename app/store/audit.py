@@ -37,6 +37,8 @@ def audit_query(where: AuditFilter) -> dict[str, Any]:
         q["actor.name"] = where.actor
     if where.actor_subject is not None:
         q["actor.subject"] = where.actor_subject
+    if where.incident_id is not None:
+        q["incidentId"] = where.incident_id
     span: dict[str, datetime] = {}
     if where.occurred_from is not None:
         span["$gte"] = where.occurred_from

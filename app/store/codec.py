@@ -139,6 +139,7 @@ def intent_doc(intent: Intent) -> Doc:
     _opt(doc, "reason", intent.reason)
     _opt(doc, "toAddress", intent.to_address)
     _opt(doc, "resendOf", intent.resend_of)
+    _opt(doc, "incidentId", intent.incident_id)
     return doc
 
 
@@ -157,6 +158,7 @@ def intent_from(user_id: str, doc: Doc) -> Intent:
         started_at=utc(doc["at"]),
         committed=bool(doc.get("committed", False)),
         resend_of=doc.get("resendOf"),
+        incident_id=doc.get("incidentId"),
     )
 
 

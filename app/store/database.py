@@ -21,6 +21,8 @@ NOTIFICATIONS = "notifications"
 IDEMPOTENCY_KEYS = "idempotency_keys"
 AUDIT_CHECKPOINTS = "audit_checkpoints"
 AUDIT_ACCESS_LOG = "audit_access_log"
+BULK_RESET_JOBS = "bulk_reset_jobs"
+BULK_RESET_ITEMS = "bulk_reset_items"
 
 
 @dataclass(slots=True)

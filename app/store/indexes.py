@@ -8,6 +8,8 @@ from app.store.database import (
     AUDIT_ACCESS_LOG,
     AUDIT_CHECKPOINTS,
     AUDIT_EVENTS,
+    BULK_RESET_ITEMS,
+    BULK_RESET_JOBS,
     CONFERENCE_IDS,
     IDEMPOTENCY_KEYS,
     NOTIFICATIONS,
@@ -45,6 +47,9 @@ async def ensure_indexes(database: Database) -> None:
         [("actor.subject", ASCENDING), ("_id", DESCENDING)], name="by_actor_subject"
     )
     await events.create_index([("occurredAt", DESCENDING)], name="by_time")
+    await events.create_index(
+        [("incidentId", ASCENDING), ("_id", DESCENDING)], sparse=True, name="by_incident"
+    )
 
     notes = database.get_collection(NOTIFICATIONS)
     await notes.create_index([("operationId", ASCENDING)], unique=True, name="one_per_operation")
@@ -66,3 +71,13 @@ async def ensure_indexes(database: Database) -> None:
 
     access = database.get_collection(AUDIT_ACCESS_LOG)  # _id sorts by time
     await access.create_index([("actor.name", ASCENDING), ("_id", DESCENDING)], name="by_actor")
+
+    # Bulk resets: _id grows with time (the list, newest first); workers claim by status.
+    jobs = database.get_collection(BULK_RESET_JOBS)
+    await jobs.create_index([("status", ASCENDING), ("_id", ASCENDING)], name="claimable")
+    await jobs.create_index([("idemKey", ASCENDING)], unique=True, sparse=True, name="idem_key")
+    items = database.get_collection(BULK_RESET_ITEMS)  # _id = <job>:<position>
+    await items.create_index(
+        [("jobId", ASCENDING), ("outcome", ASCENDING), ("index", ASCENDING)], name="by_outcome"
+    )
+    await items.create_index([("jobId", ASCENDING), ("index", ASCENDING)], name="by_position")

@@ -13,11 +13,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from app.domain.models import AuditAction
 from app.store.database import (
     AUDIT_ACCESS_LOG,
     AUDIT_CHECKPOINTS,
     AUDIT_EVENTS,
     BRIDGES,
+    BULK_RESET_ITEMS,
+    BULK_RESET_JOBS,
     CONFERENCE_IDS,
     IDEMPOTENCY_KEYS,
     NOTIFICATIONS,
@@ -36,6 +39,9 @@ ACTIONS: dict[str, list[str]] = {
     IDEMPOTENCY_KEYS: ["find", "insert", "update", "createIndex"],
     AUDIT_CHECKPOINTS: ["find", "insert", "createIndex"],
     AUDIT_ACCESS_LOG: ["find", "insert", "createIndex"],
+    BULK_RESET_JOBS: ["find", "insert", "update", "createIndex"],
+    # remove: the items of a job that lost an idempotency race are dropped
+    BULK_RESET_ITEMS: ["find", "insert", "update", "remove", "createIndex"],
 }
 
 _TEXT = {"bsonType": "string"}
@@ -51,7 +57,7 @@ AUDIT_EVENTS_VALIDATOR: dict[str, Any] = {
             "_id": {"bsonType": ["int", "long"], "minimum": 1},
             "sequence": {"bsonType": ["int", "long"], "minimum": 1},
             "occurredAt": {"bsonType": "date"},
-            "action": {"enum": ["ASSIGN", "SET", "RESET", "SEND_INFO"]},
+            "action": {"enum": [action.value for action in AuditAction]},
             "outcome": {"enum": ["SUCCESS", "REJECTED"]},
             "errorCodes": {"bsonType": "array", "items": _TEXT},
             "actor": {
@@ -76,6 +82,8 @@ AUDIT_EVENTS_VALIDATOR: dict[str, Any] = {
             "recipients": {"bsonType": "array", "items": _TEXT},
             "toNonPrimary": {"bsonType": "bool"},
             "operationId": _TEXT,
+            "incidentId": _OPTIONAL_TEXT,
+            "summary": _OPTIONAL_TEXT,
             "previousHash": {"bsonType": "string", "pattern": "^[0-9a-f]{64}$"},
             "hash": {"bsonType": "string", "pattern": "^[0-9a-f]{64}$"},
         },

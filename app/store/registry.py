@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
+from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
@@ -40,6 +41,17 @@ def _key(bridge_id: str, conference_id: str) -> str:
     return f"{bridge_id}:{conference_id}"
 
 
+def _registration(doc: dict[str, Any]) -> Registration:
+    return Registration(
+        bridge_id=doc["bridgeId"],
+        conference_id=doc["conferenceId"],
+        user_id=doc["userId"],
+        state=IdState(doc["state"]),
+        operation_id=doc["op"],
+        retired_at=utc(doc["retiredAt"]) if doc.get("retiredAt") else None,
+    )
+
+
 class ConferenceIdRegistry:
     """Claim, activate, retire and release conference IDs."""
 
@@ -49,16 +61,12 @@ class ConferenceIdRegistry:
 
     async def get(self, bridge_id: str, conference_id: str) -> Registration | None:
         doc = await self._ids.find_one({"_id": _key(bridge_id, conference_id)})
-        if doc is None:
-            return None
-        return Registration(
-            bridge_id=doc["bridgeId"],
-            conference_id=doc["conferenceId"],
-            user_id=doc["userId"],
-            state=IdState(doc["state"]),
-            operation_id=doc["op"],
-            retired_at=utc(doc["retiredAt"]) if doc.get("retiredAt") else None,
-        )
+        return _registration(doc) if doc is not None else None
+
+    async def get_many(self, keys: list[tuple[str, str]]) -> list[Registration]:
+        """The registrations of (bridge, conference ID) pairs; unknown pairs are left out."""
+        cursor = self._ids.find({"_id": {"$in": [_key(b, c) for b, c in keys]}})
+        return [_registration(doc) for doc in await cursor.to_list(None)]
 
     async def claim(
         self, bridge_id: str, conference_id: str, user_id: str, operation_id: str, now: datetime

@@ -45,6 +45,35 @@ class UserRepository:
         doc = await self._users.find_one({"emailKey": email.casefold()}, {"lock": 0})
         return codec.user_from(doc) if doc else None
 
+    async def by_emails(self, emails: list[str]) -> dict[str, User]:
+        """Users by address (any case), keyed by the casefolded address."""
+        keys = list({e.casefold() for e in emails})
+        cursor = self._users.find({"emailKey": {"$in": keys}}, {"lock": 0})
+        return {d["emailKey"]: codec.user_from(d) for d in await cursor.to_list(None)}
+
+    async def holders(self, bridge_ids: list[str], conference_ids: list[str]) -> list[User]:
+        """The users whose active ID is one of `conference_ids` on one of the bridges."""
+        cursor = self._users.find(
+            {"audio.bridgeId": {"$in": bridge_ids}, "audio.conferenceId": {"$in": conference_ids}},
+            {"lock": 0},
+        )
+        return [codec.user_from(d) for d in await cursor.to_list(None)]
+
+    async def selected(self, bridge_id: str | None, search: str | None) -> list[User]:
+        """Every user enabled on `bridge_id`, or whose name or email contains `search`
+        (both given: either), in id order."""
+        clauses: list[dict[str, Any]] = []
+        if bridge_id is not None:
+            clauses.append({"audio.bridgeId": bridge_id})
+        if search:
+            pattern = re.escape(search.casefold())
+            clauses.append({"displayNameKey": {"$regex": pattern}})
+            clauses.append({"emailKey": {"$regex": pattern}})
+        if not clauses:
+            return []
+        cursor = self._users.find({"$or": clauses}, {"lock": 0}).sort("_id", 1)
+        return [codec.user_from(d) for d in await cursor.to_list(None)]
+
     async def holder_of(self, bridge_id: str, conference_id: str) -> User | None:
         """The user whose active ID this is; retired IDs are held by nobody."""
         doc = await self._users.find_one(

@@ -28,6 +28,11 @@ ALLOWED = {
     "AuditAccessLog": {"admin", "auditor"},
     "UserEvidence": {"admin", "auditor"},
     "ConferenceIdHistory": {"admin", "auditor"},
+    "PreviewBulkReset": {"admin", "helpdesk"},
+    "StartBulkReset": {"admin"},
+    "CancelBulkReset": {"admin"},
+    "BulkResetJob": {"admin", "auditor"},
+    "ListBulkResetJobs": {"admin", "auditor"},
 }
 
 
@@ -43,6 +48,10 @@ async def variables(api: Api, name: str) -> dict[str, Any]:
         "ResendNotification": {"input": {"notificationId": "Tm90aWZpY2F0aW9uOm5fbm9uZQ"}},
         "UserEvidence": {"userId": user["id"]},
         "ConferenceIdHistory": {"id": user["id"]},
+        "PreviewBulkReset": {"selection": {"emails": [user["email"]]}},
+        "StartBulkReset": {"input": {"selection": {"userIds": [user["id"]]}, "reason": "leak"}},
+        "CancelBulkReset": {"jobId": "QnVsa1Jlc2V0Sm9iOmpvYl9ub25l"},
+        "BulkResetJob": {"jobId": "QnVsa1Jlc2V0Sm9iOmpvYl9ub25l"},
     }.get(name, {})
 
 

@@ -69,7 +69,7 @@ fragment AdminUserFields on User {
 const EVENT_FIELDS = `
 fragment AdminEventFields on AuditEvent {
   id sequence occurredAt action outcome errorCodes previousConferenceId newConferenceId
-  actor { name role displayName } reason recipients toNonPrimaryAddress requestId
+  actor { name role displayName } reason recipients toNonPrimaryAddress requestId incidentId
 }`;
 
 const NOTIFICATION_FIELDS = `

@@ -1,5 +1,6 @@
 // The admin page: sign in with a token, find a user, view and change their conference ID.
 import * as api from "./api.js";
+import { disableBulkView, enableBulkView } from "./bulk.js";
 import { byId, debounce, fill, h } from "./dom.js";
 import { permissionsFor, ROLE_NAMES } from "./explain.js";
 import { endProviderSignIn, startSignIn } from "./signin.js";
@@ -102,6 +103,7 @@ function signOut(message) {
 }
 
 function showSignIn() {
+  disableBulkView();
   byId("sign-in").hidden = false;
   byId("workspace").hidden = true;
   byId("session").hidden = true;
@@ -120,6 +122,7 @@ function showWorkspace() {
     h("span", { class: "badge role", id: "viewer-role" }, role),
   );
   fill(byId("detail"), h("p", { class: "placeholder" }, "Choose a user to see their conference ID."));
+  if (state.can.bulk) enableBulkView(call, refusal);
 }
 
 // ---------------------------------------------------------------- users list

@@ -2,13 +2,13 @@
 
 /** What each role may do, mirroring the README's role table (the server still decides). */
 export const PERMISSIONS = {
-  ADMIN: { change: true, choose: true, readTrail: true },
-  HELPDESK: { change: true, choose: false, readTrail: false },
-  AUDITOR: { change: false, choose: false, readTrail: true },
+  ADMIN: { change: true, choose: true, readTrail: true, bulk: true },
+  HELPDESK: { change: true, choose: false, readTrail: false, bulk: false },
+  AUDITOR: { change: false, choose: false, readTrail: true, bulk: false },
 };
 
 export function permissionsFor(role) {
-  return PERMISSIONS[role] || { change: false, choose: false, readTrail: false };
+  return PERMISSIONS[role] || { change: false, choose: false, readTrail: false, bulk: false };
 }
 
 export const ROLE_NAMES = {
@@ -80,4 +80,6 @@ export const ACTION_WORDS = {
   SET: "Set by hand",
   RESET: "Reset",
   SEND_INFO: "Conference info sent",
+  BULK_RESET_STARTED: "Bulk reset started",
+  BULK_RESET_FINISHED: "Bulk reset ended",
 };

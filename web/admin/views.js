@@ -103,6 +103,14 @@ export function auditItem(event) {
       : null,
     h("p", { class: "muted" }, "By ", actor, " · ", time(event.occurredAt)),
     event.reason ? h("p", { class: "event-reason" }, "Reason: ", event.reason) : null,
+    event.incidentId
+      ? h(
+          "p",
+          { class: "event-incident muted" },
+          "Bulk reset, incident ",
+          h("code", null, event.incidentId),
+        )
+      : null,
   );
 }
 
