@@ -43,6 +43,7 @@ from app.services.resend import ResendService
 from app.services.seed import DemoSeed
 from app.services.steps import FaultHook, no_faults
 from app.services.tokens import TokenRegistry
+from app.services.verification import TrailVerifier
 from app.settings import Settings
 from app.store.access_log import AccessLogRepository
 from app.store.audit import AuditRepository
@@ -197,11 +198,14 @@ def build_services(database: Database, settings: Settings, parts: Parts | None =
         policy=Policy(send_emails_automatically=settings.send_emails_automatically),
         clock=clock,
     )  # fmt: skip
-    checkpoints = CheckpointService(entries, CheckpointRepository(database), signer, clock)
+    checkpoint_store = CheckpointRepository(database)
+    verifier = TrailVerifier(
+        entries, checkpoint_store, signer, _previous_keys(settings), settings.signed_from_sequence
+    )
+    checkpoints = CheckpointService(entries, checkpoint_store, signer, clock, verifier)
     audit = AuditService(
-        entries, notes, users, AccessLogRepository(database), checkpoints, clock,
-        previous_keys=_previous_keys(settings), signed_from=settings.signed_from_sequence,
-    )  # fmt: skip
+        entries, notes, users, AccessLogRepository(database), checkpoints, clock, verifier
+    )
     return Services(
         database=database,
         directory=DirectoryService(users, bridges),

@@ -11,8 +11,9 @@
    warm-up run each), `--duration` seconds each, with `wrk` (or the asyncio fallback);
    medians are reported, with the ratio's range over the rounds. Each server's peak RSS
    is reset before the scenario and read after it.
-4. The chain check and `verify` memory (`bench.chain`), and with `--profile` a pyinstrument
-   profile of scenarios (a) and (d) (`bench.profile`).
+4. The chain check and `verify` memory (`bench.chain`), full verification at 100k and 1M
+   entries and the offline verifier (`bench.verify`; 100k only with `--quick`), and with
+   `--profile` a pyinstrument profile of scenarios (a) and (d) (`bench.profile`).
 5. A table on stdout, and `bench-results/<timestamp>.json` + `.md`.
 """
 
@@ -420,6 +421,26 @@ def markdown(result: dict[str, Any]) -> str:
                 f"{_fmt(m.get('verify_peak_growth_mib'))} | {m.get('floor_seconds', 'n/a')} | "
                 f"{_fmt(m.get('floor_peak_growth_mib'))} | {_share(m.get('confid_share_mib'))} |"
             )
+    verification = result.get("verification")
+    if verification:
+        lines += [
+            "",
+            "## Full verification (fast: signatures only where no checkpoint vouches)",
+            "",
+            f"A signed checkpoint every {verification['checkpoint_every']:,} entries. In memory: "
+            "`ChainVerifier` fed decoded entries; decoded: fed from stored documents (first "
+            "100,000); offline: `verify_export` on a JSON Lines export file on disk.",
+            "",
+            "| entries | in memory entries/s | decoded entries/s | offline entries/s "
+            "| offline file MiB | target |",
+            "|---:|---:|---:|---:|---:|---:|",
+        ]
+        for row in verification["verification"]:
+            lines.append(
+                f"| {row['entries']:,} | {row['in_memory_per_s']:,} | {row['decoded_per_s']:,} "
+                f"| {row['offline_per_s']:,} | {row['offline_file_mib']} "
+                f"| ≥ {row['target_per_s']:,} |"
+            )
     for text in result.get("profiles", []):
         lines += ["", "```", text, "```"]
     return "\n".join(lines) + "\n"
@@ -532,6 +553,10 @@ def main(argv: list[str] | None = None) -> int:
             command = [sys.executable, "-m", "bench.chain", "--entries", "20000"]
             command += ["--sizes", "10000,40000"] + (["--no-floor"] if args.quick else [])
             result["chain"] = _subprocess_json(command, timeout=900)
+            print("audit chain: full verification ...", file=sys.stderr, flush=True)
+            sizes = "100000" if args.quick else "100000,1000000"
+            command = [sys.executable, "-m", "bench.verify", "--sizes", sizes]
+            result["verification"] = _subprocess_json(command, timeout=3600)
         if args.profile:
             result["profiles"] = []
             for key, requests in (

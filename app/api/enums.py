@@ -56,6 +56,8 @@ graphql_enum(
         "(CONFID_SIGNING_KEY_FILE).",
         UserErrorCode.NOT_RESENDABLE: "Only a FAILED notification can be resent "
         "(`resendNotification`).",
+        UserErrorCode.TRAIL_INVALID: "The entries a new checkpoint would vouch for do not "
+        "verify (see `verifyAuditTrail`); no checkpoint was signed over them.",
     },
 )
 

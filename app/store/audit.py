@@ -159,8 +159,10 @@ class AuditRepository:
         page_size: int = VERIFY_PAGE,
         where: AuditFilter | None = None,
         up_to: int | None = None,
+        after: int = 0,
     ) -> AsyncIterator[StoredEntry]:
-        """Matching stored entries in storage order, read in bounded pages.
+        """Matching stored entries in storage order (after sequence `after`, up to `up_to`
+        or the head), read in bounded pages.
 
         Sequences are gapless integers, so each page is a range of `_id`s rather than a
         sort-and-limit over the whole collection: memory stays bounded on any store (the
@@ -169,7 +171,7 @@ class AuditRepository:
         if up_to is None:
             up_to = (await self.head())[0]
         base = audit_query(where) if where else {}
-        for start in range(0, up_to, page_size):
+        for start in range(after, up_to, page_size):
             span = {"$gt": start, "$lte": min(start + page_size, up_to)}
             docs = await self._events.find({**base, "_id": span}).sort("_id", 1).to_list(None)
             for doc in docs:
