@@ -19,6 +19,7 @@ from app.domain.retry import RetryPolicy
 from app.domain.signing import Signer, SigningKeyError, load_public_pems
 from app.notify.smtp import SmtpConfig, SmtpTransport
 from app.notify.transport import RecordOnlyTransport, Transport
+from app.services.activity import ActivityService
 from app.services.audit import AuditService
 from app.services.chain import AuditChain
 from app.services.change_path import ChangePath
@@ -46,6 +47,7 @@ from app.services.tokens import TokenRegistry
 from app.services.verification import TrailVerifier
 from app.settings import Settings
 from app.store.access_log import AccessLogRepository
+from app.store.activity import ActivityRepository
 from app.store.audit import AuditRepository
 from app.store.bridges import BridgeRepository
 from app.store.checkpoints import CheckpointRepository
@@ -223,6 +225,7 @@ def build_services(database: Database, settings: Settings, parts: Parts | None =
         resend=ResendService(outbox, changes),
         seed=DemoSeed(bridges, users, changes, settings.demo_users) if settings.seed_demo else None,
         embedded=settings.embedded,
+        activity=ActivityService(ActivityRepository(database), clock),
     )
 
 

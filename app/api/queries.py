@@ -6,6 +6,7 @@ from typing import Annotated
 
 import strawberry
 
+from app.api.activity import ActivityQuery
 from app.api.connections import Connection, page
 from app.api.context import Info
 from app.api.ids import require_id, split_node_id
@@ -42,7 +43,7 @@ class UserConnection(Connection[User]):
 
 
 @strawberry.type(description="Read access to users, bridges, conference IDs and the audit trail.")
-class Query(TrailQuery):
+class Query(TrailQuery, ActivityQuery):
     @strawberry.field(description="The caller: token name and role.")
     def viewer(self, info: Info) -> Viewer:
         principal = info.context.require(Capability.READ_DIRECTORY)  # also returns who

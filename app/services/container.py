@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from app.services.activity import ActivityService
 from app.services.audit import AuditService
 from app.services.changes import ChangeService
 from app.services.delivery import DeliveryWorker
@@ -34,6 +35,7 @@ class Services:
     resend: ResendService
     seed: DemoSeed | None  # None: no demo seeding at start-up
     embedded: bool
+    activity: ActivityService
 
     async def start(self) -> None:
         """Indexes, recovery of what a dead process left, then the demo seed if asked."""
