@@ -48,6 +48,13 @@ def _bounded(
     return value
 
 
+def _whole(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    value = _number(env, name, default, minimum)
+    if value != int(value):
+        raise SettingsError(f"{name} must be a whole number, not {env[name]!r}")
+    return int(value)
+
+
 def _path(env: Mapping[str, str], name: str) -> Path | None:
     raw = env.get(name, "").strip()
     return Path(raw) if raw else None
@@ -163,6 +170,10 @@ class Settings:
     oidc_http_timeout_seconds: float = 5.0
     oidc_client_id: str | None = None
     oidc_scopes: str = "openid profile email"
+    live_poll_seconds: float = 0.25
+    live_queue_events: int = 1000
+    subscriptions_per_connection: int = 10
+    subscriptions_per_token: int = 20
 
     @property
     def oidc(self) -> bool:
@@ -258,4 +269,8 @@ class Settings:
             oidc_client_id=env.get("CONFID_OIDC_CLIENT_ID", "").strip() or None,
             oidc_scopes=" ".join(env.get("CONFID_OIDC_SCOPES", "").split())
             or "openid profile email",
+            live_poll_seconds=_bounded(env, "CONFID_LIVE_POLL_SECONDS", 0.25, 0.01, 60),
+            live_queue_events=_whole(env, "CONFID_LIVE_QUEUE_EVENTS", 1000, 1),
+            subscriptions_per_connection=_whole(env, "CONFID_SUBSCRIPTIONS_PER_CONNECTION", 10, 1),
+            subscriptions_per_token=_whole(env, "CONFID_SUBSCRIPTIONS_PER_TOKEN", 20, 1),
         )

@@ -31,9 +31,11 @@ from app.services.completion import Completion
 from app.services.container import Services
 from app.services.delivery import DeliveryWorker
 from app.services.directory import DirectoryService
+from app.services.email_tail import NotificationTail
 from app.services.idempotency import Idempotency
 from app.services.identity import Authenticator, BrowserSignIn, IdentityClock
 from app.services.jwks import Discovery, JwksFile, KeyCache, KeySet, KeySource, KeySourceError
+from app.services.live import LiveFeeds
 from app.services.locks import UserLocks
 from app.services.oidc import OidcPolicy, OidcValidator
 from app.services.outbox import Outbox
@@ -43,6 +45,7 @@ from app.services.refusals import Refusals
 from app.services.resend import ResendService
 from app.services.seed import DemoSeed
 from app.services.steps import FaultHook, no_faults
+from app.services.tail import AuditTail
 from app.services.tokens import TokenRegistry
 from app.services.verification import TrailVerifier
 from app.settings import Settings
@@ -226,6 +229,14 @@ def build_services(database: Database, settings: Settings, parts: Parts | None =
         seed=DemoSeed(bridges, users, changes, settings.demo_users) if settings.seed_demo else None,
         embedded=settings.embedded,
         activity=ActivityService(ActivityRepository(database), clock),
+        live=LiveFeeds(
+            AuditTail(
+                entries, poll=settings.live_poll_seconds, capacity=settings.live_queue_events
+            ),
+            NotificationTail(
+                notes, clock, poll=settings.live_poll_seconds, capacity=settings.live_queue_events
+            ),
+        ),
     )
 
 

@@ -15,6 +15,7 @@ from app.api.limits import RequestPipeline
 from app.api.mutations import Mutation
 from app.api.queries import Query
 from app.api.scalars import DateTime
+from app.api.subscriptions import Subscription
 from app.api.types import AuditEvent, Bridge, Notification, User
 
 log = logging.getLogger("confid.api")
@@ -41,6 +42,7 @@ class ConfidSchema(strawberry.Schema):
 schema = ConfidSchema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     types=[User, Bridge, AuditEvent, Notification],
     scalar_overrides={datetime: DateTime},
     extensions=[RequestPipeline],

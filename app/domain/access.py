@@ -18,6 +18,7 @@ class Capability(Enum):
     CHOOSE_ID = "set a hand-picked conference ID"
     SIGN_CHECKPOINT = "sign audit checkpoints"
     RESEND_EMAIL = "send a FAILED email again"
+    WATCH_EMAILS = "follow email records live"
 
 
 _GRANTS: dict[Role, frozenset[Capability]] = {

@@ -13,6 +13,7 @@ from app.services.audit import AuditService
 from app.services.changes import ChangeService
 from app.services.delivery import DeliveryWorker
 from app.services.directory import DirectoryService
+from app.services.live import LiveFeeds
 from app.services.recovery import RecoveryService
 from app.services.resend import ResendService
 from app.services.seed import DemoSeed
@@ -36,6 +37,7 @@ class Services:
     seed: DemoSeed | None  # None: no demo seeding at start-up
     embedded: bool
     activity: ActivityService
+    live: LiveFeeds
 
     async def start(self) -> None:
         """Indexes, recovery of what a dead process left, then the demo seed if asked."""

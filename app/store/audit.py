@@ -91,6 +91,21 @@ class AuditRepository:
                 high = middle
         return low
 
+    async def has(self, sequence: int) -> bool:
+        """True when the entry at `sequence` is stored (one equality look-up on `_id`)."""
+        return await self._events.find_one({"_id": sequence}, {"_id": 1}) is not None
+
+    async def any_after(self, sequence: int) -> bool:
+        """True when an entry above `sequence` is stored."""
+        return await self._exists_from(sequence + 1)
+
+    async def after(self, sequence: int, limit: int) -> list[StoredEntry]:
+        """The stored entries from `sequence` + 1 to `sequence` + `limit`, in order (a
+        range of `_id`s, like `ascending`'s pages)."""
+        span = {"$gt": sequence, "$lte": sequence + limit}
+        docs = await self._events.find({"_id": span}).sort("_id", 1).to_list(None)
+        return [_stored(doc) for doc in docs]
+
     async def edge_sequence(
         self, where: AuditFilter, *, newest: bool, up_to: int | None = None
     ) -> int | None:
@@ -175,7 +190,12 @@ class AuditRepository:
             span = {"$gt": start, "$lte": min(start + page_size, up_to)}
             docs = await self._events.find({**base, "_id": span}).sort("_id", 1).to_list(None)
             for doc in docs:
-                try:
-                    yield StoredEntry(int(doc["_id"]), codec.audit_from(doc, strict=True), None)
-                except (KeyError, ValueError, TypeError, AttributeError) as exc:
-                    yield StoredEntry(int(doc["_id"]), None, f"{type(exc).__name__}: {exc}")
+                yield _stored(doc)
+
+
+def _stored(doc: dict[str, Any]) -> StoredEntry:
+    """A stored document decoded strictly, or the reason it cannot be."""
+    try:
+        return StoredEntry(int(doc["_id"]), codec.audit_from(doc, strict=True), None)
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        return StoredEntry(int(doc["_id"]), None, f"{type(exc).__name__}: {exc}")

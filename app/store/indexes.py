@@ -59,6 +59,8 @@ async def ensure_indexes(database: Database) -> None:
     await notes.create_index(
         [("createdAt", ASCENDING), ("status", ASCENDING)], name="stats_by_time"
     )
+    # The live email tail: records written since a moment (app.services.email_tail).
+    await notes.create_index([("updatedAt", ASCENDING), ("_id", ASCENDING)], name="by_change")
     # The delivery workers' query: RETRYING records by when they are due.
     await notes.create_index(
         [("status", ASCENDING), ("nextAttemptAt", ASCENDING)], name="due_retries"
