@@ -1,4 +1,5 @@
-// Bundles self-hosted GraphiQL (and Monaco's workers) with esbuild into one folder:
+// Bundles self-hosted GraphiQL (and Monaco's workers), and the admin page's chart and
+// websocket client, with esbuild into one folder:
 //   node build.mjs [OUTDIR]      (default: ../app/web/static/build)
 // The output is built in a temporary folder and swapped in whole, so a half-finished build
 // is never served. manifest.json names the files and a content hash for cache busting.
@@ -50,6 +51,17 @@ await esbuild.build({
   format: "iife",
 });
 
+// The admin page's Activity view: Chart.js and graphql-ws as one ES module (the page
+// itself needs no build; without this file it shows its tables only).
+const admin = join(staging, "admin");
+await esbuild.build({
+  ...common,
+  entryPoints: { vendor: "admin-vendor/vendor.js" },
+  outdir: admin,
+  format: "esm",
+  splitting: false,
+});
+
 const files = (await readdir(target)).sort();
 const hash = createHash("sha256");
 for (const name of files) {
@@ -58,7 +70,15 @@ for (const name of files) {
 }
 const lock = JSON.parse(await readFile(join(here, "package-lock.json"), "utf8"));
 const versions = Object.fromEntries(
-  ["graphiql", "@graphiql/plugin-explorer", "@graphiql/react", "react", "monaco-editor"].map(
+  [
+    "graphiql",
+    "@graphiql/plugin-explorer",
+    "@graphiql/react",
+    "react",
+    "monaco-editor",
+    "chart.js",
+    "graphql-ws",
+  ].map(
     (name) => [name, lock.packages?.[`node_modules/${name}`]?.version ?? null],
   ),
 );
@@ -68,6 +88,7 @@ const manifest = {
   stylesheet: "graphiql/graphiql.css",
   packages: versions,
   files: files.map((name) => `graphiql/${name}`),
+  admin: "admin/vendor.js",
 };
 await writeFile(join(staging, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
 

@@ -1,4 +1,5 @@
 // The admin page: sign in with a token, find a user, view and change their conference ID.
+import { hideActivity, mayWatch, showActivity } from "./activity.js";
 import * as api from "./api.js";
 import { byId, debounce, fill, h } from "./dom.js";
 import { permissionsFor, ROLE_NAMES } from "./explain.js";
@@ -70,6 +71,9 @@ async function signIn(token, { quiet = false } = {}) {
 
 function signOut(message) {
   window.sessionStorage.removeItem(TOKEN_KEY);
+  hideActivity();
+  byId("activity").hidden = true;
+  byId("views").hidden = true;
   Object.assign(state, {
     token: null,
     viewer: null,
@@ -101,9 +105,29 @@ function showSignIn() {
   byId("session").hidden = true;
 }
 
+// ---------------------------------------------------------------- views: users, activity
+
+function showView(name) {
+  const activity = name === "activity";
+  byId("workspace").hidden = activity;
+  byId("activity").hidden = !activity;
+  byId("view-users").setAttribute("aria-current", activity ? "false" : "page");
+  byId("view-activity").setAttribute("aria-current", activity ? "page" : "false");
+  if (activity) {
+    showActivity(call, state.token).then(() => byId("activity-title")?.focus());
+  } else {
+    hideActivity();
+    byId("search").focus();
+  }
+}
+
 function showWorkspace() {
   byId("sign-in").hidden = true;
   byId("workspace").hidden = false;
+  byId("activity").hidden = true;
+  byId("views").hidden = !mayWatch(state.viewer.role);
+  byId("view-users").setAttribute("aria-current", "page");
+  byId("view-activity").setAttribute("aria-current", "false");
   byId("session").hidden = false;
   const role = ROLE_NAMES[state.viewer.role] || state.viewer.role;
   fill(
@@ -657,6 +681,8 @@ function wire() {
     loadUsers();
   });
   wireResetDialog();
+  byId("view-users").addEventListener("click", () => showView("users"));
+  byId("view-activity").addEventListener("click", () => showView("activity"));
 }
 
 wire();

@@ -64,9 +64,14 @@ function tokenIn(headers) {
   return match ? match[1] : null;
 }
 
+// Subscriptions go over a websocket to the same /graphql (graphql-transport-ws, with
+// graphql-ws); the toolkit sends the Headers pane as the connection_init payload, which is
+// where confid reads {"Authorization": "Bearer <token>"}.
+const subscriptionUrl = url.replace(/^http/, "ws");
+
 // Without a token, introspection would only earn a 401: say what to do instead.
 function makeFetcher() {
-  const fetchGraphQL = createGraphiQLFetcher({ url });
+  const fetchGraphQL = createGraphiQLFetcher({ url, subscriptionUrl });
   return (params, options) => {
     if (params.operationName === "IntrospectionQuery" && !tokenIn(options?.headers)) {
       return Promise.resolve({ errors: [{ message: NO_TOKEN }] });
