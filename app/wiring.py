@@ -171,7 +171,13 @@ def build_services(database: Database, settings: Settings, parts: Parts | None =
     users, bridges = UserRepository(database), BridgeRepository(database)
     registry = ConferenceIdRegistry(database, quarantine)
     entries, notes = AuditRepository(database), NotificationRepository(database)
-    chain = AuditChain(entries, signer)
+    live = LiveFeeds(
+        AuditTail(entries, poll=settings.live_poll_seconds, capacity=settings.live_queue_events),
+        NotificationTail(
+            notes, clock, poll=settings.live_poll_seconds, capacity=settings.live_queue_events
+        ),
+    )
+    chain = AuditChain(entries, signer, on_append=live.audit.wake)  # local appends: at once
     outbox = Outbox(
         notes,
         parts.transport or _transport(settings) or RecordOnlyTransport(),
@@ -229,14 +235,7 @@ def build_services(database: Database, settings: Settings, parts: Parts | None =
         seed=DemoSeed(bridges, users, changes, settings.demo_users) if settings.seed_demo else None,
         embedded=settings.embedded,
         activity=ActivityService(ActivityRepository(database), clock),
-        live=LiveFeeds(
-            AuditTail(
-                entries, poll=settings.live_poll_seconds, capacity=settings.live_queue_events
-            ),
-            NotificationTail(
-                notes, clock, poll=settings.live_poll_seconds, capacity=settings.live_queue_events
-            ),
-        ),
+        live=live,
     )
 
 

@@ -12,7 +12,8 @@
    medians are reported, with the ratio's range over the rounds. Each server's peak RSS
    is reset before the scenario and read after it.
 4. The chain check and `verify` memory (`bench.chain`), full verification at 100k and 1M
-   entries and the offline verifier (`bench.verify`; 100k only with `--quick`), and with
+   entries and the offline verifier (`bench.verify`; 100k only with `--quick`), the
+   subscription latency from append to delivery (`bench.live`), and with
    `--profile` a pyinstrument profile of scenarios (a) and (d) (`bench.profile`).
 5. A table on stdout, and `bench-results/<timestamp>.json` + `.md`.
 """
@@ -431,16 +432,35 @@ def markdown(result: dict[str, Any]) -> str:
             "`ChainVerifier` fed decoded entries; decoded: fed from stored documents (first "
             "100,000); offline: `verify_export` on a JSON Lines export file on disk.",
             "",
-            "| entries | in memory entries/s | decoded entries/s | offline entries/s "
-            "| offline file MiB | target |",
-            "|---:|---:|---:|---:|---:|---:|",
+            "| entries | in memory entries/s | chain only (no keys) | decoded entries/s "
+            "| offline entries/s | offline file MiB | target |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for row in verification["verification"]:
             lines.append(
-                f"| {row['entries']:,} | {row['in_memory_per_s']:,} | {row['decoded_per_s']:,} "
+                f"| {row['entries']:,} | {row['in_memory_per_s']:,} "
+                f"| {row.get('chain_only_per_s', 0):,} | {row['decoded_per_s']:,} "
                 f"| {row['offline_per_s']:,} | {row['offline_file_mib']} "
                 f"| ≥ {row['target_per_s']:,} |"
             )
+    live = result.get("live")
+    if live:
+        lines += [
+            "",
+            "## Subscription latency (append to delivery over the websocket)",
+            "",
+            f"{live['events']} resets through one of two confid instances on one database; "
+            f"tails poll every {live['poll_seconds']} s.",
+            "",
+            "| subscriber | p50 ms | p95 ms | max ms |",
+            "|---|---:|---:|---:|",
+        ]
+        for key, name in (
+            ("same_process", "on the instance that appended (woken by its append)"),
+            ("other_process", "on the other instance (its tail's poll)"),
+        ):
+            row = live[key]
+            lines.append(f"| {name} | {row['p50_ms']} | {row['p95_ms']} | {row['max_ms']} |")
     for text in result.get("profiles", []):
         lines += ["", "```", text, "```"]
     return "\n".join(lines) + "\n"
@@ -557,6 +577,10 @@ def main(argv: list[str] | None = None) -> int:
             sizes = "100000" if args.quick else "100000,1000000"
             command = [sys.executable, "-m", "bench.verify", "--sizes", sizes]
             result["verification"] = _subprocess_json(command, timeout=3600)
+            print("subscription latency ...", file=sys.stderr, flush=True)
+            events = "100" if args.quick else "300"
+            command = [sys.executable, "-m", "bench.live", "--events", events]
+            result["live"] = _subprocess_json(command, timeout=600)
         if args.profile:
             result["profiles"] = []
             for key, requests in (

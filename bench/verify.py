@@ -8,6 +8,8 @@ encoding, SHA-256, Ed25519), with a signed checkpoint every `--checkpoint-every`
 
 * `in_memory_per_s`: `ChainVerifier` with the public key and the checkpoints, fed the
   entries already in memory: what `verifyAuditTrail` does once the store has answered.
+* `chain_only_per_s`: the same entries without keys (canonical encoding, SHA-256 and links
+  only): the floor a verification of this trail cannot go below in confid's code.
 * `decoded_per_s`: the same, fed from stored documents through the codec (`verify` decodes
   every entry it reads), measured on the first 100,000 entries.
 * `offline_per_s`: `verify_export` on a JSON Lines export file of the whole trail, read
@@ -93,6 +95,17 @@ def in_memory(entries: list[AuditEntry], checkpoints: list[Checkpoint], signer: 
     return elapsed
 
 
+def chain_only(entries: list[AuditEntry]) -> float:
+    """The same entries without keys: encoding, SHA-256 and links only (the floor)."""
+    began = time.perf_counter()
+    verifier = ChainVerifier()
+    for entry in entries:
+        verifier.feed(entry)
+    elapsed = time.perf_counter() - began
+    _verified(verifier, len(entries))
+    return elapsed
+
+
 def decoded(entries: list[AuditEntry], checkpoints: list[Checkpoint], signer: Signer) -> float:
     keys = {signer.key_id: signer.public}
     docs = [codec.audit_doc(e) for e in entries]
@@ -160,6 +173,7 @@ def measure(count: int, checkpoint_every: int, folder: Path) -> dict[str, Any]:
     entries, checkpoints = signed_trail(count, checkpoint_every, signer)
     sealed = time.perf_counter() - began
     memory = min(in_memory(entries, checkpoints, signer) for _ in range(2))
+    floor = min(chain_only(entries) for _ in range(2))
     sample = entries[: min(count, DECODED_MAX)]
     decode = decoded(sample, checkpoints, signer)
     off, size = offline(entries, checkpoints, signer, folder)
@@ -169,6 +183,7 @@ def measure(count: int, checkpoint_every: int, folder: Path) -> dict[str, Any]:
         "seal_seconds": round(sealed, 1),
         "in_memory_seconds": round(memory, 2),
         "in_memory_per_s": round(count / memory),
+        "chain_only_per_s": round(count / floor),
         "decoded_entries": len(sample),
         "decoded_per_s": round(len(sample) / decode),
         "offline_seconds": round(off, 2),

@@ -135,10 +135,15 @@ async def _events(
     assert ctx.slots is not None and ctx.principal is not None
     async with ctx.slots.hold(ctx.principal):
         stream = await ctx.services.live.audit.subscribe(where, after, ctx.live.drop)
-        await ctx.services.audit.record_access(ctx.request_meta(), "auditEventAppended", details)
-        async for entry in stream:
-            ctx.forget_loaded()
-            yield AuditEvent.of(entry)
+        try:
+            await ctx.services.audit.record_access(
+                ctx.request_meta(), "auditEventAppended", details
+            )
+            async for entry in stream:
+                ctx.forget_loaded()
+                yield AuditEvent.of(entry)
+        finally:
+            await stream.aclose()  # leaves the tail now, not when collected
 
 
 async def _notifications(
@@ -147,9 +152,12 @@ async def _notifications(
     assert ctx.slots is not None and ctx.principal is not None
     async with ctx.slots.hold(ctx.principal):
         stream = await ctx.services.live.notifications.subscribe(where, ctx.live.drop)
-        await ctx.services.audit.record_access(
-            ctx.request_meta(), "notificationUpdated", where.describe()
-        )
-        async for note in stream:
-            ctx.forget_loaded()
-            yield Notification(_note=note)
+        try:
+            await ctx.services.audit.record_access(
+                ctx.request_meta(), "notificationUpdated", where.describe()
+            )
+            async for note in stream:
+                ctx.forget_loaded()
+                yield Notification(_note=note)
+        finally:
+            await stream.aclose()

@@ -118,14 +118,9 @@ class ChainVerification:
 DEFERRED_MAX = 20_000
 
 
-@dataclass(frozen=True, slots=True)
-class _Deferred:
-    """What a deferred signature check needs of an entry (not the whole entry)."""
-
-    sequence: int
-    hash: str
-    key_id: str | None
-    signature: str | None
+# What a deferred signature check needs of an entry (not the whole entry): its sequence,
+# hash, key id and signature. A plain tuple: one is made per entry on the fast path.
+_Deferred = tuple[int, str, str | None, str | None]
 
 
 class ChainVerifier:
@@ -222,9 +217,9 @@ class ChainVerifier:
     def _first_unsigned(self) -> int | None:
         """Check the waiting entries one by one; the first without a valid signature."""
         waiting, self._deferred = self._deferred, []
-        for d in waiting:
-            if not self._signed(d.hash, d.key_id, d.signature):
-                return d.sequence
+        for sequence, digest, key, signature in waiting:
+            if not self._signed(digest, key, signature):
+                return sequence
         return None
 
     def _fail(self, sequence: int, reason: str) -> None:
@@ -314,9 +309,11 @@ class ChainVerifier:
         if entry_hash(entry) != entry.hash:
             self._fail(seq, f"entry {seq} {EntryFault.EDITED.value}")
             return
-        if self._keys is not None and signature_required(entry, self._signed_from):
+        if self._keys is not None and (
+            entry.signature is not None or seq >= self._signed_from  # signature_required
+        ):
             if seq <= self._vouched_up_to:  # a later checkpoint will vouch for it
-                self._deferred.append(_Deferred(seq, entry.hash, entry.key_id, entry.signature))
+                self._deferred.append((seq, entry.hash, entry.key_id, entry.signature))
                 if len(self._deferred) >= DEFERRED_MAX:
                     unsigned = self._first_unsigned()
                     if unsigned is not None:

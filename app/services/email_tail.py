@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from datetime import datetime, timedelta
 
 from app.domain.models import Notification
@@ -57,7 +57,7 @@ class NotificationTail:
 
     async def subscribe(
         self, where: NotificationFilter, on_drop: Callable[[str], None] | None = None
-    ) -> AsyncIterator[Notification]:
+    ) -> AsyncGenerator[Notification, None]:
         """Email records matching `where`, each time one is recorded or changes."""
         async with self._started:
             if self._since is None:
@@ -68,7 +68,9 @@ class NotificationTail:
         self._fanout.add(subscriber)
         return self._stream(subscriber)
 
-    async def _stream(self, subscriber: Subscriber[Notification]) -> AsyncIterator[Notification]:
+    async def _stream(
+        self, subscriber: Subscriber[Notification]
+    ) -> AsyncGenerator[Notification, None]:
         try:
             async for note in subscriber.items():
                 yield note

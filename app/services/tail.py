@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 
 from app.domain.entry import AuditEntry
 from app.domain.errors import BadRequest
@@ -101,7 +101,7 @@ class AuditTail:
         where: AuditFilter,
         after: int | None = None,
         on_drop: Callable[[str], None] | None = None,
-    ) -> AsyncIterator[AuditEntry]:
+    ) -> AsyncGenerator[AuditEntry, None]:
         """Entries matching `where`, as they are appended (after sequence `after` when
         given: those already in the trail are read back first, at most REPLAY_MAX)."""
         await self.check_resume(after)
@@ -119,7 +119,7 @@ class AuditTail:
 
     async def _stream(
         self, subscriber: Subscriber[AuditEntry], where: AuditFilter, after: int | None, now: int
-    ) -> AsyncIterator[AuditEntry]:
+    ) -> AsyncGenerator[AuditEntry, None]:
         try:
             if after is not None and after < now:
                 async for stored in self._audit.ascending(where=where, after=after, up_to=now):

@@ -243,3 +243,16 @@ async def test_email_records_arrive_once_per_change_and_never_older() -> None:
     ]
     assert await everything.idle()
     await feed.close()
+
+
+async def test_an_append_in_this_process_wakes_the_tail() -> None:
+    """The tail polls hourly here: only the chain's wake-up can deliver the entry."""
+    database: Any = AsyncMongoMockClient()["t"]
+    repo = AuditRepository(database)
+    tail = AuditTail(repo, poll=3600, capacity=10)
+    chain = AuditChain(repo, None, on_append=tail.wake)
+    reader = await subscribe(tail, AuditFilter())
+    await asyncio.sleep(0.01)  # the tail's first poll found nothing and waits an hour
+    await chain.append(draft(1))
+    assert [e.sequence for e in await reader.take(1)] == [1]
+    await tail.close()
