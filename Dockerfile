@@ -2,13 +2,15 @@
 # confid — GraphQL service image (Strawberry + Starlette + uvicorn).
 # Build:  docker build -t confid .
 # Run:    see docker-compose.yml (needs MongoDB as a replica set and a tokens file).
-# Stage 1: build the self-hosted GraphiQL (pinned npm packages), so the image works offline.
+# Stage 1: build the self-hosted GraphiQL and the admin page's chart and websocket client
+# (pinned npm packages), so the image works offline.
 FROM node:20-slim AS assets
 WORKDIR /build/web
 COPY web/package.json web/package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 COPY web/build.mjs ./
 COPY web/graphiql/ ./graphiql/
+COPY web/admin-vendor/ ./admin-vendor/
 RUN node build.mjs /build/out
 
 FROM python:3.11-slim

@@ -54,6 +54,9 @@ def main() -> int:
         log_config=None,  # every line goes through confid's handler, in its format
         # confid logs one line per request itself (app.telemetry.requests).
         access_log=False,
+        # Subscriptions: the maintained (sans-I/O) websockets implementation, whose
+        # keepalive pings also cut off a client that stopped reading.
+        ws="websockets-sansio",
         # Forwarded headers are believed only from CONFID_TRUSTED_PROXIES (never uvicorn's
         # own 127.0.0.1 default); confid's RequestOrigin applies the same rule in the app.
         proxy_headers=bool(trusted),

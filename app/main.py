@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from app.api.auth import auth_config
 from app.api.export import AuditExport
@@ -97,6 +97,8 @@ def create_app(
         build_api_limits(settings, services, monotonic),
         partial(graphiql_response, csp=policies.graphiql),
         body_timeout=settings.http_body_timeout_seconds,
+        subscriptions_per_connection=settings.subscriptions_per_connection,
+        subscriptions_per_token=settings.subscriptions_per_token,
     )
     audit_export = AuditExport(services, authenticator)
 
@@ -132,6 +134,7 @@ def create_app(
             # cut off mid-hand-over could only be marked FAILED, delivery unknown.
             services.delivery.stop()
             await delivery
+            await services.live.close()  # live subscribers are told confid is stopping
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -155,6 +158,7 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/graphql", view),
+            WebSocketRoute("/graphql", view),  # subscriptions (graphql-transport-ws)
             Route("/audit/export", audit_export.export, methods=["GET"]),
             Route("/audit/public-key", audit_export.public_key, methods=["GET"]),
             Route("/auth/config", auth_config(authenticator), methods=["GET"]),

@@ -48,6 +48,13 @@ def _bounded(
     return value
 
 
+def _whole(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    value = _number(env, name, default, minimum)
+    if value != int(value):
+        raise SettingsError(f"{name} must be a whole number, not {env[name]!r}")
+    return int(value)
+
+
 def _path(env: Mapping[str, str], name: str) -> Path | None:
     raw = env.get(name, "").strip()
     return Path(raw) if raw else None
@@ -88,13 +95,6 @@ def _rate_limit(env: Mapping[str, str], name: str, default: RateLimit | None) ->
             f"{name} must be <points>/<points per second> (e.g. 2000/50) or off, not {raw!r}"
         )
     return limit
-
-
-def _whole(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
-    value = _number(env, name, default, minimum)
-    if value != int(value):
-        raise SettingsError(f"{name} must be a whole number, not {env[name]!r}")
-    return int(value)
 
 
 def _port(env: Mapping[str, str], name: str, default: int) -> int:
@@ -243,6 +243,10 @@ class Settings:
     metrics_host: str | None = None  # None: CONFID_HOST
     log_format: str = "plain"  # one of LOG_FORMATS
     log_level: str = "info"  # one of LOG_LEVELS
+    live_poll_seconds: float = 0.25
+    live_queue_events: int = 1000
+    subscriptions_per_connection: int = 10
+    subscriptions_per_token: int = 20
 
     @property
     def oidc(self) -> bool:
@@ -379,4 +383,8 @@ class Settings:
             metrics_host=metrics_host,
             log_format=_choice(env, "CONFID_LOG_FORMAT", LOG_FORMATS, "plain"),
             log_level=_choice(env, "CONFID_LOG_LEVEL", LOG_LEVELS, "info"),
+            live_poll_seconds=_bounded(env, "CONFID_LIVE_POLL_SECONDS", 0.25, 0.01, 60),
+            live_queue_events=_whole(env, "CONFID_LIVE_QUEUE_EVENTS", 1000, 1),
+            subscriptions_per_connection=_whole(env, "CONFID_SUBSCRIPTIONS_PER_CONNECTION", 10, 1),
+            subscriptions_per_token=_whole(env, "CONFID_SUBSCRIPTIONS_PER_TOKEN", 20, 1),
         )

@@ -23,6 +23,7 @@ from app.domain.retry import RetryPolicy
 from app.domain.signing import Signer, SigningKeyError, load_public_pems
 from app.notify.smtp import SmtpConfig, SmtpTransport
 from app.notify.transport import RecordOnlyTransport, Transport
+from app.services.activity import ActivityService
 from app.services.audit import AuditService
 from app.services.bulk_resets import BulkResetService
 from app.services.bulk_selection import Selector
@@ -38,9 +39,11 @@ from app.services.completion import Completion
 from app.services.container import Services
 from app.services.delivery import DeliveryWorker
 from app.services.directory import DirectoryService
+from app.services.email_tail import NotificationTail
 from app.services.idempotency import Idempotency
 from app.services.identity import Authenticator, BrowserSignIn, IdentityClock
 from app.services.jwks import Discovery, JwksFile, KeyCache, KeySet, KeySource, KeySourceError
+from app.services.live import LiveFeeds
 from app.services.locks import UserLocks
 from app.services.observer import NO_OBSERVER, Observer
 from app.services.oidc import OidcPolicy, OidcValidator
@@ -51,10 +54,13 @@ from app.services.refusals import Refusals
 from app.services.resend import ResendService
 from app.services.seed import DemoSeed
 from app.services.steps import FaultHook, no_faults
+from app.services.tail import AuditTail
 from app.services.tokens import TokenRegistry
+from app.services.verification import TrailVerifier
 from app.services.vitals import Vitals
 from app.settings import RateLimit, Settings
 from app.store.access_log import AccessLogRepository
+from app.store.activity import ActivityRepository
 from app.store.audit import AuditRepository
 from app.store.bridges import BridgeRepository
 from app.store.bulk_jobs import BulkJobRepository
@@ -177,7 +183,14 @@ def build_services(database: Database, settings: Settings, parts: Parts | None =
     users, bridges = UserRepository(database), BridgeRepository(database)
     registry = ConferenceIdRegistry(database, quarantine)
     entries, notes = AuditRepository(database), NotificationRepository(database)
-    chain = AuditChain(entries, signer, parts.observer)
+    live = LiveFeeds(
+        AuditTail(entries, poll=settings.live_poll_seconds, capacity=settings.live_queue_events),
+        NotificationTail(
+            notes, clock, poll=settings.live_poll_seconds, capacity=settings.live_queue_events
+        ),
+    )
+    # Local appends wake this process's live tail at once.
+    chain = AuditChain(entries, signer, parts.observer, on_append=live.audit.wake)
     outbox = Outbox(
         notes,
         parts.transport or _transport(settings) or RecordOnlyTransport(),
@@ -210,11 +223,14 @@ def build_services(database: Database, settings: Settings, parts: Parts | None =
         policy=Policy(send_emails_automatically=settings.send_emails_automatically),
         clock=clock,
     )  # fmt: skip
-    checkpoints = CheckpointService(entries, CheckpointRepository(database), signer, clock)
+    checkpoint_store = CheckpointRepository(database)
+    verifier = TrailVerifier(
+        entries, checkpoint_store, signer, _previous_keys(settings), settings.signed_from_sequence
+    )
+    checkpoints = CheckpointService(entries, checkpoint_store, signer, clock, verifier)
     audit = AuditService(
-        entries, notes, users, AccessLogRepository(database), checkpoints, clock,
-        previous_keys=_previous_keys(settings), signed_from=settings.signed_from_sequence,
-    )  # fmt: skip
+        entries, notes, users, AccessLogRepository(database), checkpoints, clock, verifier
+    )
     return Services(
         database=database,
         directory=DirectoryService(users, bridges),
@@ -243,6 +259,8 @@ def build_services(database: Database, settings: Settings, parts: Parts | None =
         ),
         seed=DemoSeed(bridges, users, changes, settings.demo_users) if settings.seed_demo else None,
         embedded=settings.embedded,
+        activity=ActivityService(ActivityRepository(database), clock),
+        live=live,
     )
 
 

@@ -11,9 +11,11 @@
    warm-up run each), `--duration` seconds each, with `wrk` (or the asyncio fallback);
    medians are reported, with the ratio's range over the rounds. Each server's peak RSS
    is reset before the scenario and read after it.
-4. The chain check and `verify` memory (`bench.chain`), the analysis time of the worst
-   documents under the token limit (`bench.analysis`), and with `--profile` a pyinstrument
-   profile of scenarios (a) and (d) (`bench.profile`).
+4. The chain check and `verify` memory (`bench.chain`), full verification at 100k and 1M
+   entries and the offline verifier (`bench.verify`; 100k only with `--quick`), the
+   subscription latency from append to delivery (`bench.live`), the analysis time of the
+   worst documents under the token limit (`bench.analysis`), and with `--profile` a
+   pyinstrument profile of scenarios (a) and (d) (`bench.profile`).
 5. A table on stdout, and `bench-results/<timestamp>.json` + `.md`.
 """
 
@@ -427,6 +429,45 @@ def markdown(result: dict[str, Any]) -> str:
                 f"{_fmt(m.get('verify_peak_growth_mib'))} | {m.get('floor_seconds', 'n/a')} | "
                 f"{_fmt(m.get('floor_peak_growth_mib'))} | {_share(m.get('confid_share_mib'))} |"
             )
+    verification = result.get("verification")
+    if verification:
+        lines += [
+            "",
+            "## Full verification (fast: signatures only where no checkpoint vouches)",
+            "",
+            f"A signed checkpoint every {verification['checkpoint_every']:,} entries. In memory: "
+            "`ChainVerifier` fed decoded entries; decoded: fed from stored documents (first "
+            "100,000); offline: `verify_export` on a JSON Lines export file on disk.",
+            "",
+            "| entries | in memory entries/s | chain only (no keys) | decoded entries/s "
+            "| offline entries/s | offline file MiB | target |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for row in verification["verification"]:
+            lines.append(
+                f"| {row['entries']:,} | {row['in_memory_per_s']:,} "
+                f"| {row.get('chain_only_per_s', 0):,} | {row['decoded_per_s']:,} "
+                f"| {row['offline_per_s']:,} | {row['offline_file_mib']} "
+                f"| ≥ {row['target_per_s']:,} |"
+            )
+    live = result.get("live")
+    if live:
+        lines += [
+            "",
+            "## Subscription latency (append to delivery over the websocket)",
+            "",
+            f"{live['events']} resets through one of two confid instances on one database; "
+            f"tails poll every {live['poll_seconds']} s.",
+            "",
+            "| subscriber | p50 ms | p95 ms | max ms |",
+            "|---|---:|---:|---:|",
+        ]
+        for key, name in (
+            ("same_process", "on the instance that appended (woken by its append)"),
+            ("other_process", "on the other instance (its tail's poll)"),
+        ):
+            row = live[key]
+            lines.append(f"| {name} | {row['p50_ms']} | {row['p95_ms']} | {row['max_ms']} |")
     analysis = result.get("analysis")
     if analysis:
         lines += [
@@ -564,6 +605,14 @@ def main(argv: list[str] | None = None) -> int:
             command = [sys.executable, "-m", "bench.chain", "--entries", "20000"]
             command += ["--sizes", "10000,40000"] + (["--no-floor"] if args.quick else [])
             result["chain"] = _subprocess_json(command, timeout=900)
+            print("audit chain: full verification ...", file=sys.stderr, flush=True)
+            sizes = "100000" if args.quick else "100000,1000000"
+            command = [sys.executable, "-m", "bench.verify", "--sizes", sizes]
+            result["verification"] = _subprocess_json(command, timeout=3600)
+            print("subscription latency ...", file=sys.stderr, flush=True)
+            events = "100" if args.quick else "300"
+            command = [sys.executable, "-m", "bench.live", "--events", events]
+            result["live"] = _subprocess_json(command, timeout=600)
         if not args.no_analysis:
             print("query analysis: worst documents ...", file=sys.stderr, flush=True)
             repeat = 5 if args.quick else 20

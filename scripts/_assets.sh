@@ -16,7 +16,7 @@ _confid_assets() {
   fi
   local want deps
   deps="$(cat "$web/package.json" "$web/package-lock.json" | sha256sum | cut -d' ' -f1)"
-  want="$(cd "$web" && cat package.json package-lock.json build.mjs graphiql/* signin/* admin/token.js | sha256sum | cut -d' ' -f1)"
+  want="$(cd "$web" && cat package.json package-lock.json build.mjs graphiql/* signin/* admin/token.js admin-vendor/* | sha256sum | cut -d' ' -f1)"
   if [ -f "$out/manifest.json" ] && [ "$(cat "$out/.stamp" 2>/dev/null)" = "$want" ]; then
     return 0
   fi

@@ -1,5 +1,6 @@
-// Bundles self-hosted GraphiQL (and Monaco's workers) and the admin page's sign-in module
-// (oidc-client-ts; the rest of the admin page needs no build) with esbuild into one folder:
+// Bundles self-hosted GraphiQL (and Monaco's workers), the sign-in module (oidc-client-ts)
+// and the admin page's chart and websocket client (Chart.js, graphql-ws) with esbuild into
+// one folder (the rest of the admin page needs no build):
 //   node build.mjs [OUTDIR]      (default: ../app/web/static/build)
 // The output is built in a temporary folder and swapped in whole, so a half-finished build
 // is never served. manifest.json names the files and a content hash for cache busting.
@@ -15,6 +16,7 @@ const outdir = resolve(process.argv[2] || join(here, "..", "app", "web", "static
 const staging = `${outdir}.tmp-${process.pid}`;
 const target = join(staging, "graphiql");
 const signinTarget = join(staging, "signin");
+const adminTarget = join(staging, "admin");
 
 const common = {
   bundle: true,
@@ -29,6 +31,7 @@ const common = {
 await rm(staging, { recursive: true, force: true });
 await mkdir(target, { recursive: true });
 await mkdir(signinTarget, { recursive: true });
+await mkdir(adminTarget, { recursive: true });
 
 // The page: one ES module and one stylesheet; fonts (Monaco's codicons) as separate files.
 await esbuild.build({
@@ -63,9 +66,20 @@ await esbuild.build({
   splitting: false,
 });
 
+// The admin page's Activity view: Chart.js and graphql-ws as one ES module (the page
+// itself needs no build; without this file it shows its tables only).
+await esbuild.build({
+  ...common,
+  entryPoints: { vendor: "admin-vendor/vendor.js" },
+  outdir: adminTarget,
+  format: "esm",
+  splitting: false,
+});
+
 const files = [
   ...(await readdir(target)).sort().map((name) => `graphiql/${name}`),
   ...(await readdir(signinTarget)).sort().map((name) => `signin/${name}`),
+  ...(await readdir(adminTarget)).sort().map((name) => `admin/${name}`),
 ];
 const hash = createHash("sha256");
 for (const name of files) {
@@ -81,6 +95,8 @@ const versions = Object.fromEntries(
     "react",
     "monaco-editor",
     "oidc-client-ts",
+    "chart.js",
+    "graphql-ws",
   ].map(
     (name) => [name, lock.packages?.[`node_modules/${name}`]?.version ?? null],
   ),
@@ -90,6 +106,7 @@ const manifest = {
   script: "graphiql/graphiql.js",
   stylesheet: "graphiql/graphiql.css",
   signin: "signin/signin.js",
+  admin: "admin/vendor.js",
   packages: versions,
   files,
 };
@@ -101,6 +118,6 @@ if (existsSync(outdir)) await rename(outdir, old);
 await rename(staging, outdir);
 await rm(old, { recursive: true, force: true });
 console.log(
-  `built GraphiQL ${versions.graphiql} and the sign-in (oidc-client-ts ${versions["oidc-client-ts"]}) ` +
-    `into ${outdir} (${files.length} files)`,
+  `built GraphiQL ${versions.graphiql}, the sign-in (oidc-client-ts ${versions["oidc-client-ts"]}) ` +
+    `and the admin page's chart (Chart.js ${versions["chart.js"]}) into ${outdir} (${files.length} files)`,
 );

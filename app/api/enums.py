@@ -62,6 +62,8 @@ graphql_enum(
         "entry of the incident).",
         UserErrorCode.JOB_FINISHED: "The bulk reset job has already ended; it cannot be "
         "cancelled, and is never run again.",
+        UserErrorCode.TRAIL_INVALID: "The entries a new checkpoint would vouch for do not "
+        "verify (see `verifyAuditTrail`); no checkpoint was signed over them.",
     },
 )
 

@@ -29,6 +29,7 @@ LOOKUP = 10  # one user's policy check or ID lookup: a few indexed reads
 COUNT = 10  # counting every matching audit entry
 TRAIL_READ = 2  # a page of the trail: the read plus its access-log record
 SCAN = 10  # verification of the whole chain, plus its per-entry part (see `cost`)
+SUBSCRIPTION = 10  # a tail's subscriber: a bounded queue and its share of the fan-out
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,14 @@ FIELD_COSTS: dict[str, FieldCost] = {
     "NotificationConnection.edges": FieldCost(items=PAGE),
     "AuditCheckpointConnection.edges": FieldCost(items=PAGE),
     "AuditAccessConnection.edges": FieldCost(items=PAGE),
+    # Charts: one aggregation over a time range; a bucket per hour, day or week (at most
+    # 1,000), a month of days assumed.
+    "Query.conferenceIdActivity": FieldCost(own=COUNT, items=31),
+    "Query.notificationStats": FieldCost(own=COUNT, items=6),
+    # Subscriptions: starting one costs this (app.api.live.SUBSCRIPTION_COST); its events
+    # are not charged again.
+    "Subscription.auditEventAppended": FieldCost(own=SUBSCRIPTION),
+    "Subscription.notificationUpdated": FieldCost(own=SUBSCRIPTION),
     # Bulk resets. A preview resolves up to 10,000 selectors: priced like a change.
     "Query.previewBulkReset": FieldCost(own=MUTATION),
     "BulkResetPreview.users": FieldCost(),  # `first` items (the cost model caps it at 100)

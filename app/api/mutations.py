@@ -17,6 +17,7 @@ from app.api.resend import ResendNotificationInput, ResendNotificationPayload
 from app.api.results import UserError, user_errors
 from app.api.trail_types import AuditCheckpoint
 from app.domain.access import Capability
+from app.domain.checkpoint import Checkpoint
 from app.domain.errors import Problem, UserErrorCode
 from app.services.outcomes import ChangeOutcome
 
@@ -113,11 +114,19 @@ class Mutation(BulkMutation):
         extensions=requires(Capability.SIGN_CHECKPOINT),
     )
     async def create_audit_checkpoint(self, info: Info) -> CreateAuditCheckpointPayload:
-        checkpoint = await info.context.services.audit.checkpoints.create()
-        if checkpoint is None:
-            problem = Problem(
-                UserErrorCode.SIGNING_DISABLED,
-                "No audit signing key is configured: set CONFID_SIGNING_KEY_FILE.",
+        checkpoint = await info.context.services.audit.checkpoints.attempt()
+        if not isinstance(checkpoint, Checkpoint):
+            problem = (
+                Problem(
+                    UserErrorCode.SIGNING_DISABLED,
+                    "No audit signing key is configured: set CONFID_SIGNING_KEY_FILE.",
+                )
+                if checkpoint is None
+                else Problem(
+                    UserErrorCode.TRAIL_INVALID,
+                    f"Not signed: the trail does not verify at sequence "
+                    f"{checkpoint.first_invalid_sequence} ({checkpoint.reason}).",
+                )
             )
             return CreateAuditCheckpointPayload(checkpoint=None, user_errors=user_errors([problem]))
         return CreateAuditCheckpointPayload(

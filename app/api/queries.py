@@ -6,6 +6,7 @@ from typing import Annotated
 
 import strawberry
 
+from app.api.activity import ActivityQuery
 from app.api.bulk import BulkQuery
 from app.api.bulk_types import BulkResetJob
 from app.api.connections import Connection, page
@@ -45,7 +46,7 @@ class UserConnection(Connection[User]):
 
 
 @strawberry.type(description="Read access to users, bridges, conference IDs and the audit trail.")
-class Query(TrailQuery, RateLimitQuery, BulkQuery):
+class Query(TrailQuery, RateLimitQuery, BulkQuery, ActivityQuery):
     @strawberry.field(description="The caller: token name and role.")
     def viewer(self, info: Info) -> Viewer:
         principal = info.context.require(Capability.READ_DIRECTORY)  # also returns who

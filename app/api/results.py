@@ -55,6 +55,11 @@ class AuditVerification:
     checkpoints_checked: int = strawberry.field(
         description="How many signed checkpoints agreed with the trail."
     )
+    signatures_checked: int = strawberry.field(
+        default=0,
+        description="How many entries' own Ed25519 signatures were checked (those no "
+        "checkpoint vouches for; all of them with `everySignature`).",
+    )
 
 
 @strawberry.type(description="The caller, as the token identifies them.")
@@ -87,4 +92,5 @@ def verification(result: ChainVerification) -> AuditVerification:
         reason=result.reason,
         head_hash=result.head_hash,
         checkpoints_checked=result.checkpoints_checked,
+        signatures_checked=result.signatures_checked,
     )

@@ -17,6 +17,7 @@ from app.api.limits import RequestPipeline
 from app.api.mutations import Mutation
 from app.api.queries import Query
 from app.api.scalars import DateTime
+from app.api.subscriptions import Subscription
 from app.api.types import AuditEvent, Bridge, Notification, User
 
 log = logging.getLogger("confid.api")
@@ -43,6 +44,7 @@ class ConfidSchema(strawberry.Schema):
 schema = ConfidSchema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     types=[User, Bridge, AuditEvent, Notification, BulkResetJob],
     scalar_overrides={datetime: DateTime},
     extensions=[RequestPipeline],

@@ -133,12 +133,40 @@ class TrailQuery:
 
     @strawberry.field(
         description="Recompute the hash chain, entry signatures and checkpoints; name the "
-        "first entry that does not verify.",
+        "first entry that does not verify. Ed25519 signatures are checked for the "
+        "checkpoints and for the entries after the newest one; a validly signed checkpoint "
+        "vouches for every entry before it through the hash links.",
         extensions=requires(Capability.READ_AUDIT),
     )
-    async def verify_audit_trail(self, info: Info) -> AuditVerification:
-        info.context.note_audit_read("verifyAuditTrail", {})
-        return verification(await info.context.services.audit.verify())
+    async def verify_audit_trail(
+        self,
+        info: Info,
+        from_checkpoint: Annotated[
+            int | None,
+            strawberry.argument(
+                description="Verify only what was appended after the signed checkpoint at "
+                "this sequence (as listed by `auditCheckpoints`): that checkpoint's "
+                "signature and the entry it names are checked, then every later entry. "
+                "Omit to verify the whole trail."
+            ),
+        ] = None,
+        every_signature: Annotated[
+            bool,
+            strawberry.argument(
+                description="Check every entry's own Ed25519 signature, even where a "
+                "signed checkpoint already vouches for it (slower; the verdict on a trail "
+                "tampered with after its checkpoints is the same)."
+            ),
+        ] = False,
+    ) -> AuditVerification:
+        details = {} if from_checkpoint is None else {"fromCheckpoint": str(from_checkpoint)}
+        if every_signature:
+            details["everySignature"] = "true"
+        info.context.note_audit_read("verifyAuditTrail", details)
+        result = await info.context.services.audit.verify(
+            from_checkpoint=from_checkpoint, every_signature=every_signature
+        )
+        return verification(result)
 
     @strawberry.field(
         description="Recorded emails, newest first.", extensions=requires(Capability.READ_AUDIT)

@@ -6,15 +6,18 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.parse_content_type import parse_content_type
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from app.api.auth import authenticate, refusal, request_id_of, request_meta
@@ -31,6 +34,7 @@ from app.api.errors import (
 )
 from app.api.exchange import exchange_of, note_errors, note_throttled
 from app.api.limits import MAX_BODY_BYTES, MAX_JSON_NESTING
+from app.api.live import LiveContext, LiveHandler, TokenSlots, is_subscription
 from app.api.media import GRAPHQL_RESPONSE, wants_graphql_response
 from app.api.schema import schema
 from app.api.throttle import ApiLimits, RequestBudget
@@ -70,7 +74,10 @@ def _nesting(text: str) -> int:
 
 
 class GraphQLView(GraphQL[Context, None]):
-    """Strawberry's ASGI view, made strict: every client mistake is a JSON error with a code."""
+    """Strawberry's ASGI view, made strict: every client mistake is a JSON error with a code.
+    Websockets speak graphql-transport-ws, for subscriptions only (`app.api.live`)."""
+
+    graphql_transport_ws_handler_class = LiveHandler
 
     def __init__(
         self,
@@ -79,17 +86,30 @@ class GraphQLView(GraphQL[Context, None]):
         limits: ApiLimits,
         ide_page: IdePage | None = None,
         body_timeout: float = 30.0,
+        *,
+        subscriptions_per_connection: int = 10,
+        subscriptions_per_token: int = 20,
     ) -> None:
-        super().__init__(schema, graphql_ide="graphiql", allow_queries_via_get=True)
+        super().__init__(
+            schema,
+            graphql_ide="graphiql",
+            allow_queries_via_get=True,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(seconds=15),
+            max_subscriptions_per_connection=None,  # LiveHandler counts, with a code
+        )
         self.services = services
         self.authenticator = authenticator
         self.limits = limits
         self.ide_page = ide_page
         self.body_timeout = body_timeout
+        self.per_connection = subscriptions_per_connection
+        self.slots = TokenSlots(subscriptions_per_token)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":  # no subscriptions: refuse websockets politely
-            await send({"type": "websocket.close", "code": 1003})
+        if scope["type"] == "websocket":
+            request_id_of(scope)
+            await super().__call__(scope, receive, send)
             return
         request_id = request_id_of(scope)
         scope.setdefault("state", {})["request_id"] = request_id
@@ -200,6 +220,13 @@ class GraphQLView(GraphQL[Context, None]):
     ) -> Any:
         """Execute, then write the request's one access-log record of audit reads (also
         when execution failed halfway: what was read is recorded)."""
+        if not isinstance(request_data, list) and is_subscription(
+            request_data.query, request_data.operation_name
+        ):
+            raise BadRequest(
+                "Subscriptions run over a websocket: open /graphql with the "
+                "graphql-transport-ws protocol (GraphiQL does)."
+            )
         try:
             return await super().execute_operation(
                 request, request_adapter, request_data, context, root_value, sub_response
@@ -213,8 +240,20 @@ class GraphQLView(GraphQL[Context, None]):
         page = self.ide_page(request.url.path) if self.ide_page else None
         return page or await super().render_graphql_ide(request)
 
-    async def get_context(self, request: Request, response: Any) -> Context:  # type: ignore[override]
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         request_id: str = request.scope["state"]["request_id"]
+        if isinstance(request, WebSocket):  # authenticated by connection_init
+            return LiveContext(
+                self.services,
+                None,
+                None,
+                request_id,
+                websocket=request,
+                authenticate=self.authenticator.principal,
+                slots=self.slots,
+                per_connection=self.per_connection,
+                limits=self.limits,
+            )
         if self.should_render_graphql_ide(self.request_adapter_class(request)):
             return Context(self.services, None, None, request_id)  # the page needs no token
         principal = await authenticate(request, self.authenticator)

@@ -45,8 +45,12 @@ def verify_export(
     lines: Iterable[str],
     pinned_key: Ed25519PublicKey | list[Ed25519PublicKey] | None = None,
     extra_checkpoints: list[Checkpoint] | None = None,
+    *,
+    every_signature: bool = False,
 ) -> FileVerification:
-    """Check an export as `verifyAuditTrail` checks the database, and that it is complete."""
+    """Check an export as `verifyAuditTrail` checks the database, and that it is complete.
+    Entry signatures are checked where no checkpoint vouches for the entry, or for every
+    entry with `every_signature`."""
     records = read_export(lines)
     kind, manifest = next(records, ("", None))
     if kind != "manifest" or not isinstance(manifest, dict):
@@ -85,7 +89,11 @@ def verify_export(
         elif kind == "entry":
             if verifier is None:
                 verifier = ChainVerifier(
-                    keys, checkpoints, partial=partial, signed_from=signed_from
+                    keys,
+                    checkpoints,
+                    partial=partial,
+                    signed_from=signed_from,
+                    every_signature=every_signature,
                 )
             number, entry, problem = value
             entries += 1
@@ -98,7 +106,13 @@ def verify_export(
         elif kind == "manifest":
             raise ExportFormatError("a second manifest line")
     if verifier is None:
-        verifier = ChainVerifier(keys, checkpoints, partial=partial, signed_from=signed_from)
+        verifier = ChainVerifier(
+            keys,
+            checkpoints,
+            partial=partial,
+            signed_from=signed_from,
+            every_signature=every_signature,
+        )
     result = verifier.result()
     ok, first, reason = result.ok, result.first_invalid_sequence, result.reason
     if ok and end is None:

@@ -162,7 +162,11 @@ def _counted(handle: IO[str], tracker: Tracker) -> Iterator[str]:
 
 
 def _verify_file(
-    session: Session, file: Path, public_key: Path | None, checkpoints: Path | None
+    session: Session,
+    file: Path,
+    public_key: Path | None,
+    checkpoints: Path | None,
+    every_signature: bool,
 ) -> None:
     try:
         pinned = load_pinned_key(public_key.read_text()) if public_key else None
@@ -177,7 +181,9 @@ def _verify_file(
                 f"verifying {file.name}", "bytes", total=size, every=VERIFY_REPORT_BYTES
             ) as tracker,
         ):
-            result = verify_export(_counted(handle, tracker), pinned, extra)
+            result = verify_export(
+                _counted(handle, tracker), pinned, extra, every_signature=every_signature
+            )
     except (OSError, UnicodeDecodeError, ExportFormatError, SigningKeyError) as exc:
         raise UsageError(f"cannot verify {file}: {exc}") from None
     if session.json_mode:
@@ -188,8 +194,8 @@ def _verify_file(
         raise click.exceptions.Exit(1)
 
 
-def _verify_online(session: Session) -> None:
-    data = session.run("VerifyAuditTrail")
+def _verify_online(session: Session, every_signature: bool) -> None:
+    data = session.run("VerifyAuditTrail", {"everySignature": every_signature})
     result = data["verifyAuditTrail"]
     if session.json_mode:
         session.output.emit(data)
@@ -232,21 +238,30 @@ Exits 0 when it verifies, 1 when it does not, 2 when the file cannot be read."""
     metavar="FILE",
     help="Checkpoints kept from earlier exports: a shortened trail then cannot hide.",
 )
+@click.option(
+    "--every-signature",
+    is_flag=True,
+    help="Check each entry's own signature too, even where a signed checkpoint vouches for it.",
+)
 @connection_options
-def verify(file: Path | None, public_key: Path | None, checkpoints: Path | None) -> None:
+def verify(
+    file: Path | None, public_key: Path | None, checkpoints: Path | None, every_signature: bool
+) -> None:
     """Verify an export FILE offline (no server, no token), or without FILE ask the running
     confid to verify its trail (VerifyAuditTrail, admin and auditor).
 
-    Offline it checks the hash chain, the gapless sequence, every signature, every
-    checkpoint and that the file is complete, and prints OK or the first bad sequence.
+    Offline it checks the hash chain, the gapless sequence, every checkpoint, the
+    signatures of the entries no signed checkpoint vouches for (all of them with
+    --every-signature) and that the file is complete, and prints OK or the first bad
+    sequence.
     """
     session = Session.current()
     if file is not None:
-        _verify_file(session, file, public_key, checkpoints)
+        _verify_file(session, file, public_key, checkpoints, every_signature)
         return
     if public_key or checkpoints:
         raise UsageError("--public-key and --checkpoints go with a FILE to verify offline")
-    _verify_online(session)
+    _verify_online(session, every_signature)
 
 
 # -- keygen ---------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ class Capability(Enum):
     PREVIEW_BULK_RESET = "preview a bulk reset (who a selection of IDs or users would reset)"
     READ_BULK_RESETS = "read bulk reset jobs and their results"
     RUN_BULK_RESET = "start or cancel a bulk reset"
+    WATCH_EMAILS = "follow email records live"
 
 
 _GRANTS: dict[Role, frozenset[Capability]] = {

@@ -42,6 +42,7 @@ class UserErrorCode(Enum):
     NOTHING_TO_RESET = "NOTHING_TO_RESET"
     REASON_REQUIRED = "REASON_REQUIRED"
     JOB_FINISHED = "JOB_FINISHED"
+    TRAIL_INVALID = "TRAIL_INVALID"
 
 
 @dataclass(frozen=True, slots=True)

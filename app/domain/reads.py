@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.domain.entry import AuditEntry
 from app.domain.instants import iso_millis
 from app.domain.models import AuditAction, AuditOutcome, RequestMeta
 
@@ -49,6 +50,21 @@ class AuditFilter:
     @property
     def empty(self) -> bool:
         return not self.describe()
+
+
+def entry_matches(where: AuditFilter, entry: AuditEntry) -> bool:
+    """True when the entry is one `where` asks for (what `audit_query` selects in the
+    database, decided for one entry in hand: live subscriptions filter this way)."""
+    actions = (where.action,) if where.action is not None else where.actions
+    at = entry.occurred_at
+    return (
+        (where.user_id is None or entry.user_id == where.user_id)
+        and (not actions or entry.action in actions)
+        and (where.outcome is None or entry.outcome is where.outcome)
+        and (where.actor is None or entry.actor.name == where.actor)
+        and (where.occurred_from is None or at >= where.occurred_from)
+        and (where.occurred_to is None or at < where.occurred_to)
+    )
 
 
 @dataclass(frozen=True, slots=True)

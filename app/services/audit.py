@@ -8,14 +8,15 @@ from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from app.domain.chain import ChainVerification, ChainVerifier, EntryFault, entry_fault
+from app.domain.chain import ChainVerification, EntryFault, entry_fault
 from app.domain.checkpoint import Checkpoint
 from app.domain.entry import AuditEntry
 from app.domain.models import AuditAction, Notification, NotificationKind, RequestMeta, User
 from app.domain.reads import AccessRecord, AuditFilter
-from app.domain.signing import Signer, key_id
+from app.domain.signing import Signer
 from app.services.checkpoints import CheckpointService
 from app.services.clock import Clock
+from app.services.verification import TrailVerifier
 from app.store.access_log import AccessLogRepository
 from app.store.audit import AuditRepository
 from app.store.notifications import NotificationRepository
@@ -76,11 +77,10 @@ class AuditService:
         access: AccessLogRepository,
         checkpoints: CheckpointService,
         clock: Clock,
-        previous_keys: list[Ed25519PublicKey] | None = None,
-        signed_from: int = 1,
+        verifier: TrailVerifier,
     ) -> None:
-        self._previous_keys = previous_keys or []
-        self.signed_from = signed_from
+        self._verifier = verifier
+        self.signed_from = verifier.signed_from
         self._audit = audit
         self._notifications = notifications
         self._users = users
@@ -95,12 +95,7 @@ class AuditService:
     def public_keys(self) -> dict[str, Ed25519PublicKey] | None:
         """The keys entries and checkpoints may be signed with: the current one and any
         previous ones (after a rotation). None when signing is off."""
-        signer = self.signer
-        if signer is None:
-            return None
-        keys = {key_id(k): k for k in self._previous_keys}
-        keys[signer.key_id] = signer.public
-        return keys
+        return self._verifier.public_keys()
 
     async def record_access(self, meta: RequestMeta, what: str, details: dict[str, str]) -> None:
         """Note a read of the trail (never part of the change chain)."""
@@ -138,19 +133,14 @@ class AuditService:
     async def notifications_by_id(self, ids: list[str]) -> dict[str, Notification]:
         return await self._notifications.get_many(ids)
 
-    async def verify(self) -> ChainVerification:
-        """Recompute the whole chain in bounded pages, with signatures and checkpoints."""
-        verifier = ChainVerifier(
-            self.public_keys(), await self.checkpoints.all(), signed_from=self.signed_from
+    async def verify(
+        self, *, from_checkpoint: int | None = None, every_signature: bool = False
+    ) -> ChainVerification:
+        """Recompute the chain in bounded pages, with signatures and checkpoints: all of
+        it, or what followed the checkpoint at sequence `from_checkpoint`."""
+        return await self._verifier.verify(
+            from_checkpoint=from_checkpoint, every_signature=every_signature
         )
-        async for stored in self._audit.ascending():
-            if stored.entry is None:
-                verifier.feed_unreadable(stored.sequence, stored.problem or "unreadable")
-            else:
-                verifier.feed(stored.entry)
-            if verifier.failed:
-                break
-        return verifier.result()
 
     async def plan_export(self, where: AuditFilter) -> ExportPlan:
         """Fix the export's snapshot: entries up to the current head only, and every

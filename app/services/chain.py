@@ -8,6 +8,7 @@ the loser of a race re-reads the head and seals the draft again for the next pla
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from app.domain.chain import seal
 from app.domain.entry import AuditDraft, AuditEntry
@@ -23,11 +24,16 @@ class AuditChain:
     """The only writer of `audit_events`."""
 
     def __init__(
-        self, entries: AuditRepository, signer: Signer | None, observer: Observer = NO_OBSERVER
+        self,
+        entries: AuditRepository,
+        signer: Signer | None,
+        observer: Observer = NO_OBSERVER,
+        on_append: Callable[[], None] | None = None,
     ) -> None:
         self._entries = entries
         self._observer = observer
         self.signer = signer
+        self._on_append = on_append  # e.g. wakes this process's live tail
         self._append_mutex = asyncio.Lock()
         self._head: tuple[int, str] | None = None
 
@@ -46,6 +52,8 @@ class AuditChain:
                 if stored:
                     self._head = (entry.sequence, entry.hash)
                     self._observer.audited(entry.action, entry.outcome)
+                    if self._on_append is not None:
+                        self._on_append()
                     return entry
                 existing = await self._entries.by_operation(draft.operation_id)
                 if existing is not None:

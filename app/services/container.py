@@ -8,11 +8,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from app.services.activity import ActivityService
 from app.services.audit import AuditService
 from app.services.bulk_resets import BulkResetService
 from app.services.changes import ChangeService
 from app.services.delivery import DeliveryWorker
 from app.services.directory import DirectoryService
+from app.services.live import LiveFeeds
 from app.services.recovery import RecoveryService
 from app.services.resend import ResendService
 from app.services.seed import DemoSeed
@@ -36,6 +38,8 @@ class Services:
     bulk: BulkResetService
     seed: DemoSeed | None  # None: no demo seeding at start-up
     embedded: bool
+    activity: ActivityService
+    live: LiveFeeds
 
     async def start(self) -> None:
         """Indexes, recovery of what a dead process left, then the demo seed if asked."""

@@ -95,6 +95,21 @@ class AuditRepository:
                 high = middle
         return low
 
+    async def has(self, sequence: int) -> bool:
+        """True when the entry at `sequence` is stored (one equality look-up on `_id`)."""
+        return await self._events.find_one({"_id": sequence}, {"_id": 1}) is not None
+
+    async def any_after(self, sequence: int) -> bool:
+        """True when an entry above `sequence` is stored."""
+        return await self._exists_from(sequence + 1)
+
+    async def after(self, sequence: int, limit: int) -> list[StoredEntry]:
+        """The stored entries from `sequence` + 1 to `sequence` + `limit`, in order (a
+        range of `_id`s, like `ascending`'s pages)."""
+        span = {"$gt": sequence, "$lte": sequence + limit}
+        docs = await self._events.find({"_id": span}).sort("_id", 1).to_list(None)
+        return [_stored(doc) for doc in docs]
+
     async def edge_sequence(
         self, where: AuditFilter, *, newest: bool, up_to: int | None = None
     ) -> int | None:
@@ -163,8 +178,10 @@ class AuditRepository:
         page_size: int = VERIFY_PAGE,
         where: AuditFilter | None = None,
         up_to: int | None = None,
+        after: int = 0,
     ) -> AsyncIterator[StoredEntry]:
-        """Matching stored entries in storage order, read in bounded pages.
+        """Matching stored entries in storage order (after sequence `after`, up to `up_to`
+        or the head), read in bounded pages.
 
         Sequences are gapless integers, so each page is a range of `_id`s rather than a
         sort-and-limit over the whole collection: memory stays bounded on any store (the
@@ -173,11 +190,16 @@ class AuditRepository:
         if up_to is None:
             up_to = (await self.head())[0]
         base = audit_query(where) if where else {}
-        for start in range(0, up_to, page_size):
+        for start in range(after, up_to, page_size):
             span = {"$gt": start, "$lte": min(start + page_size, up_to)}
             docs = await self._events.find({**base, "_id": span}).sort("_id", 1).to_list(None)
             for doc in docs:
-                try:
-                    yield StoredEntry(int(doc["_id"]), codec.audit_from(doc, strict=True), None)
-                except (KeyError, ValueError, TypeError, AttributeError) as exc:
-                    yield StoredEntry(int(doc["_id"]), None, f"{type(exc).__name__}: {exc}")
+                yield _stored(doc)
+
+
+def _stored(doc: dict[str, Any]) -> StoredEntry:
+    """A stored document decoded strictly, or the reason it cannot be."""
+    try:
+        return StoredEntry(int(doc["_id"]), codec.audit_from(doc, strict=True), None)
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        return StoredEntry(int(doc["_id"]), None, f"{type(exc).__name__}: {exc}")

@@ -14,6 +14,10 @@ from app.store import codec
 from app.store.codec import utc
 from app.store.database import NOTIFICATIONS, Database
 
+# Every write bumps the record's revision and stamps when it happened (the server's clock),
+# so live subscribers can follow changes (`changed_since`, app.services.email_tail).
+_CHANGED: dict[str, Any] = {"$inc": {"rev": 1}, "$currentDate": {"updatedAt": True}}
+
 
 class NotificationRepository:
     """Insert once per operation; each hand-over attempt is claimed with a lease.
@@ -31,7 +35,9 @@ class NotificationRepository:
     async def record(self, notification: Notification) -> Notification:
         """Insert the record; if this operation already has one, return that instead."""
         try:
-            await self._notes.insert_one(codec.notification_doc(notification))
+            doc = codec.notification_doc(notification)
+            doc.update(rev=1, updatedAt=notification.created_at)
+            await self._notes.insert_one(doc)
         except DuplicateKeyError:
             existing = await self.by_operation(notification.operation_id)
             if existing is None:
@@ -59,7 +65,11 @@ class NotificationRepository:
                 "status": NotificationStatus.PENDING.value,
                 "handoverAt": {"$exists": False},
             },
-            {"$set": {"handoverAt": now, "leaseOwner": owner}, "$inc": {"attempts": 1}},
+            {
+                "$set": {"handoverAt": now, "leaseOwner": owner},
+                "$inc": {"attempts": 1, "rev": 1},
+                "$currentDate": {"updatedAt": True},
+            },
         )
         return bool(result.modified_count)
 
@@ -77,7 +87,11 @@ class NotificationRepository:
             query["_id"] = {"$nin": list(exclude)}
         doc = await self._notes.find_one_and_update(
             query,
-            {"$set": {"handoverAt": now, "leaseOwner": owner}, "$inc": {"attempts": 1}},
+            {
+                "$set": {"handoverAt": now, "leaseOwner": owner},
+                "$inc": {"attempts": 1, "rev": 1},
+                "$currentDate": {"updatedAt": True},
+            },
             sort=[("nextAttemptAt", ASCENDING)],
             return_document=ReturnDocument.AFTER,
         )
@@ -108,6 +122,7 @@ class NotificationRepository:
         if sent_at is not None:
             update["$set"]["sentAt"] = sent_at
         update["$unset"] = unset
+        update.update(_CHANGED)
         # Records from before attempts were counted have no `attempts` field (null matches).
         count: Any = attempts if attempts else {"$in": [0, None]}
         # The lease must still be held: a hand-over settled once is never settled again.
@@ -150,6 +165,26 @@ class NotificationRepository:
         cursor = self._notes.find({"status": status.value}, {"createdAt": 1})
         docs = await cursor.sort("createdAt", ASCENDING).limit(1).to_list(None)
         return count, utc(docs[0]["createdAt"]) if docs else None
+
+    async def changed_since(
+        self, since: datetime, position: tuple[datetime, str] | None, limit: int
+    ) -> list[tuple[Notification, int, datetime]]:
+        """(record, rev, stamp) of records written at or after `since`, oldest write first,
+        after `position` (the (stamp, id) of the previous page's last record) when given."""
+        query: dict[str, Any] = {"updatedAt": {"$gte": since}}
+        if position is not None:
+            stamp, note_id = position
+            query = {
+                "$or": [
+                    {"updatedAt": {"$gt": stamp}},
+                    {"updatedAt": stamp, "_id": {"$gt": note_id}},
+                ]
+            }
+        cursor = self._notes.find(query).sort([("updatedAt", ASCENDING), ("_id", ASCENDING)])
+        docs = await cursor.limit(limit).to_list(None)
+        return [
+            (codec.notification_from(d), int(d.get("rev", 0)), utc(d["updatedAt"])) for d in docs
+        ]
 
     async def page(
         self, user_id: str | None, kind: NotificationKind | None, first: int, before: int | None

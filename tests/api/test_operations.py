@@ -22,8 +22,9 @@ def test_every_root_field_has_an_operation() -> None:
     roots = set(schema.as_str().split("type Query {")[1].split("}")[0].split()) | set()
     query_fields = {f for f in schema._schema.query_type.fields}  # type: ignore[union-attr]
     mutation_fields = {f for f in schema._schema.mutation_type.fields}  # type: ignore[union-attr]
+    subscription_fields = {f for f in schema._schema.subscription_type.fields}  # type: ignore[union-attr]
     assert roots
-    assert query_fields | mutation_fields <= covered
+    assert query_fields | mutation_fields | subscription_fields <= covered
 
 
 @pytest.mark.parametrize("name", FILES)
@@ -36,8 +37,17 @@ def test_operation_is_valid_and_named_after_its_file(name: str) -> None:
     assert "# variables:" in operation(name)
 
 
+def _subscription(name: str) -> bool:
+    return any(line.startswith("subscription ") for line in operation(name).splitlines())
+
+
 @pytest.mark.parametrize(
-    "name", [n for n in FILES if not operation(n).lstrip("# \n").count("mutation ")]
+    "name",
+    [
+        n
+        for n in FILES
+        if not operation(n).lstrip("# \n").count("mutation ") and not _subscription(n)
+    ],
 )
 async def test_read_operations_run_for_an_admin(api: Api, name: str) -> None:
     user = await api.enabled_user()
@@ -61,3 +71,11 @@ def test_exported_sdl_is_current() -> None:
 
 def test_no_python_in_graphql_folder() -> None:
     assert list((ROOT / "graphql").rglob("*.py")) == []
+
+
+@pytest.mark.parametrize("name", [n for n in FILES if _subscription(n)])
+async def test_subscriptions_are_refused_over_http(api: Api, name: str) -> None:
+    response = await api.post({"query": operation(name)})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert "websocket" in response.json()["errors"][0]["message"]

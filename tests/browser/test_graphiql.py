@@ -30,7 +30,7 @@ def run_tab(page: Any, name: str, expected: str) -> str:
         # GraphiQL takes a tab's operation name from its editor 100 ms after the text
         # changes (and stores the text then): running earlier sends the previous tab's name.
         page.wait_for_function(
-            "name => [`query ${name}`, `mutation ${name}`]"
+            "name => [`query ${name}`, `mutation ${name}`, `subscription ${name}`]"
             ".some((start) => (sessionStorage.getItem('graphiql:query') || '').includes(start))",
             arg=name,
         )
@@ -120,5 +120,45 @@ def test_a_token_from_the_admin_page_or_from_one_tabs_headers_serves_every_tab(
     viewer = run_tab(page, "Viewer", "AUDITOR")
     assert '"name": "auditor-1"' in viewer
     visit.shot("graphiql-5-token-from-a-tab")
+
+
+def test_graphiql_runs_a_subscription_over_the_websocket(
+    visit: Visit, server: Server, graphiql_build: None
+) -> None:
+    page = visit.page
+    page.goto(f"{server.url}/graphql")
+    # The token pasted once in the bar serves the websocket too: it goes out as the
+    # connection_init payload.
+    page.get_by_label("Bearer token").fill(TOKENS["auditor"])
+    page.keyboard.press("Enter")
+    expect(page.locator("#token-status")).to_contain_text("auditor-1 (AUDITOR)")
+    tab = re.compile(r"^\s*AuditEventAppended\s*$")
+    page.locator(".graphiql-tab-button", has_text=tab).click()
+    page.wait_for_function(  # GraphiQL has taken the tab's text and operation name
+        "() => (sessionStorage.getItem('graphiql:query') || '')"
+        ".includes('subscription AuditEventAppended')"
+    )
+    page.get_by_role("button", name=RUN).click()
+
+    # The subscription runs, so an entry appended through the API shows up in the
+    # response pane.
+    for _ in range(100):  # the access log shows when the subscription has started
+        log = server.gql("{ auditAccessLog(first: 5) { edges { node { what } } } }")
+        if any(e["node"]["what"] == "auditEventAppended" for e in log["auditAccessLog"]["edges"]):
+            break
+        page.wait_for_timeout(100)
+    user = server.gql(
+        "{ users(first: 30) { edges { node { id audioConferencing { conferenceId } } } } }"
+    )
+    target = [e["node"] for e in user["users"]["edges"] if e["node"]["audioConferencing"]][-2]
+    reset = server.gql(
+        "mutation($i: ResetConferenceIdInput!) { resetConferenceId(input: $i) "
+        "{ auditEvent { sequence } } }",
+        {"i": {"userId": target["id"], "reason": "seen in GraphiQL"}},
+    )
+    sequence = reset["resetConferenceId"]["auditEvent"]["sequence"]
+    page.locator(".graphiql-response").filter(has_text="seen in GraphiQL").wait_for()
+    assert f'"sequence": {sequence}' in _text(page, ".graphiql-response")
+    visit.shot("graphiql-4-subscription")
     assert visit.foreign_requests() == []
     assert visit.problems == []

@@ -63,6 +63,10 @@ def test_export_then_verify_offline_both_formats(confid: Confid, tmp_path: Path)
         verified = confid.run("audit", "verify", str(out), "--public-key", str(pem), role=None)
         assert verified.code == 0, verified
         assert verified.stdout.startswith("OK: ")
+        every = confid.run(
+            "audit", "verify", str(out), "--public-key", str(pem), "--every-signature", role=None
+        )
+        assert every.code == 0 and every.stdout == verified.stdout
     text = (tmp_path / "trail.jsonl").read_text()
     tampered = tmp_path / "tampered.jsonl"
     tampered.write_text(text.replace('"reason":"leaked"', '"reason":"leakey"', 1))
@@ -98,6 +102,9 @@ def test_verify_online(confid: Confid) -> None:
     assert ran.code == 0 and ran.stdout.startswith("OK: ") and "on the server" in ran.stdout
     data = confid.run("audit", "verify", "--json").json()["verifyAuditTrail"]
     assert data["ok"] is True and data["checked"] >= 1
+    every = confid.run("audit", "verify", "--every-signature", "--json").json()
+    assert every["verifyAuditTrail"]["signaturesChecked"] == data["checked"]
+    assert data["signaturesChecked"] < data["checked"]  # a checkpoint vouched for the rest
     assert confid.run("audit", "verify", role="helpdesk").code == 3
     assert confid.run("audit", "verify", "--public-key", "k.pem").code == 2
 

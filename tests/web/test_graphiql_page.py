@@ -59,8 +59,10 @@ def test_tabs_carry_no_token_header_and_assets_are_versioned(tmp_path: Path) -> 
     """The token comes from the bar above GraphiQL, once for every tab (token.js)."""
     page = graphiql_html("/graphql", build_dir=fake_build(tmp_path, version="v42"))
     assert page is not None
-    assert config_of(page)["headers"] == ""
-    assert "Authorization" not in page
+    config = config_of(page)
+    assert config["headers"] == ""
+    assert all(set(tab) == {"name", "query", "variables"} for tab in config["tabs"])
+    assert "Bearer confid" not in page and '"Authorization": "Bearer' not in page
     assert '<script type="module" src="/static/build/graphiql/graphiql.js?v=v42">' in page
     assert 'href="/static/build/graphiql/graphiql.css?v=v42"' in page
     assert "http" not in page.replace("http-equiv", "")  # nothing from elsewhere

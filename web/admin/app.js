@@ -1,6 +1,8 @@
 // The admin page: sign in with a token, find a user, view and change their conference ID.
+import { hideActivity, mayWatch, showActivity } from "./activity.js";
 import * as api from "./api.js";
 import { disableBulkView, enableBulkView } from "./bulk.js";
+import { closeViews, offerViews, onView } from "./nav.js";
 import { byId, debounce, fill, h } from "./dom.js";
 import { permissionsFor, ROLE_NAMES } from "./explain.js";
 import { endProviderSignIn, startSignIn } from "./signin.js";
@@ -76,6 +78,7 @@ async function signIn(token, { quiet = false, fromProvider = false } = {}) {
 function signOut(message) {
   forgetToken();
   endProviderSignIn();
+  closeViews();
   Object.assign(state, {
     token: null,
     fromProvider: false,
@@ -103,15 +106,28 @@ function signOut(message) {
 }
 
 function showSignIn() {
+  closeViews();
   disableBulkView();
   byId("sign-in").hidden = false;
   byId("workspace").hidden = true;
   byId("session").hidden = true;
 }
 
+// ---------------------------------------------------------------- views: users, bulk, activity
+
+onView(
+  "users",
+  () => byId("search").focus(),
+  () => {},
+);
+onView(
+  "activity",
+  () => showActivity(call, state.token).then(() => byId("activity-title")?.focus()),
+  hideActivity,
+);
+
 function showWorkspace() {
   byId("sign-in").hidden = true;
-  byId("workspace").hidden = false;
   byId("session").hidden = false;
   const role = ROLE_NAMES[state.viewer.role] || state.viewer.role;
   fill(
@@ -123,6 +139,10 @@ function showWorkspace() {
   );
   fill(byId("detail"), h("p", { class: "placeholder" }, "Choose a user to see their conference ID."));
   if (state.can.bulk) enableBulkView(call, refusal);
+  offerViews([
+    ...(state.can.bulk ? ["bulk"] : []),
+    ...(mayWatch(state.viewer.role) ? ["activity"] : []),
+  ]);
 }
 
 // ---------------------------------------------------------------- users list

@@ -1,6 +1,7 @@
 // The "Bulk reset" view (admins): paste leaked IDs or emails, preview, confirm with a
 // reason, follow the job with a progress bar, read its result list, cancel it.
 import { byId, fill, h, time } from "./dom.js";
+import { onView } from "./nav.js";
 import { errorList } from "./views.js";
 
 const POLL_MS = 1000;
@@ -113,18 +114,11 @@ export function parseSelection(text) {
 
 let context = null; // {call, refusal} of the signed-in admin
 let mounted = null;
-let wired = false;
 
-/** Offer the view (admins): the "Users | Bulk reset" switch in the top bar. */
+/** Make the view ready for an admin (nav.js offers it in the top bar's switch). */
 export function enableBulkView(call, refusal) {
   context = { call, refusal };
-  if (!wired) {
-    byId("view-users").addEventListener("click", () => showView("users"));
-    byId("view-bulk").addEventListener("click", () => showView("bulk"));
-    wired = true;
-  }
-  byId("views").hidden = false;
-  showView("users");
+  onView("bulk", showBulk);
 }
 
 /** Withdraw it (signing out): stop following any job, forget what was shown. */
@@ -132,18 +126,11 @@ export function disableBulkView() {
   mounted?.stop();
   mounted = null;
   context = null;
-  byId("views").hidden = true;
-  byId("bulk").hidden = true;
   fill(byId("bulk"));
 }
 
-function showView(name) {
-  const bulk = name === "bulk";
-  byId("workspace").hidden = bulk;
-  byId("bulk").hidden = !bulk;
-  byId("view-users").setAttribute("aria-current", bulk ? "false" : "page");
-  byId("view-bulk").setAttribute("aria-current", bulk ? "page" : "false");
-  if (!bulk) return;
+function showBulk() {
+  if (!context) return;
   if (!mounted) mounted = mountBulk(context.call, context.refusal);
   mounted.show();
 }

@@ -88,7 +88,12 @@ function Logo() {
   return h("a", { className: "confid-logo", href: "/", title: "confid admin page" }, "confid");
 }
 
-const fetcher = withToken(createGraphiQLFetcher({ url }), tokens);
+// Subscriptions go over a websocket to the same /graphql (graphql-transport-ws, with
+// graphql-ws); the toolkit sends the request's headers (the tab's, or the shared token
+// added by withToken) as the connection_init payload, where confid reads
+// {"Authorization": "Bearer <token>"}.
+const subscriptionUrl = url.replace(/^http/, "ws");
+const fetcher = withToken(createGraphiQLFetcher({ url, subscriptionUrl }), tokens);
 const explorer = explorerPlugin();
 
 const ide = h(

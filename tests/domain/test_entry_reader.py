@@ -1,0 +1,88 @@
+"""The compiled strict reader of entries accepts exactly what the generic reading accepts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.domain import entry as entry_module
+from app.domain.chain import seal
+from app.domain.entry import FIELDS, AuditEntry, from_record, record
+from app.store import codec
+from tests.domain.test_entry import draft
+
+ENTRIES = [
+    seal(draft(), 42, "ab" * 32),
+    seal(draft(client_request_id="ticket-4711"), 7, "cd" * 32),
+]
+
+ODD_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.floats(allow_nan=False),
+    st.sampled_from(["", "RESET", "SUCCESS", "IN_USE", "2026-11-29T08:30:00.123Z", "x"]),
+    st.lists(st.sampled_from(["IN_USE", "a@x.example", "nope"]), max_size=2),
+    st.lists(st.integers(0, 2), min_size=1, max_size=2),
+    st.just({"name": "alice", "role": "ADMIN"}),
+    st.just({"name": "alice", "role": "NOBODY"}),
+    st.just({"name": 3, "role": "ADMIN"}),
+    st.just(datetime(2026, 1, 2, 3, 4, 5, 678901)),
+    st.just(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)),
+)
+
+
+def generic(data: dict[str, Any]) -> AuditEntry | str:
+    """The reading without the compiled reader (its answer, or the error's type)."""
+
+    def unavailable(_: Any) -> AuditEntry:
+        raise ValueError
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(entry_module, "_decode_strict", unavailable)
+        try:
+            return from_record(data)
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            return type(exc).__name__
+
+
+def test_sound_records_and_documents_take_the_compiled_path() -> None:
+    for entry in ENTRIES:
+        for data in (
+            record(entry),
+            {k: v for k, v in codec.audit_doc(entry).items() if k != "_id"},
+        ):
+            assert entry_module._decode_strict(data) == entry == generic(data)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    which=st.sampled_from(range(len(ENTRIES))),
+    stored=st.booleans(),
+    changes=st.dictionaries(st.sampled_from([f.name for f in FIELDS]), ODD_VALUES, max_size=3),
+    dropped=st.sets(st.sampled_from([f.name for f in FIELDS]), max_size=2),
+    extra=st.booleans(),
+)
+def test_the_compiled_reader_never_accepts_what_the_generic_reading_refuses(
+    which: int, stored: bool, changes: dict[str, Any], dropped: set[str], extra: bool
+) -> None:
+    entry = ENTRIES[which]
+    data = dict(record(entry))
+    if stored:
+        data = {k: v for k, v in codec.audit_doc(entry).items() if k != "_id"}
+    data.update(changes)
+    for name in dropped:
+        data.pop(name, None)
+    if extra:
+        data["unexpected"] = 1
+    expected = generic(data)
+    try:
+        compiled = entry_module._decode_strict(data)
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return  # from_record falls back to the generic reading, which decides
+    assert compiled == expected
+    assert from_record(data) == expected

@@ -1,0 +1,284 @@
+"""Subscriptions over a real websocket, against two confid instances on one database."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from app.services import tail as tail_module
+from app.settings import Settings
+from tests.conftest import operation
+from tests.live.conftest import Connect, Instance, Live, enabled_user_ids, head
+
+EVENTS = operation("AuditEventAppended")
+EMAILS = operation("NotificationUpdated")
+RESET = operation("ResetConferenceId")
+
+
+async def test_every_role_subscribes_or_is_refused(pair: list[Instance], live: Connect) -> None:
+    for role, events, emails in (
+        ("admin", True, True),
+        ("auditor", True, False),
+        ("helpdesk", False, False),
+    ):
+        connection: Live = await live(pair[0], role)
+        for query, allowed in ((EVENTS, events), (EMAILS, emails)):
+            sid = await connection.subscribe(query)
+            if allowed:  # it runs: nothing comes back until something happens
+                await connection.send({"id": sid, "type": "complete"})
+                continue
+            refused = await connection.first(sid)
+            assert refused["type"] == "error", refused
+            assert refused["payload"][0]["extensions"]["code"] == "FORBIDDEN"
+            assert role in refused["payload"][0]["message"]
+        await connection.socket.close()
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        ({}, 4401),
+        ({"Authorization": "Bearer not-a-token"}, 4401),
+        ({"Authorization": "Basic YWRtaW4="}, 4401),
+        ({"authorization": "Bearer test-admin-token"}, None),  # any case of the key
+    ],
+)
+async def test_connection_init_authenticates(
+    pair: list[Instance], live: Connect, payload: dict[str, str], code: int | None
+) -> None:
+    connection: Live = await live(pair[1], token=None)
+    await connection.send({"type": "connection_init", "payload": payload})
+    if code is None:
+        assert await connection.receive() == {"type": "connection_ack"}
+        return
+    closed, reason = await connection.close_code()
+    assert closed == code and reason
+
+
+async def test_nothing_runs_before_connection_init(pair: list[Instance], live: Connect) -> None:
+    connection: Live = await live(pair[0], token=None)
+    await connection.subscribe(EVENTS)
+    assert (await connection.close_code())[0] == 4401
+
+
+async def test_only_subscriptions_run_over_the_socket(pair: list[Instance], live: Connect) -> None:
+    connection: Live = await live(pair[0], "admin")
+    sid = await connection.subscribe(operation("Viewer"))
+    refused = await connection.first(sid)
+    assert refused["type"] == "error"
+    assert refused["payload"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert "POST /graphql" in refused["payload"][0]["message"]
+
+
+async def test_concurrent_resets_on_two_instances_arrive_once_each_in_order(
+    pair: list[Instance], live: Connect, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tail_module, "BATCH", 4)  # many batches per poll
+    start = await head(pair[0])
+    watchers = [await live(pair[0], "auditor"), await live(pair[1], "admin")]
+    sids = [await w.subscribe(EVENTS, {"afterSequence": start}) for w in watchers]
+    users = (await enabled_user_ids(pair[0]))[:6]
+
+    async def reset(instance: Instance, n: int) -> int:
+        data = await instance.data(
+            RESET, {"input": {"userId": users[n % len(users)], "reason": f"live {n}"}}
+        )
+        sequence: int = data["resetConferenceId"]["auditEvent"]["sequence"]
+        return sequence
+
+    appended = await asyncio.gather(*(reset(pair[n % 2], n) for n in range(40)))
+    end = await head(pair[0])
+    assert end - start >= 40 and len(set(appended)) == 40
+    for watcher, sid in zip(watchers, sids, strict=True):
+        payloads = await watcher.events(sid, end - start)
+        sequences = [p["data"]["auditEventAppended"]["sequence"] for p in payloads]
+        assert sequences == list(range(start + 1, end + 1))  # in order, once, none missing
+        assert set(appended) <= set(sequences)
+        reasons = {p["data"]["auditEventAppended"]["reason"] for p in payloads}
+        assert {f"live {n}" for n in range(40)} <= reasons
+
+
+async def test_filters_send_exactly_the_matching_entries(
+    pair: list[Instance], live: Connect
+) -> None:
+    users = await enabled_user_ids(pair[0])
+    target = users[0]
+    watcher = await live(pair[1], "auditor")
+    start = await head(pair[0])
+    sends = await watcher.subscribe(
+        EVENTS, {"filter": {"action": "SEND_INFO"}, "afterSequence": start}
+    )
+    refusals = await watcher.subscribe(
+        EVENTS, {"filter": {"userId": target, "outcome": "REJECTED"}, "afterSequence": start}
+    )
+    by_admin = await watcher.subscribe(
+        EVENTS, {"filter": {"actor": "admin-1"}, "afterSequence": start}
+    )
+    send = operation("SendConferenceInfo")
+    chosen = operation("SetConferenceId")
+    for instance in pair:
+        await instance.data(send, {"input": {"userId": target}})
+        await instance.data(chosen, {"input": {"userId": target, "conferenceId": "1111111"}})
+        await instance.data(chosen, {"input": {"userId": users[1], "conferenceId": "1111111"}})
+        await instance.data(RESET, {"input": {"userId": users[2]}}, token="helpdesk")
+    trail = await pair[0].data(operation("ListAuditEvents"), {"first": 50}, token="auditor")
+    fresh = [e["node"] for e in trail["auditEvents"]["edges"] if e["node"]["sequence"] > start]
+    fresh.sort(key=lambda node: node["sequence"])
+
+    def expected(keep: Any) -> list[int]:
+        return [node["sequence"] for node in fresh if keep(node)]
+
+    for sid, keep in (
+        (sends, lambda n: n["action"] == "SEND_INFO"),
+        (refusals, lambda n: n["user"]["id"] == target and n["outcome"] == "REJECTED"),
+        (by_admin, lambda n: n["actor"]["name"] == "admin-1"),
+    ):
+        want = expected(keep)
+        assert want
+        got = await watcher.events(sid, len(want))
+        assert [p["data"]["auditEventAppended"]["sequence"] for p in got] == want
+    # Nothing else is on its way: a marker entry that all three filters let through
+    # is the next message of each.
+    await pair[0].data(send, {"input": {"userId": target, "toAddress": "bad address"}})
+    marker = await head(pair[0])
+    for sid in (refusals, by_admin):
+        (payload,) = await watcher.events(sid, 1)
+        assert payload["data"]["auditEventAppended"]["sequence"] == marker
+
+
+async def test_each_subscription_start_is_one_access_log_record(
+    pair: list[Instance], live: Connect
+) -> None:
+    watcher = await live(pair[0], "auditor")
+    users = await enabled_user_ids(pair[0])
+    start = await head(pair[0])
+    sid = await watcher.subscribe(
+        EVENTS, {"filter": {"action": "RESET", "actor": "admin-1"}, "afterSequence": start}
+    )
+    for user in users[:3]:
+        await pair[1].data(RESET, {"input": {"userId": user}})
+    await watcher.events(sid, 3)
+    log = await pair[1].data(operation("AuditAccessLog"), {"first": 10}, token="admin")
+    records = [e["node"] for e in log["auditAccessLog"]["edges"]]
+    starts = [r for r in records if r["what"] == "auditEventAppended"]
+    assert len(starts) == 1
+    assert starts[0]["actor"]["name"] == "auditor-1"
+    assert starts[0]["filters"] == ["action=RESET", "actor=admin-1", f"afterSequence={start}"]
+
+
+async def test_email_records_arrive_as_they_are_recorded(
+    pair: list[Instance], live: Connect
+) -> None:
+    users = await enabled_user_ids(pair[0])
+    watcher = await live(pair[0], "admin")
+    sid = await watcher.subscribe(EMAILS, {"filter": {"kind": "CONFERENCE_INFO"}})
+    everything = await watcher.subscribe(EMAILS)
+    # Each start is recorded once the subscriber is in place: wait for both records.
+    for _ in range(500):
+        log = await pair[0].data(operation("AuditAccessLog"), {"first": 5}, token="admin")
+        starts = [r["node"]["what"] for r in log["auditAccessLog"]["edges"]]
+        if starts.count("notificationUpdated") == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert starts.count("notificationUpdated") == 2
+    await pair[1].data(RESET, {"input": {"userId": users[0]}})
+    sent = await pair[1].data(operation("SendConferenceInfo"), {"input": {"userId": users[1]}})
+    note = sent["sendConferenceInfo"]["notification"]
+    (info,) = await watcher.events(sid, 1)
+    assert info["data"]["notificationUpdated"]["id"] == note["id"]
+    assert info["data"]["notificationUpdated"]["status"] == "RECORDED"
+    kinds = [p["data"]["notificationUpdated"]["kind"] for p in await watcher.events(everything, 2)]
+    assert kinds == ["CONFERENCE_ID_CHANGED", "CONFERENCE_INFO"]
+
+
+@pytest.fixture
+def tight(live_settings: Settings) -> Settings:
+    return replace(live_settings, subscriptions_per_connection=2, subscriptions_per_token=3)
+
+
+async def test_subscriptions_are_limited_per_connection_and_per_token(
+    serve: Any, tight: Settings, raw_database: Any, live: Connect
+) -> None:
+    instance = await serve(tight, raw_database)
+    one = await live(instance, "auditor")
+    a, b = await one.subscribe(EVENTS), await one.subscribe(EVENTS)
+    third = await one.first(await one.subscribe(EVENTS))
+    assert third["type"] == "error"
+    assert "At most 2 subscriptions may run on one connection" in third["payload"][0]["message"]
+    assert third["payload"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+    two = await live(instance, "auditor")
+    await two.subscribe(EVENTS)  # the token's third
+    fourth = await two.first(await two.subscribe(EVENTS))
+    assert fourth["type"] == "error"
+    assert "At most 3 subscriptions" in fourth["payload"][0]["message"]
+    other = await live(instance, "admin")  # another token has its own slots
+    await other.subscribe(EVENTS)
+
+    await one.send({"id": a, "type": "complete"})  # gives its slot back
+    start = await head(instance)
+    for _ in range(100):  # once the server has taken the completion in
+        again = await two.subscribe(EVENTS, {"afterSequence": start - 1})
+        message = await two.first(again)
+        if message["type"] == "next":
+            break
+        assert "At most 3" in message["payload"][0]["message"], message
+        await asyncio.sleep(0.02)
+    assert message["type"] == "next"
+    payload = message["payload"]
+    assert payload["data"]["auditEventAppended"]["sequence"] == start
+    assert b
+
+
+async def test_a_stalled_subscriber_is_dropped_with_a_reason(
+    serve: Any, live_settings: Settings, raw_database: Any, live: Connect
+) -> None:
+    settings = replace(live_settings, live_queue_events=5)
+    instance = await serve(settings, raw_database, send_buffer=4096)
+    tail = instance.services.live.audit
+    stalled: Live = await live(instance, "auditor", receive_buffer=4096, max_queue=1)
+    await stalled.subscribe(EVENTS)
+    keen: Live = await live(instance, "admin")
+    keen_sid = await keen.subscribe(EVENTS, {"filter": {"action": "SEND_INFO"}})
+    while tail.subscribers < 2:
+        await asyncio.sleep(0.01)
+    user = (await enabled_user_ids(instance))[0]
+    resets = 0
+    while tail.subscribers == 2:  # the stalled one reads nothing; its queue fills up
+        await asyncio.gather(
+            *(instance.data(RESET, {"input": {"userId": user}}) for _ in range(10))
+        )
+        resets += 10
+        assert resets < 2000, "the stalled subscriber was never dropped"
+    code, reason = await stalled.close_code()
+    assert code == 1013 and reason is not None and "not read in time" in reason
+    assert tail.subscribers == 1  # the keen subscriber is unaffected
+    await instance.data(operation("SendConferenceInfo"), {"input": {"userId": user}})
+    (payload,) = await keen.events(keen_sid, 1)
+    assert payload["data"]["auditEventAppended"]["action"] == "SEND_INFO"
+
+
+@pytest.mark.parametrize("name", ["AuditEventAppended", "NotificationUpdated"])
+async def test_each_example_subscription_runs_as_written(
+    serve: Any, live_settings: Settings, raw_database: Any, live: Connect, name: str
+) -> None:
+    """The subscription files of graphql/operations/, with their header's variables, on a
+    fresh demo: the first event after a reset arrives, without errors."""
+    import json
+
+    from tests.api.test_operation_examples import header
+
+    instance = await serve(live_settings, raw_database)
+    connection: Live = await live(instance, "admin")
+    variables = json.loads(header(name, "variables") or "{}")
+    sid = await connection.subscribe(operation(name), variables)
+    await asyncio.sleep(0.2)  # the subscription is registered before the change
+    (user, *_) = await enabled_user_ids(instance)
+    await instance.data(operation("ResetConferenceId"), {"input": {"userId": user}})
+    (event,) = await connection.events(sid, 1)
+    assert "errors" not in event, event
+    (payload,) = event["data"].values()
+    assert payload["id"]
