@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -14,7 +15,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from app.api.auth import auth_config
 from app.api.export import AuditExport
@@ -22,11 +23,12 @@ from app.api.hygiene import ApiHeaders
 from app.api.origin import RequestOrigin
 from app.api.view import GraphQLView
 from app.notify.transport import Transport
-from app.services.identity import IdentityClock
+from app.services.container import Services
+from app.services.identity import Authenticator, IdentityClock
 from app.services.observer import NO_OBSERVER
 from app.services.steps import FaultHook, no_faults
 from app.settings import Settings
-from app.store.database import Connection, connect
+from app.store.database import Connection, Database, connect
 from app.store.timing import TimedDatabase
 from app.telemetry.exposition import PATH as METRICS_PATH
 from app.telemetry.exposition import MetricsListener, metrics_endpoint
@@ -54,6 +56,21 @@ log = logging.getLogger("confid")
 VITALS_TTL_SECONDS = 5.0  # the database-backed gauges are read at most this often
 
 
+@dataclass(frozen=True, slots=True)
+class _App:
+    """The parts of one app that its routes and lifespan share."""
+
+    settings: Settings
+    connection: Connection
+    services: Services
+    authenticator: Authenticator
+    metrics: Metrics | None
+    listener: MetricsListener | None  # /metrics on its own port, when configured
+    view: GraphQLView
+    export: AuditExport
+    policies: PagePolicies
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -72,18 +89,10 @@ def create_app(
         else connect(settings.mongodb_url, settings.database_name)
     )
     metrics = Metrics(committed_operations(OPERATIONS_DIR)) if settings.metrics else None
-    database = connection.database
-    if metrics is not None:
-        database = TimedDatabase(database, metrics.database_timer)
-        metrics.watch_vitals(build_vitals(database).read, VITALS_TTL_SECONDS)
-    observer = metrics if metrics is not None else NO_OBSERVER
     services = build_services(
-        database, settings, Parts(transport=transport, fault=fault, observer=observer)
-    )
-    listener = (
-        MetricsListener(metrics, settings.metrics_host or settings.host, settings.metrics_port)
-        if metrics is not None and settings.metrics_port is not None
-        else None
+        _timed(connection.database, metrics),
+        settings,
+        Parts(transport=transport, fault=fault, observer=metrics or NO_OBSERVER),
     )
     authenticator = build_authenticator(
         settings, load_tokens(settings), identity_clock or IdentityClock()
@@ -100,50 +109,42 @@ def create_app(
         subscriptions_per_connection=settings.subscriptions_per_connection,
         subscriptions_per_token=settings.subscriptions_per_token,
     )
-    audit_export = AuditExport(services, authenticator)
+    parts = _App(
+        settings, connection, services, authenticator, metrics, _listener(settings, metrics),
+        view, AuditExport(services, authenticator), policies,
+    )  # fmt: skip
+    app = Starlette(
+        routes=_routes(parts),
+        middleware=[
+            Middleware(RequestOrigin, trusted_proxies=settings.trusted_proxies),
+            Middleware(RequestTelemetry, metrics=metrics),  # one log line per request
+            Middleware(ApiHeaders),
+        ],
+        lifespan=partial(_lifespan, parts),
+    )
+    app.state.services = services
+    app.state.authenticator = authenticator
+    app.state.metrics = metrics
+    return app
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if listener is not None:  # first: a taken port stops start-up before any work
-            await listener.start()
-        await services.start()
-        authenticator.start()
-        tasks = [
-            asyncio.create_task(
-                _forever("recovery sweep", services.recovery.sweep, settings.sweep_interval_seconds)
-            ),
-            # Sign the chain head every interval, even when nothing changed.
-            asyncio.create_task(
-                _forever(
-                    "audit checkpoint",
-                    services.audit.checkpoints.create,
-                    settings.checkpoint_interval_seconds,
-                )
-            ),
-        ]
-        delivery = asyncio.create_task(services.delivery.run_forever())
-        bulk = asyncio.create_task(services.bulk.worker.run_forever())
-        try:
-            yield
-        finally:
-            # The user under way is finished, then the job's lease is given back, so
-            # another process (or the next start) resumes it at once.
-            services.bulk.worker.stop()
-            await bulk
-            # Attempts under way finish (each is bounded by the SMTP attempt timeout): one
-            # cut off mid-hand-over could only be marked FAILED, delivery unknown.
-            services.delivery.stop()
-            await delivery
-            await services.live.close()  # live subscribers are told confid is stopping
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            if listener is not None:
-                await listener.stop()
-            await authenticator.close()
-            await connection.close()
+
+def _timed(database: Database, metrics: Metrics | None) -> Database:
+    """With metrics on, every database round trip is timed and the gauges are read."""
+    if metrics is None:
+        return database
+    timed = TimedDatabase(database, metrics.database_timer)
+    metrics.watch_vitals(build_vitals(timed).read, VITALS_TTL_SECONDS)
+    return timed
+
+
+def _listener(settings: Settings, metrics: Metrics | None) -> MetricsListener | None:
+    if metrics is None or settings.metrics_port is None:
+        return None
+    return MetricsListener(metrics, settings.metrics_host or settings.host, settings.metrics_port)
+
+
+def _routes(parts: _App) -> list[BaseRoute]:
+    services, view, export = parts.services, parts.view, parts.export
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -153,33 +154,65 @@ def create_app(
             return JSONResponse({"status": "ready"})
         return JSONResponse({"status": "database unavailable"}, status_code=503)
 
-    app = Starlette(
-        routes=[
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/graphql", view),
-            WebSocketRoute("/graphql", view),  # subscriptions (graphql-transport-ws)
-            Route("/audit/export", audit_export.export, methods=["GET"]),
-            Route("/audit/public-key", audit_export.public_key, methods=["GET"]),
-            Route("/auth/config", auth_config(authenticator), methods=["GET"]),
-            *web_routes(csp=policies.admin),  # the admin page at /, its files, the build
-            *(
-                [Route(METRICS_PATH, metrics_endpoint(metrics), methods=["GET"])]
-                if metrics is not None and listener is None
-                else []
-            ),
-        ],
-        middleware=[
-            Middleware(RequestOrigin, trusted_proxies=settings.trusted_proxies),
-            Middleware(RequestTelemetry, metrics=metrics),  # one log line per request
-            Middleware(ApiHeaders),
-        ],
-        lifespan=lifespan,
-    )
-    app.state.services = services
-    app.state.authenticator = authenticator
-    app.state.metrics = metrics
-    return app
+    metrics_here = parts.metrics is not None and parts.listener is None
+    return [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/graphql", view),
+        WebSocketRoute("/graphql", view),  # subscriptions (graphql-transport-ws)
+        Route("/audit/export", export.export, methods=["GET"]),
+        Route("/audit/public-key", export.public_key, methods=["GET"]),
+        Route("/auth/config", auth_config(parts.authenticator), methods=["GET"]),
+        *web_routes(csp=parts.policies.admin),  # the admin page at /, its files, the build
+        *([Route(METRICS_PATH, metrics_endpoint(parts.metrics), methods=["GET"])]
+          if metrics_here and parts.metrics is not None else []),
+    ]  # fmt: skip
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(parts: _App, app: Starlette) -> AsyncIterator[None]:
+    """Start-up (recovery, seeding, the first checkpoint), the background work, shut-down."""
+    services, settings = parts.services, parts.settings
+    if parts.listener is not None:  # first: a taken port stops start-up before any work
+        await parts.listener.start()
+    await services.start()
+    parts.authenticator.start()
+    loops = [
+        asyncio.create_task(
+            _forever("recovery sweep", services.recovery.sweep, settings.sweep_interval_seconds)
+        ),
+        # Sign the chain head every interval, even when nothing changed.
+        asyncio.create_task(
+            _forever(
+                "audit checkpoint",
+                services.audit.checkpoints.create,
+                settings.checkpoint_interval_seconds,
+            )
+        ),
+    ]
+    delivery = asyncio.create_task(services.delivery.run_forever())
+    bulk = asyncio.create_task(services.bulk.worker.run_forever())
+    try:
+        yield
+    finally:
+        # The user under way is finished, then the job's lease is given back, so another
+        # process (or the next start) resumes it at once.
+        services.bulk.worker.stop()
+        await bulk
+        # Attempts under way finish (each is bounded by the SMTP attempt timeout): one cut
+        # off mid-hand-over could only be marked FAILED, delivery unknown.
+        services.delivery.stop()
+        await delivery
+        await services.live.close()  # live subscribers are told confid is stopping
+        for task in loops:
+            task.cancel()
+        for task in loops:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if parts.listener is not None:
+            await parts.listener.stop()
+        await parts.authenticator.close()
+        await parts.connection.close()
 
 
 async def _forever(what: str, job: Callable[[], Awaitable[object]], interval: float) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,87 +56,25 @@ def verify_export(
     kind, manifest = next(records, ("", None))
     if kind != "manifest" or not isinstance(manifest, dict):
         raise ExportFormatError("the file does not start with a confid export manifest")
-    warnings: list[str] = []
-    keys: dict[str, Ed25519PublicKey] | None = None
-    if pinned_key is not None:
-        pinned = pinned_key if isinstance(pinned_key, list) else [pinned_key]
-        keys = {key_id(k): k for k in pinned}
-        if manifest.get("keyId") not in (None, *keys):
-            warnings.append("the export names another signing key than the pinned one")
-    elif manifest.get("publicKeysPem") or manifest.get("publicKeyPem"):
-        try:
-            pems = manifest.get("publicKeysPem") or [manifest["publicKeyPem"]]
-            embedded = [load_public_pem(str(p)) for p in pems]
-        except SigningKeyError as exc:
-            raise ExportFormatError(f"the manifest's public key is unusable: {exc}") from None
-        keys = {key_id(k): k for k in embedded}
-        warnings.append(
-            "verified with the public key inside the file: this proves integrity, not origin; "
-            "pin confid's key with --public-key for that"
-        )
-    else:
-        warnings.append("the export is unsigned: only the hash chain can be checked")
+    keys, warnings = _keys(manifest, pinned_key)
     partial = bool(manifest.get("partial"))
-    signed_from = int(manifest.get("signedFromSequence") or 1)
-    checkpoints: list[Checkpoint] = list(extra_checkpoints or [])
-    verifier: ChainVerifier | None = None
-    end: dict[str, Any] | None = None
-    entries = 0
+    read = _FileRead(list(extra_checkpoints or []))
+    make = functools.partial(
+        ChainVerifier,
+        keys,
+        read.checkpoints,
+        partial=partial,
+        signed_from=int(manifest.get("signedFromSequence") or 1),
+        every_signature=every_signature,
+    )
     for kind, value in records:
-        if kind == "checkpoint":
-            if verifier is not None:
-                raise ExportFormatError("a checkpoint line comes after the entries")
-            checkpoints.append(value)
-        elif kind == "entry":
-            if verifier is None:
-                verifier = ChainVerifier(
-                    keys,
-                    checkpoints,
-                    partial=partial,
-                    signed_from=signed_from,
-                    every_signature=every_signature,
-                )
-            number, entry, problem = value
-            entries += 1
-            if entry is None:
-                verifier.feed_unreadable(entries, problem or f"line {number} is unreadable")
-            else:
-                verifier.feed(entry)
-        elif kind == "end":
-            end = value
-        elif kind == "manifest":
-            raise ExportFormatError("a second manifest line")
-    if verifier is None:
-        verifier = ChainVerifier(
-            keys,
-            checkpoints,
-            partial=partial,
-            signed_from=signed_from,
-            every_signature=every_signature,
-        )
-    result = verifier.result()
+        read.take(kind, value, make)
+    result = (read.verifier or make()).result()
     ok, first, reason = result.ok, result.first_invalid_sequence, result.reason
-    if ok and end is None:
-        ok, first, reason = False, result.checked + 1, "the export is cut off (no end line)"
-    elif ok and end is not None and int(end.get("count", -1)) != entries:
-        ok, first, reason = (
-            False,
-            result.checked + 1,
-            f"the end line counts {end.get('count')} entries but the file has {entries}",
-        )
-    elif ok and manifest.get("count") not in (None, entries):
-        ok, first, reason = (
-            False,
-            result.checked + 1,
-            f"the manifest promises {manifest['count']} entries but the file has {entries}",
-        )
-    elif ok and not partial and (manifest.get("headSequence") or 0) > result.checked:
-        ok, first, reason = (
-            False,
-            result.checked + 1,
-            f"entries after {result.checked} are missing (the manifest's head is "
-            f"{manifest['headSequence']})",
-        )
+    if ok:
+        missing = _incompleteness(manifest, read, result.checked, partial)
+        if missing is not None:
+            ok, first, reason = False, result.checked + 1, missing
     return FileVerification(
         ok=ok,
         checked=result.checked,
@@ -146,6 +85,81 @@ def verify_export(
         manifest=manifest,
         warnings=warnings,
     )
+
+
+def _keys(
+    manifest: dict[str, Any], pinned_key: Ed25519PublicKey | list[Ed25519PublicKey] | None
+) -> tuple[dict[str, Ed25519PublicKey] | None, list[str]]:
+    """The keys to verify with (the pinned ones, else those the file names) and what the
+    reader should know about that choice."""
+    if pinned_key is not None:
+        pinned = pinned_key if isinstance(pinned_key, list) else [pinned_key]
+        keys = {key_id(k): k for k in pinned}
+        if manifest.get("keyId") not in (None, *keys):
+            return keys, ["the export names another signing key than the pinned one"]
+        return keys, []
+    if manifest.get("publicKeysPem") or manifest.get("publicKeyPem"):
+        try:
+            pems = manifest.get("publicKeysPem") or [manifest["publicKeyPem"]]
+            embedded = [load_public_pem(str(p)) for p in pems]
+        except SigningKeyError as exc:
+            raise ExportFormatError(f"the manifest's public key is unusable: {exc}") from None
+        return {key_id(k): k for k in embedded}, [
+            "verified with the public key inside the file: this proves integrity, not origin; "
+            "pin confid's key with --public-key for that"
+        ]
+    return None, ["the export is unsigned: only the hash chain can be checked"]
+
+
+@dataclass(slots=True)
+class _FileRead:
+    """The records after the manifest, fed to the verifier as they stream by."""
+
+    checkpoints: list[Checkpoint]
+    verifier: ChainVerifier | None = None
+    end: dict[str, Any] | None = None
+    entries: int = 0
+
+    def take(self, kind: str, value: Any, make: Callable[[], ChainVerifier]) -> None:
+        if kind == "checkpoint":
+            if self.verifier is not None:
+                raise ExportFormatError("a checkpoint line comes after the entries")
+            self.checkpoints.append(value)
+        elif kind == "entry":
+            if self.verifier is None:  # every checkpoint is in: the verifier can start
+                self.verifier = make()
+            number, entry, problem = value
+            self.entries += 1
+            if entry is None:
+                self.verifier.feed_unreadable(
+                    self.entries, problem or f"line {number} is unreadable"
+                )
+            else:
+                self.verifier.feed(entry)
+        elif kind == "end":
+            self.end = value
+        elif kind == "manifest":
+            raise ExportFormatError("a second manifest line")
+
+
+def _incompleteness(
+    manifest: dict[str, Any], read: _FileRead, checked: int, partial: bool
+) -> str | None:
+    """Why a file whose entries all verified is still not the whole export, if it is not."""
+    if read.end is None:
+        return "the export is cut off (no end line)"
+    if int(read.end.get("count", -1)) != read.entries:
+        return (
+            f"the end line counts {read.end.get('count')} entries but the file has {read.entries}"
+        )
+    if manifest.get("count") not in (None, read.entries):
+        return f"the manifest promises {manifest['count']} entries but the file has {read.entries}"
+    if not partial and (manifest.get("headSequence") or 0) > checked:
+        return (
+            f"entries after {checked} are missing (the manifest's head is "
+            f"{manifest['headSequence']})"
+        )
+    return None
 
 
 def load_checkpoints(lines: Iterable[str]) -> list[Checkpoint]:

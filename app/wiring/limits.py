@@ -1,0 +1,34 @@
+"""The API's limits: per-role token buckets, the maximum query cost, trail-length pricing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from app.api.throttle import ApiLimits, RateLimiter, TrailLength
+from app.domain.bucket import BucketSize
+from app.domain.models import Role
+from app.services.container import Services
+from app.settings import RateLimit, Settings
+
+log = logging.getLogger("confid")
+
+
+def _bucket(limit: RateLimit | None) -> BucketSize | None:
+    return BucketSize(float(limit.points), float(limit.per_second)) if limit else None
+
+
+def build_api_limits(
+    settings: Settings, services: Services, monotonic: Callable[[], float]
+) -> ApiLimits:
+    """Rate limits per role, the maximum query cost, and the trail length pricing scans."""
+    sizes = {
+        Role.ADMIN: _bucket(settings.rate_limit_admin),
+        Role.HELPDESK: _bucket(settings.rate_limit_helpdesk),
+        Role.AUDITOR: _bucket(settings.rate_limit_auditor),
+    }
+    return ApiLimits(
+        RateLimiter(sizes, monotonic),
+        settings.max_query_cost,
+        TrailLength(services.audit.trail_length, monotonic),
+    )
