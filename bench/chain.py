@@ -31,9 +31,11 @@ from typing import Any
 
 from mongomock_motor import AsyncMongoMockClient
 
-from app.domain.chain import ChainVerifier, entry_hash
-from app.domain.entry import AuditEntry, canonical_bytes
+from app.domain.chain import entry_hash
+from app.domain.encoding import canonical_bytes
+from app.domain.entry import AuditEntry
 from app.domain.signing import Signer
+from app.domain.verifier import ChainVerifier
 from app.settings import Settings
 from app.store import codec
 from app.store.audit import AuditRepository

@@ -34,11 +34,12 @@ from pathlib import Path
 from typing import Any
 
 from app.audit.verify import verify_export
-from app.domain.chain import GENESIS_HASH, ChainVerifier, seal
+from app.domain.chain import GENESIS_HASH, seal
 from app.domain.checkpoint import Checkpoint, checkpoint_message
 from app.domain.entry import AuditEntry
 from app.domain.export import FORMAT, checkpoint_record, entry_record, json_line
 from app.domain.signing import Signer, public_pem
+from app.domain.verifier import ChainVerifier
 from app.store import codec
 from bench.dataset import _history_draft
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from app.domain.chain import ChainVerifier
+from app.domain.verifier import ChainVerifier
 from app.store import codec
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import strawberry
 
 from app.api import enums
-from app.domain.chain import ChainVerification
 from app.domain.errors import Problem
+from app.domain.verifier import ChainVerification
 
 
 @strawberry.type(description="Why a request was refused, addressed to the input field at fault.")

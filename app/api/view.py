@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -12,7 +11,7 @@ from typing import Any
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
@@ -21,6 +20,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from app.api.auth import authenticate, refusal, request_id_of, request_meta
+from app.api.body import declared_too_large, decode_body, read_body, replay
 from app.api.context import Context
 from app.api.errors import (
     BAD_REQUEST,
@@ -33,7 +33,7 @@ from app.api.errors import (
     unavailable_message,
 )
 from app.api.exchange import exchange_of, note_errors, note_throttled
-from app.api.limits import MAX_BODY_BYTES, MAX_JSON_NESTING
+from app.api.limits import MAX_BODY_BYTES
 from app.api.live import LiveContext, LiveHandler, TokenSlots, is_subscription
 from app.api.media import GRAPHQL_RESPONSE, wants_graphql_response
 from app.api.schema import schema
@@ -47,30 +47,6 @@ log = logging.getLogger("confid.http")
 
 # Renders the GraphiQL page for a path, or None to fall back to Strawberry's own page.
 IdePage = Callable[[str], Response | None]
-
-
-def _nesting(text: str) -> int:
-    """Deepest bracket nesting of a JSON text (outside strings), computed without recursion."""
-    if text.count("[") + text.count("{") <= MAX_JSON_NESTING:
-        return 0  # cannot nest deeper than it has brackets (the usual, cheap case)
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -115,7 +91,7 @@ class GraphQLView(GraphQL[Context, None]):
         scope.setdefault("state", {})["request_id"] = request_id
         exchange = exchange_of(scope)
         exchange.graphql = True
-        body, refusal = await _read_body(scope, receive, self.body_timeout)
+        body, refusal = await read_body(scope, receive, self.body_timeout)
         if refusal == 413:
             response: Response = JSONResponse(
                 top_level_error(
@@ -124,7 +100,7 @@ class GraphQLView(GraphQL[Context, None]):
                     request_id,
                 ),
                 status_code=413,
-                headers={"Connection": "close"} if _declared_too_large(scope) else None,
+                headers={"Connection": "close"} if declared_too_large(scope) else None,
             )
         elif refusal == 408:
             response = JSONResponse(
@@ -137,7 +113,7 @@ class GraphQLView(GraphQL[Context, None]):
                 headers={"Connection": "close"},
             )
         else:
-            response = await self._respond(scope, _replay(body), request_id)
+            response = await self._respond(scope, replay(body), request_id)
         response.headers["X-Request-Id"] = request_id
         if wants_graphql_response(scope) and response.media_type == "application/json":
             # GraphQL over HTTP: a document that was never executed (it did not parse or
@@ -265,25 +241,7 @@ class GraphQLView(GraphQL[Context, None]):
         )
 
     def decode_json(self, data: str | bytes) -> object:
-        try:
-            text = data.decode("utf-8") if isinstance(data, bytes) else data
-        except UnicodeDecodeError:
-            raise HTTPException(400, "The request body is not valid UTF-8.") from None
-        if _nesting(text) > MAX_JSON_NESTING:
-            raise HTTPException(400, f"The JSON is nested deeper than {MAX_JSON_NESTING}.")
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise HTTPException(400, f"The request body is not valid JSON: {exc.msg}.") from None
-        if "\\ud" in text.lower() and _has_lone_surrogate(value):
-            raise HTTPException(
-                400, "The JSON contains an unpaired UTF-16 surrogate escape; send valid Unicode."
-            )
-        if isinstance(value, list):
-            raise HTTPException(400, "Batched requests (a JSON array) are not supported.")
-        if not isinstance(value, dict):
-            raise HTTPException(400, "The request body must be a JSON object with a `query`.")
-        return value
+        return decode_body(data)
 
     async def parse_http_body(self, request: Any) -> Any:
         """Strawberry's, with a refusal of other content types that says what to send."""
@@ -326,58 +284,3 @@ def _errors_in(response: Response) -> list[object]:
         return []
     errors = body.get("errors") if isinstance(body, dict) else None
     return errors if isinstance(errors, list) else []
-
-
-def _has_lone_surrogate(value: object) -> bool:
-    """JSON may escape half a surrogate pair; no database or hash can store such a string."""
-    try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-def _declared_too_large(scope: Scope) -> bool:
-    declared = dict(scope.get("headers", [])).get(b"content-length")
-    return declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES
-
-
-async def _read_body(scope: Scope, receive: Receive, timeout: float) -> tuple[bytes, int | None]:
-    """(body, None); or (b"", 413) for a body over the limit: at once when its declared
-    Content-Length says so (nothing is read; the connection closes after the answer),
-    else once it passes the limit (the rest is drained, so the answer is not lost in a
-    reset); or (b"", 408) when the whole body has not arrived within `timeout` seconds."""
-    if _declared_too_large(scope):
-        return b"", 413
-    chunks: list[bytes] = []
-    size = 0
-    too_large = False
-    try:
-        async with asyncio.timeout(timeout):
-            while True:
-                message = await receive()
-                if message["type"] != "http.request":
-                    break
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                too_large = too_large or size > MAX_BODY_BYTES
-                if not too_large:
-                    chunks.append(chunk)
-                if not message.get("more_body", False):
-                    break
-    except TimeoutError:
-        return b"", 408
-    return (b"", 413) if too_large else (b"".join(chunks), None)
-
-
-def _replay(body: bytes) -> Receive:
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
-
-    return receive

@@ -9,10 +9,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from app.domain.chain import ChainVerifier
 from app.domain.checkpoint import Checkpoint
 from app.domain.export import ExportFormatError, read_export
 from app.domain.signing import SigningKeyError, key_id, load_public_pem, load_public_pems
+from app.domain.verifier import ChainVerifier
 
 
 @dataclass(slots=True)

@@ -11,6 +11,7 @@ import sys
 
 import click
 
+from app.cli import user_changes  # noqa: F401 - registers set, reset, enable, send-info
 from app.cli.audit import audit
 from app.cli.audit_files import export, keygen, verify
 from app.cli.bridges import bridges

@@ -29,7 +29,8 @@ from itertools import chain
 from typing import Any
 
 from app.domain.checkpoint import Checkpoint
-from app.domain.entry import ACTOR, FIELDS, AuditEntry, Kind, from_record, record
+from app.domain.encoding import from_record, record
+from app.domain.entry import ACTOR, FIELDS, AuditEntry, Kind
 from app.domain.instants import iso_millis
 
 FORMAT = "confid-audit-export/3"

@@ -8,12 +8,13 @@ from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from app.domain.chain import ChainVerification, EntryFault, entry_fault
+from app.domain.chain import EntryFault, entry_fault
 from app.domain.checkpoint import Checkpoint
 from app.domain.entry import AuditEntry
 from app.domain.models import AuditAction, Notification, NotificationKind, RequestMeta, User
 from app.domain.reads import AccessRecord, AuditFilter
 from app.domain.signing import Signer
+from app.domain.verifier import ChainVerification
 from app.services.checkpoints import CheckpointService
 from app.services.clock import Clock
 from app.services.verification import TrailVerifier

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from app.domain.chain import ChainVerification
 from app.domain.checkpoint import Checkpoint, checkpoint_message
 from app.domain.signing import Signer
+from app.domain.verifier import ChainVerification
 from app.services.clock import Clock
 from app.services.verification import TrailVerifier
 from app.store.audit import AuditRepository

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from app.domain.chain import ChainVerification, ChainVerifier, PublicKeys
+from app.domain.chain import PublicKeys
 from app.domain.checkpoint import Checkpoint, checkpoint_message
 from app.domain.errors import BadRequest
 from app.domain.signing import Signer, key_id, verify
+from app.domain.verifier import ChainVerification, ChainVerifier
 from app.store.audit import AuditRepository
 from app.store.checkpoints import CheckpointRepository
 

@@ -6,15 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.domain.checkpoint import Checkpoint
-from app.domain.entry import (
-    FIELDS,
-    AuditEntry,
-    Kind,
-    actor_from,
-    actor_record,
-    from_record,
-    json_value,
-)
+from app.domain.encoding import actor_from, actor_record, from_record, json_value
+from app.domain.entry import FIELDS, AuditEntry, Kind
 from app.domain.models import (
     AudioConferencing,
     AuditAction,

@@ -215,7 +215,8 @@ async def test_control_characters_in_a_reason_are_refused(api: Api) -> None:
 def test_a_first_format_csv_still_reads_and_verifies() -> None:
     """Exports written before cells were made safe (format 1) are read as they were."""
     from app.domain.chain import GENESIS_HASH, seal
-    from app.domain.entry import BY_NAME, record
+    from app.domain.encoding import record
+    from app.domain.entry import BY_NAME
     from app.domain.export import CSV_COLUMNS, comment_line, csv_text, read_export
     from tests.domain.test_entry import draft
 

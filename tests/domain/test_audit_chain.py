@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.domain.chain import GENESIS_HASH, ChainVerifier, seal
-from app.domain.entry import AuditDraft, AuditEntry, canonical_bytes, canonical_json, record
+from app.domain.chain import GENESIS_HASH, seal
+from app.domain.encoding import canonical_bytes, canonical_json, record
+from app.domain.entry import AuditDraft, AuditEntry
 from app.domain.errors import UserErrorCode
 from app.domain.models import SYSTEM_META, Actor, AuditAction, AuditOutcome, Role
+from app.domain.verifier import ChainVerifier
 
 
 def draft(n: int) -> AuditDraft:

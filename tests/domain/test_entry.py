@@ -11,15 +11,8 @@ from app.api.schema import schema
 from app.api.types import Actor as GraphQLActor
 from app.api.types import AuditEvent, graphql_attribute
 from app.domain.chain import entry_hash, seal
-from app.domain.entry import (
-    ACTOR,
-    FIELDS,
-    AuditDraft,
-    actor_from,
-    canonical_bytes,
-    from_record,
-    record,
-)
+from app.domain.encoding import actor_from, canonical_bytes, from_record, record
+from app.domain.entry import ACTOR, FIELDS, AuditDraft
 from app.domain.errors import UserErrorCode
 from app.domain.export import CSV_COLUMNS, csv_row, read_export
 from app.domain.models import Actor, AuditAction, AuditOutcome, RequestMeta, Role

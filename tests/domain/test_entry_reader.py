@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.domain import entry as entry_module
+from app.domain import encoding as entry_module
 from app.domain.chain import seal
-from app.domain.entry import FIELDS, AuditEntry, from_record, record
+from app.domain.encoding import from_record, record
+from app.domain.entry import FIELDS, AuditEntry
 from app.store import codec
 from tests.domain.test_entry import draft
 

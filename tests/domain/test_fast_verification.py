@@ -10,11 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.domain import chain as chain_module
-from app.domain.chain import GENESIS_HASH, ChainVerification, ChainVerifier, entry_hash, seal
+from app.domain import verifier as chain_module
+from app.domain.chain import GENESIS_HASH, entry_hash, seal
 from app.domain.checkpoint import Checkpoint, checkpoint_message
 from app.domain.entry import AuditEntry
 from app.domain.signing import Signer
+from app.domain.verifier import ChainVerification, ChainVerifier
 from tests.domain.test_audit_chain import draft
 
 SIGNER = Signer.generate()

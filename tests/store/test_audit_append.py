@@ -6,9 +6,9 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from app.domain.chain import ChainVerifier
 from app.domain.entry import AuditDraft
 from app.domain.models import SYSTEM_META, AuditAction, AuditOutcome
+from app.domain.verifier import ChainVerifier
 from app.services.chain import AuditChain
 from app.store.audit import AuditRepository
 from app.store.indexes import ensure_indexes
