@@ -18,7 +18,7 @@ from app.api.results import UserError, user_errors
 from app.api.trail_types import AuditCheckpoint
 from app.domain.access import Capability
 from app.domain.checkpoint import Checkpoint
-from app.domain.errors import Problem, UserErrorCode
+from app.domain.errors import BadRequest, Problem, UserErrorCode
 from app.services.outcomes import ChangeOutcome
 
 
@@ -229,20 +229,29 @@ class Mutation(BulkMutation):
         description="Send a FAILED email again, to the same recipient, as a new notification "
         "linked to the old one (`resendOf`; the old one stays FAILED). It carries the user's "
         "current conference ID and dial-in numbers (CONFERENCE_INFO) and a new Message-ID, "
-        "and is audited like `sendConferenceInfo` (a SEND_INFO entry). (admin)",
+        "and is audited like `sendConferenceInfo` (a SEND_INFO entry). Name the email "
+        "either as `id` or as `input.notificationId` (with an idempotency key). (admin)",
         extensions=requires(Capability.RESEND_EMAIL),
     )
     async def resend_notification(
         self,
         info: Info,
-        input: Annotated[ResendNotificationInput, strawberry.argument(description="What to do.")],
+        id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="The FAILED notification to send again."),
+        ] = None,
+        input: Annotated[
+            ResendNotificationInput | None,
+            strawberry.argument(description="The same, with an idempotency key."),
+        ] = None,
     ) -> ResendNotificationPayload:
         ctx = info.context
-        outcome = await _shielded(
-            ctx.services.resend.resend(
-                ctx.request_meta(),
-                require_id(input.notification_id, "Notification", "input.notificationId"),
-                input.idempotency_key,
-            )
-        )
+        if id is not None and input is None:
+            note_id, key = require_id(id, "Notification", "id"), None
+        elif input is not None and id is None:
+            note_id = require_id(input.notification_id, "Notification", "input.notificationId")
+            key = input.idempotency_key
+        else:
+            raise BadRequest("Pass exactly one of `id` and `input`.")
+        outcome = await _shielded(ctx.services.resend.resend(ctx.request_meta(), note_id, key))
         return ResendNotificationPayload(_outcome=outcome)
