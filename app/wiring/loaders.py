@@ -35,8 +35,9 @@ def load_tokens(settings: Settings) -> TokenRegistry:
     lines = "\n".join(f"    {role:<9} {token}" for role, token in plain.items())
     # Printed once to the console, never logged: these are the only copies.
     print(
-        "\nconfid demo tokens (valid until this process exits); in GraphiQL add the header\n"
-        '  {"Authorization": "Bearer <token>"}\n' + lines + "\n",
+        "\nconfid demo tokens, one per role (valid until this process exits). Paste one once, "
+        "on the admin page\nor in GraphiQL's token field (every tab uses it); with curl, send "
+        "`Authorization: Bearer <token>`.\n" + lines + "\n",
         file=sys.stderr,
         flush=True,
     )
