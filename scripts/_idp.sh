@@ -1,9 +1,10 @@
 # Sourced by scripts/test after _bootstrap.sh: install the OpenID provider the tests start
-# (panva's oidc-provider, pinned in tests/idp/package-lock.json) into tests/idp/node_modules,
-# redone only when the lockfile changed. Without Node.js and npm those tests skip on a
-# developer machine and fail in CI (CI=true), where .ci/run installs Node.js.
+# (panva's oidc-provider, pinned in tests/support/idp/package-lock.json) into
+# tests/support/idp/node_modules, redone only when the lockfile changed. Without Node.js and
+# npm those tests skip on a developer machine and fail in CI (CI=true), where .ci/run
+# installs Node.js.
 _confid_idp() {
-  local idp="$ROOT/tests/idp" want
+  local idp="$ROOT/tests/support/idp" want
   if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     echo "Node.js not found: the OpenID Connect tests against a real provider cannot run" >&2
     return 0
@@ -12,10 +13,10 @@ _confid_idp() {
   if [ "$(cat "$idp/node_modules/.confid-installed" 2>/dev/null)" = "$want" ]; then
     return 0
   fi
-  echo "installing the test OpenID provider into tests/idp/node_modules ..." >&2
+  echo "installing the test OpenID provider into tests/support/idp/node_modules ..." >&2
   # --ignore-scripts: oidc-provider and its dependencies need no install script.
   if ! (cd "$idp" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >&2); then
-    echo "npm ci in tests/idp failed: the OpenID Connect provider tests cannot run" >&2
+    echo "npm ci in tests/support/idp failed: the OpenID Connect provider tests cannot run" >&2
     return 0
   fi
   echo "$want" > "$idp/node_modules/.confid-installed"

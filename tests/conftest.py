@@ -1,50 +1,26 @@
-"""Shared fixtures: a throw-away database (embedded, or MONGODB_URL), tokens, an API client."""
+"""Shared fixtures: a throw-away database (embedded, or MONGODB_URL), tokens, an API client,
+and the OpenID provider. The helpers they are built from live in tests/support/."""
 
 from __future__ import annotations
 
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx2 as httpx
 import pytest
-from starlette.applications import Starlette
 
-from app.main import create_app
-from app.services.container import Services
-from app.services.tokens import hash_token
-from app.settings import RateLimit, Settings
-from tests.yielding import YieldingDatabase
-
-ROOT = Path(__file__).resolve().parent.parent
-OPERATIONS = ROOT / "graphql" / "operations"
-
-TOKENS = {
-    "admin": "test-admin-token",
-    "helpdesk": "test-helpdesk-token",
-    "auditor": "test-auditor-token",
-}
-
-
-def operation(name: str) -> str:
-    """The text of graphql/operations/<name>.graphql, as users paste it."""
-    return (OPERATIONS / f"{name}.graphql").read_text(encoding="utf-8")
+from app.settings import Settings
+from tests.support.api import VAST, Api, make_api, write_tokens
+from tests.support.database import WrappedDatabase
+from tests.support.idp import Provider, running_provider
+from tests.support.oidc import Clock, oidc_settings, serving
 
 
 @pytest.fixture
 def tokens_file(tmp_path: Path) -> Path:
-    path = tmp_path / "tokens.toml"
-    path.write_text(
-        "".join(
-            f'[[tokens]]\nname = "{role}-1"\nrole = "{role}"\nsha256 = "{hash_token(token)}"\n\n'
-            for role, token in TOKENS.items()
-        ),
-        encoding="utf-8",
-    )
-    return path
+    return write_tokens(tmp_path / "tokens.toml")
 
 
 @pytest.fixture
@@ -67,12 +43,6 @@ async def raw_database() -> AsyncIterator[Any]:
         yield AsyncMongoMockClient()[f"confid_test_{secrets.token_hex(6)}"]
 
 
-# Tests drive confid at machine speed, far past any person's pace: their buckets are vast
-# (still metered, so every response carries its cost). tests/api/test_rate_limits.py
-# checks the real defaults.
-VAST = RateLimit(1_000_000, 1_000_000)
-
-
 @pytest.fixture
 def settings(tokens_file: Path) -> Settings:
     return Settings(
@@ -87,60 +57,6 @@ def settings(tokens_file: Path) -> Settings:
     )
 
 
-@dataclass
-class Api:
-    """A client of one confid app, in process."""
-
-    app: Starlette
-    client: httpx.AsyncClient
-    services: Services
-    user_ids: list[str] = field(default_factory=list)
-
-    async def post(
-        self, body: Any, token: str | None = "admin", headers: dict[str, str] | None = None
-    ) -> httpx.Response:
-        all_headers = {"User-Agent": "confid-tests/1"}
-        if token is not None:
-            all_headers["Authorization"] = f"Bearer {TOKENS.get(token, token)}"
-        all_headers.update(headers or {})
-        return await self.client.post("/graphql", json=body, headers=all_headers)
-
-    async def gql(
-        self, query: str, variables: dict[str, Any] | None = None, token: str | None = "admin"
-    ) -> dict[str, Any]:
-        response = await self.post({"query": query, "variables": variables or {}}, token)
-        result: dict[str, Any] = response.json()
-        return result
-
-    async def data(
-        self, query: str, variables: dict[str, Any] | None = None, token: str | None = "admin"
-    ) -> dict[str, Any]:
-        """The data of a query that must succeed without errors."""
-        result = await self.gql(query, variables, token)
-        assert "errors" not in result, result
-        data: dict[str, Any] = result["data"]
-        return data
-
-    async def users(self, first: int = 100) -> list[dict[str, Any]]:
-        data = await self.data(operation("ListUsers"), {"first": first})
-        return [e["node"] for e in data["users"]["edges"]]
-
-    async def enabled_user(self, index: int = 0) -> dict[str, Any]:
-        return [u for u in await self.users() if u["audioConferencing"]][index]
-
-    async def disabled_user(self) -> dict[str, Any]:
-        return next(u for u in await self.users() if u["audioConferencing"] is None)
-
-
-async def make_api(settings: Settings, database: Any, **kwargs: Any) -> Api:
-    app = create_app(settings, database=database, **kwargs)
-    services: Services = app.state.services
-    await services.start()
-    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 4242))
-    client = httpx.AsyncClient(transport=transport, base_url="http://confid.test")
-    return Api(app=app, client=client, services=services)
-
-
 @pytest.fixture
 async def api(settings: Settings, raw_database: Any) -> AsyncIterator[Api]:
     api = await make_api(settings, raw_database)
@@ -153,11 +69,39 @@ async def api(settings: Settings, raw_database: Any) -> AsyncIterator[Api]:
 @pytest.fixture
 async def racing_api(settings: Settings, raw_database: Any) -> AsyncIterator[Api]:
     """Like `api`, but every database call yields, so concurrent requests interleave."""
-    api = await make_api(settings, YieldingDatabase(raw_database))
+    api = await make_api(settings, WrappedDatabase(raw_database, interleave=True))
     try:
         yield api
     finally:
         await api.client.aclose()
+
+
+@pytest.fixture(scope="module")
+def idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider]:
+    """A real OpenID provider on loopback (tests/support/idp), one per test module."""
+    with running_provider(tmp_path_factory.mktemp("idp")) as provider:
+        yield provider
+
+
+@pytest.fixture(scope="module")
+def tokens(idp: Provider) -> dict[str, str]:
+    """One access token per account, signed in once for the module."""
+    logins = ["alice", "hugo", "audrey", "erin", "stranger", "nobody", "grace", "kim"]
+    return {login: idp.access_token(login) for login in logins}
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def oidc_api(
+    settings: Settings, raw_database: Any, idp: Provider, clock: Clock
+) -> AsyncIterator[Api]:
+    """`api`, also accepting the provider's tokens, its token checks reading `clock`."""
+    async with serving(oidc_settings(settings, idp), raw_database, clock) as api:
+        yield api
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.support.api import ROOT
 
 
 def test_an_editable_install_is_quiet_and_points_at_the_checkout(tmp_path: Path) -> None:

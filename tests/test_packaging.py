@@ -16,8 +16,8 @@ import httpx2 as httpx
 import pytest
 
 from app.web.paths import BUILD_DIR
-from tests.conftest import ROOT, TOKENS
-from tests.server import free_port, write_tokens
+from tests.support.api import ROOT, TOKENS, write_tokens
+from tests.support.served import free_port
 
 pytestmark = pytest.mark.slow
 

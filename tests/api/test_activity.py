@@ -14,7 +14,7 @@ from app.domain.errors import UserErrorCode
 from app.domain.models import Actor, AuditAction, AuditOutcome, RequestMeta, Role
 from app.services.chain import AuditChain
 from app.store.audit import AuditRepository
-from tests.conftest import Api, operation
+from tests.support.api import Api, operation
 
 DAY0 = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
 COUNTED = ("enabled", "set", "reset", "sendInfo", "rejected")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import Api, operation
+from tests.support.api import Api, operation
 
 
 async def verify(api: Api) -> dict[str, Any]:

@@ -14,17 +14,17 @@ import pytest
 from app.audit.verify import verify_export
 from app.services.steps import Step
 from app.settings import Settings
-from tests.audit.helpers import export_text
-from tests.bulk import (
-    CountingTransport,
+from tests.support.api import Api, make_api, operation
+from tests.support.audit import export_text
+from tests.support.bulk import (
     assert_exactly_once,
     enabled_users,
     job_state,
     start_job,
     stored,
 )
-from tests.conftest import Api, make_api, operation
-from tests.yielding import YieldingDatabase
+from tests.support.database import WrappedDatabase
+from tests.support.transports import CountingTransport
 
 PREVIEW = operation("PreviewBulkReset")
 START = operation("StartBulkReset")
@@ -325,7 +325,9 @@ async def test_a_job_racing_interactive_resets_of_the_same_users(
 ) -> None:
     # Unpaced, through a database that yields around every call: the job's changes and
     # the desk's interleave call by call.
-    api = await make_api(replace(settings, bulk_reset_rate=0), YieldingDatabase(raw_database))
+    api = await make_api(
+        replace(settings, bulk_reset_rate=0), WrappedDatabase(raw_database, interleave=True)
+    )
     users = await enabled_users(api)
     job = await start_job(api, {"emails": [u["email"] for u in users]})
     reset = operation("ResetConferenceId")

@@ -14,7 +14,7 @@ from app.api.cost import analyse, scan_points
 from app.api.field_costs import FIELD_COSTS, undeclared
 from app.api.schema import schema
 from app.api.throttle import ApiLimits, TrailLength
-from tests.conftest import Api, operation
+from tests.support.api import Api, operation
 
 
 def fan_out(levels: int) -> str:

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.domain.policy import email_problems, format_problems
-from tests.conftest import Api, operation
+from tests.support.api import Api, operation
 
 NASTY = [
     "", " ", "\x00", "\u202e1234567", '{"$ne": null}', '{"$gt": ""}', "$where", "this.x==1",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.conftest import Api, operation
+from tests.support.api import Api, operation
 
 
 async def count(api: Api, collection: str) -> int:

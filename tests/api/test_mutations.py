@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from app.api.ids import encode_id
-from tests.conftest import Api, operation
+from tests.support.api import Api, operation
 
 
 async def set_id(api: Api, user_id: str, conference_id: str, **extra: Any) -> dict[str, Any]:

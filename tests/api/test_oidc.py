@@ -9,14 +9,11 @@ having written nothing: the audit trail keeps its length and the target keeps it
 from __future__ import annotations
 
 import base64
-import contextlib
 import dataclasses
 import hashlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +22,11 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from app.services.identity import IdentityClock
 from app.settings import Settings
-from tests.conftest import Api, make_api, operation
-from tests.idp import (
+from tests.support.api import Api, operation
+from tests.support.idp import (
     API_EDDSA,
     API_ES256,
-    AUDIENCE,
     CLIENT_ID,
     GROUP_HELPDESK,
     OTHER_API,
@@ -39,72 +34,7 @@ from tests.idp import (
     SigningKey,
     running_provider,
 )
-
-LEEWAY = 30.0
-
-
-@dataclass
-class Clock:
-    """Wall time shifted by `offset`; monotonic time that moves only when a test says so."""
-
-    offset: float = 0.0
-    ticks: float = 0.0
-
-    def wall(self) -> float:
-        return time.time() + self.offset
-
-    def monotonic(self) -> float:
-        return self.ticks
-
-
-@pytest.fixture(scope="module")
-def idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Provider]:
-    with running_provider(tmp_path_factory.mktemp("idp")) as provider:
-        yield provider
-
-
-@pytest.fixture(scope="module")
-def tokens(idp: Provider) -> dict[str, str]:
-    """One access token per account, signed in once for the module."""
-    logins = ["alice", "hugo", "audrey", "erin", "stranger", "nobody", "grace", "kim"]
-    return {login: idp.access_token(login) for login in logins}
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-def oidc_settings(settings: Settings, provider: Provider, **changes: Any) -> Settings:
-    options: dict[str, Any] = {
-        "oidc_issuer": provider.issuer,
-        "oidc_audiences": (AUDIENCE,),
-        "oidc_role_map": (("ConfId.Admin", "admin"),),
-        "oidc_client_id": CLIENT_ID,
-        "oidc_leeway_seconds": LEEWAY,
-    }
-    return dataclasses.replace(settings, **(options | changes))
-
-
-@pytest.fixture
-async def oidc_api(
-    settings: Settings, raw_database: Any, idp: Provider, clock: Clock
-) -> AsyncIterator[Api]:
-    async with serving(oidc_settings(settings, idp), raw_database, clock) as api:
-        yield api
-
-
-@contextlib.asynccontextmanager
-async def serving(settings: Settings, database: Any, clock: Clock) -> AsyncIterator[Api]:
-    """confid in process, its token checks reading `clock`."""
-    times = IdentityClock(wall=clock.wall, monotonic=clock.monotonic)
-    api = await make_api(settings, database, identity_clock=times)
-    try:
-        yield api
-    finally:
-        await api.client.aclose()
-        await api.app.state.authenticator.close()
-
+from tests.support.oidc import LEEWAY, Clock, oidc_settings, serving
 
 # --- helpers ----------------------------------------------------------------------------
 
@@ -506,7 +436,7 @@ async def test_keys_from_a_jwks_file_need_no_network(
 async def test_an_unreachable_provider_is_503_and_static_tokens_still_work(
     settings: Settings, raw_database: Any, idp: Provider, clock: Clock, tokens: dict[str, str]
 ) -> None:
-    from tests.idp import free_port
+    from tests.support.idp import free_port
 
     gone = dataclasses.replace(idp, port=free_port())  # nothing listens there
     configured = oidc_settings(settings, gone, oidc_http_timeout_seconds=2.0)

@@ -10,25 +10,16 @@ from typing import Any
 import pytest
 
 from app.settings import Settings
-from tests.conftest import OPERATIONS, TOKENS, make_api, operation
+from tests.support.api import OPERATIONS, TOKENS, make_api, operation, operation_header
 
 FILES = sorted(p.stem for p in OPERATIONS.glob("*.graphql"))
 # Subscriptions run over a websocket: tests/live/test_subscriptions.py runs their examples.
 SUBSCRIPTIONS = [name for name in FILES if "\nsubscription " in operation(name)]
 
 
-def header(name: str, key: str) -> str | None:
-    prefix = f"# {key}:"
-    return next(
-        (line.removeprefix(prefix).strip() for line in operation(name).splitlines()
-         if line.startswith(prefix)),
-        None,
-    )  # fmt: skip
-
-
 def first_role(name: str) -> str:
     """The first role the header says may run it (admin unless admin is excluded)."""
-    roles = header(name, "Roles") or "admin"
+    roles = operation_header(name, "Roles") or "admin"
     return next(r for r in ("admin", "auditor", "helpdesk") if r in roles.split("(")[0])
 
 
@@ -36,7 +27,7 @@ def first_role(name: str) -> str:
 async def test_example_runs_as_written_on_a_fresh_demo(
     settings: Settings, raw_database: Any, name: str
 ) -> None:
-    text = header(name, "variables")
+    text = operation_header(name, "variables")
     assert text is not None and "<" not in text, f"{name}: no placeholder in the variables"
     variables = json.loads(text)
     api = await make_api(settings, raw_database)  # a fresh demo for every file
@@ -44,7 +35,7 @@ async def test_example_runs_as_written_on_a_fresh_demo(
     result = await api.gql(operation(name), variables, first_role(name))
     await api.client.aclose()
     assert "errors" not in result, result
-    expected = set((header(name, "expected userErrors") or "").split())
+    expected = set((operation_header(name, "expected userErrors") or "").split())
     (payload,) = result["data"].values()
     if isinstance(payload, dict) and "userErrors" in payload:
         assert {e["code"] for e in payload["userErrors"]} == expected, payload["userErrors"]
@@ -54,4 +45,4 @@ async def test_example_runs_as_written_on_a_fresh_demo(
 
 def test_no_example_carries_a_fixed_idempotency_key() -> None:
     for name in FILES:
-        assert '"idempotencyKey": "' not in (header(name, "variables") or ""), name
+        assert '"idempotencyKey": "' not in (operation_header(name, "variables") or ""), name

@@ -8,7 +8,7 @@ import pytest
 from graphql import OperationDefinitionNode, parse, validate
 
 from app.api.schema import schema
-from tests.conftest import OPERATIONS, ROOT, Api, operation
+from tests.support.api import OPERATIONS, ROOT, Api, operation
 
 FILES = sorted(p.stem for p in OPERATIONS.glob("*.graphql"))
 

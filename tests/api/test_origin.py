@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from app.settings import Settings
-from tests.conftest import Api, make_api, operation
+from tests.support.api import Api, make_api, operation
 
 LATEST = """{ auditEvents(first: 1) { edges { node {
     sourceIp requestId clientRequestId } } } }"""

@@ -10,7 +10,7 @@ import pytest
 
 from app.api.ids import encode_id
 from app.settings import Settings
-from tests.conftest import Api, make_api, operation
+from tests.support.api import Api, make_api, operation
 
 
 async def check(api: Api, user_id: str, conference_id: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import pytest
 
 from app.api.ids import encode_id
 from app.settings import DEFAULT_RATE_LIMITS, RateLimit, Settings
-from tests.conftest import Api, make_api, operation
+from tests.support.api import Api, make_api, operation
 
 
 class FrozenClock:
@@ -87,7 +87,7 @@ async def test_a_flood_of_resets_stops_before_the_trail(
     lines = [r.getMessage() for r in caplog.records if r.name == "confid.ratelimit"]
     assert len(lines) == 1 and "'helpdesk-1'" in lines[0]
     # ... and in the metrics an operator alerts on.
-    from tests.telemetry.scrape import Scrape
+    from tests.support.scrape import Scrape
 
     scrape = Scrape.parse((await limited.client.get("/metrics")).text)
     throttled = scrape.value("confid_throttled_requests_total", limit="token_bucket")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -12,9 +12,10 @@ from app.api.ids import decode_id, encode_id
 from app.notify.smtp import SmtpConfig, SmtpTransport
 from app.services.steps import Step
 from app.settings import Settings
-from tests.conftest import Api, make_api, operation
-from tests.invariants import assert_consistent
-from tests.mailserver import MailServer, serving
+from tests.support.api import Api, make_api, operation
+from tests.support.faults import Fault, ProcessDied
+from tests.support.invariants import assert_consistent
+from tests.support.mailserver import MailServer, serving
 
 REFUSED = "550 5.2.1 mailbox disabled"
 
@@ -128,25 +129,11 @@ async def test_a_retried_resend_with_the_same_key_sends_once(
     await api.client.aclose()
 
 
-class ProcessDied(BaseException):
-    """Nothing after this point runs."""
-
-
-@dataclass
-class DieAt:
-    step: Step | None = None
-
-    async def __call__(self, step: Step) -> None:
-        if step is self.step:
-            self.step = None
-            raise ProcessDied(step.value)
-
-
 async def test_a_resend_interrupted_after_its_commit_is_finished_still_linked(
     settings: Settings, raw_database: Any
 ) -> None:
     quick = replace(settings, recovery_grace_seconds=0)
-    fault = DieAt()
+    fault = Fault()
     async with serving(MailServer()) as mail:
         first = await make_api(quick, raw_database, transport=smtp(mail.port), fault=fault)
         user, old = await failed_email(first, mail)

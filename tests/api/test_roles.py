@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api, operation
+from tests.support.api import Api, operation
 
 ALLOWED = {
     "Viewer": {"admin", "helpdesk", "auditor"},

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from app.audit.verify import verify_export
-from tests.audit.helpers import export_text, history
-from tests.conftest import ROOT, TOKENS, Api, operation
+from tests.support.api import ROOT, TOKENS, Api, operation
+from tests.support.audit import export_text, history
 
 
 def lines(text: str) -> list[str]:
@@ -218,7 +218,7 @@ def test_a_first_format_csv_still_reads_and_verifies() -> None:
     from app.domain.encoding import record
     from app.domain.entry import BY_NAME
     from app.domain.export import CSV_COLUMNS, comment_line, csv_text, read_export
-    from tests.domain.test_entry import draft
+    from tests.support.entries import draft
 
     entry = seal(draft(), 1, GENESIS_HASH)
     data = record(entry)

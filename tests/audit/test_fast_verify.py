@@ -7,8 +7,8 @@ from typing import Any
 
 from app.domain.chain import entry_hash
 from app.store import codec
-from tests.audit.helpers import history
-from tests.conftest import Api, operation
+from tests.support.api import Api, operation
+from tests.support.audit import history
 
 
 async def verify(api: Api, **variables: Any) -> dict[str, Any]:

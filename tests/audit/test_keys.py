@@ -8,8 +8,8 @@ from typing import Any
 
 from app.domain.signing import Signer, public_pem
 from app.settings import Settings
-from tests.audit.helpers import history, offline, online
-from tests.conftest import make_api, operation
+from tests.support.api import make_api, operation
+from tests.support.audit import history, offline, online
 
 
 def key_file(tmp_path: Path, name: str) -> tuple[Path, Signer]:

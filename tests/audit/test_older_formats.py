@@ -13,7 +13,7 @@ import pytest
 from app.audit.verify import verify_export
 from app.domain.export import FORMAT, READABLE_FORMATS, ExportFormatError, read_export
 from app.domain.signing import load_public_pem
-from tests.conftest import ROOT
+from tests.support.api import ROOT
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PUBLIC_KEY = FIXTURES / "format2-public.pem"

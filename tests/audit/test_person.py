@@ -20,14 +20,11 @@ from app.domain.access import Principal
 from app.domain.models import RequestMeta, Role
 from app.services.steps import Step
 from app.settings import Settings
-from tests.api.test_oidc import clock, idp, oidc_api, tokens
-from tests.audit.helpers import export_text
-from tests.conftest import ROOT, Api, make_api, operation
-from tests.idp import Provider
-from tests.invariants import assert_consistent
-from tests.services.test_recovery import Fault, ProcessDied, first_enabled
-
-__all__ = ["clock", "idp", "oidc_api", "tokens"]  # fixtures shared with tests/api/test_oidc.py
+from tests.support.api import ROOT, Api, make_api, operation
+from tests.support.audit import export_text
+from tests.support.faults import Fault, ProcessDied, first_enabled
+from tests.support.idp import Provider
+from tests.support.invariants import assert_consistent
 
 ACTOR_FIELDS = "actor { name role issuer subject displayName }"
 STATIC_ADMIN = {

@@ -10,8 +10,8 @@ import pytest
 
 from app.domain.chain import entry_hash
 from app.store import codec
-from tests.audit.helpers import history, offline, online
-from tests.conftest import Api, operation
+from tests.support.api import Api, operation
+from tests.support.audit import history, offline, online
 
 Tamper = Callable[[Any, int], Awaitable[int]]  # (collection, head) -> expected first bad
 

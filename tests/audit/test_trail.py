@@ -6,8 +6,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from tests.audit.helpers import export_text, history
-from tests.conftest import Api, operation
+from tests.support.api import Api, operation
+from tests.support.audit import export_text, history
 
 
 async def test_filters_combine_and_total_count(api: Api) -> None:

@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import Server, Visit, expect
-from tests.browser.test_admin import sign_in
-from tests.conftest import operation
+from tests.support.api import operation
+from tests.support.browser import Server, Visit, expect, sign_in
 
 TODAY_KEYS = ("enabled", "set", "reset", "sendInfo", "rejected")
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import Server, Visit, expect, open_visit
-from tests.conftest import TOKENS, operation
+from tests.support.api import TOKENS, operation
+from tests.support.browser import Server, Visit, expect, open_visit, sign_in
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +33,6 @@ def not_enabled(everyone: list[dict[str, Any]]) -> list[dict[str, Any]]:
     found = [user for user in everyone if not user["audioConferencing"]]
     assert len(found) >= 2
     return found
-
-
-def sign_in(visit: Visit, role: str) -> None:
-    page = visit.page
-    page.goto(f"{visit.origin}/")
-    page.get_by_label("Bearer token").fill(TOKENS[role])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("#viewer-role")).to_have_text(role.capitalize())
 
 
 def open_user(visit: Visit, user: dict[str, Any]) -> None:

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import SERVER_LOG, Server, Visit, expect
-from tests.conftest import TOKENS, operation
-from tests.server import running_confid
+from tests.support.api import operation
+from tests.support.browser import SERVER_LOG, Server, Visit, expect, sign_in
+from tests.support.served import running_confid
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +33,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def everyone(server: Server) -> list[dict[str, Any]]:
     data = server.gql(operation("ListUsers"), {"first": 100})
     return [edge["node"] for edge in data["users"]["edges"]]
-
-
-def sign_in(visit: Visit, role: str) -> None:
-    page = visit.page
-    page.goto(f"{visit.origin}/")
-    page.get_by_label("Bearer token").fill(TOKENS[role])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("#viewer-role")).to_have_text(role.capitalize())
 
 
 def test_admin_resets_leaked_ids_as_one_incident(visit: Visit, server: Server) -> None:

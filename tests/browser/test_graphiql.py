@@ -6,38 +6,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
-from tests.browser.conftest import Server, Visit, expect
-from tests.browser.test_admin import sign_in
-from tests.conftest import OPERATIONS, TOKENS
+from tests.support.api import OPERATIONS, TOKENS
+from tests.support.browser import RUN, Server, Visit, expect, page_text, run_tab, sign_in
 
 QUERY_EDITOR = ".monaco-editor[data-uri$='operation.graphql']"
 HEADERS_EDITOR = ".monaco-editor[data-uri$='headers.json']"
-RUN = re.compile("Execute query")
-
-
-def _text(page: Any, selector: str) -> str:
-    text: str = page.locator(selector).inner_text()
-    return " ".join(text.replace("\xa0", " ").split())
-
-
-def run_tab(page: Any, name: str, expected: str) -> str:
-    """Open the example tab `name`, run it, and wait for `expected` in the response."""
-    tab = re.compile(f"^\\s*{name}\\s*$")
-    if not page.locator(".graphiql-tab-active .graphiql-tab-button", has_text=tab).count():
-        page.locator(".graphiql-tab-button", has_text=tab).click()
-        # GraphiQL takes a tab's operation name from its editor 100 ms after the text
-        # changes (and stores the text then): running earlier sends the previous tab's name.
-        page.wait_for_function(
-            "name => [`query ${name}`, `mutation ${name}`, `subscription ${name}`]"
-            ".some((start) => (sessionStorage.getItem('graphiql:query') || '').includes(start))",
-            arg=name,
-        )
-    page.get_by_role("button", name=RUN).click()
-    response = page.locator(".graphiql-response")
-    response.filter(has_text=expected).wait_for()
-    return _text(page, ".graphiql-response")
 
 
 def test_the_token_pasted_once_serves_every_tab_the_explorer_and_the_docs(
@@ -60,7 +34,7 @@ def test_the_token_pasted_once_serves_every_tab_the_explorer_and_the_docs(
     expect(status).to_contain_text("No token yet")
     answer = page.locator(".graphiql-response")
     answer.filter(has_text="paste your token").wait_for()
-    assert "alformed" not in _text(page, ".graphiql-response")
+    assert "alformed" not in page_text(page, ".graphiql-response")
     visit.shot("graphiql-1-no-token")
 
     # Paste the token once, in the bar.
@@ -158,7 +132,7 @@ def test_graphiql_runs_a_subscription_over_the_websocket(
     )
     sequence = reset["resetConferenceId"]["auditEvent"]["sequence"]
     page.locator(".graphiql-response").filter(has_text="seen in GraphiQL").wait_for()
-    assert f'"sequence": {sequence}' in _text(page, ".graphiql-response")
+    assert f'"sequence": {sequence}' in page_text(page, ".graphiql-response")
     visit.shot("graphiql-4-subscription")
     assert visit.foreign_requests() == []
     assert visit.problems == []

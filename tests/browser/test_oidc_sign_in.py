@@ -8,40 +8,15 @@ import base64
 import hashlib
 import re
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx2 as httpx
-import pytest
 
-from tests.browser.conftest import SCREENSHOTS
-from tests.conftest import operation
-from tests.idp import API, AUDIENCE, CLIENT_ID, SCOPE, Provider, free_port
-from tests.server import running_confid
-
-
-@pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Provider, str]]:
-    folder = tmp_path_factory.mktemp("oidc-browser")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    idp = Provider(folder, redirect_uris=[f"{url}/"])
-    idp.start()
-    try:
-        with running_confid(
-            folder,
-            port=port,
-            CONFID_DEMO_USERS="6",
-            CONFID_OIDC_ISSUER=idp.issuer,
-            CONFID_OIDC_AUDIENCE=AUDIENCE,
-            CONFID_OIDC_CLIENT_ID=CLIENT_ID,
-            CONFID_OIDC_SCOPES=SCOPE,
-        ) as confid:
-            yield idp, confid
-    finally:
-        idp.stop()
+from tests.support.api import operation
+from tests.support.browser import SCREENSHOTS
+from tests.support.idp import API, CLIENT_ID, SCOPE, Provider
 
 
 def b64url(data: bytes) -> str:

@@ -17,13 +17,9 @@ from urllib.parse import urlsplit
 import httpx2 as httpx
 import pytest
 
-from tests.browser.conftest import SCREENSHOTS, expect
-from tests.browser.test_graphiql import run_tab
-from tests.browser.test_oidc_sign_in import deployment
-from tests.conftest import TOKENS, operation
-from tests.idp import Provider
-
-__all__ = ["deployment"]  # the provider and confid, shared with test_oidc_sign_in.py
+from tests.support.api import TOKENS, operation
+from tests.support.browser import SCREENSHOTS, expect, run_tab
+from tests.support.idp import Provider
 
 
 @dataclass

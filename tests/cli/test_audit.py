@@ -8,8 +8,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.cli.conftest import ROOT, Confid, no_escape_codes
-from tests.conftest import TOKENS
+from tests.support.api import ROOT, TOKENS
+from tests.support.cli import Confid, no_escape_codes
 
 
 def changed_user(confid: Confid, index: int = 0) -> dict[str, Any]:

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.cli.conftest import CONFID, Confid, no_escape_codes
-from tests.server import VAST_RATE_LIMITS, running_confid
+from tests.support.cli import CONFID, Confid, no_escape_codes
+from tests.support.served import VAST_RATE_LIMITS, running_confid
 
 PROGRESS = re.compile(r"^resetting: (\d+)/(\d+) users$")
 

@@ -12,9 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-from tests.cli.conftest import CONFID, ROOT, Confid, no_escape_codes
-from tests.conftest import TOKENS
-from tests.server import free_port
+from tests.support.api import ROOT, TOKENS
+from tests.support.cli import CONFID, Confid, no_escape_codes
+from tests.support.served import free_port
 
 
 def test_the_console_script_is_installed_and_python_m_app_cli_is_the_same(confid: Confid) -> None:

@@ -13,7 +13,7 @@ import pytest
 from app.cli import client as cli_client
 from app.cli.errors import AuthError, ExitCode, ServerError, Unreachable, UsageError
 from app.cli.main import cli
-from tests.conftest import OPERATIONS, ROOT
+from tests.support.api import OPERATIONS, ROOT
 
 
 def test_the_cli_imports_no_service_store_or_api_module() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.conftest import DEMO_USERS, Confid, no_escape_codes
+from tests.support.cli import DEMO_USERS, Confid, no_escape_codes
 
 
 def enabled(confid: Confid, index: int) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.settings import Settings
-from tests.conftest import ROOT, make_api, operation
+from tests.support.api import ROOT, make_api, operation
 
 DEPLOY = ROOT / "deploy"
 DASHBOARD = DEPLOY / "grafana" / "dashboards" / "confid.json"

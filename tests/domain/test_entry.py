@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
 
 import pytest
 
@@ -12,10 +11,10 @@ from app.api.types import Actor as GraphQLActor
 from app.api.types import AuditEvent, graphql_attribute
 from app.domain.chain import entry_hash, seal
 from app.domain.encoding import actor_from, canonical_bytes, from_record, record
-from app.domain.entry import ACTOR, FIELDS, AuditDraft
-from app.domain.errors import UserErrorCode
+from app.domain.entry import ACTOR, FIELDS
 from app.domain.export import CSV_COLUMNS, csv_row, read_export
-from app.domain.models import Actor, AuditAction, AuditOutcome, RequestMeta, Role
+from app.domain.models import Actor, Role
+from tests.support.entries import draft
 
 PERSON = Actor(
     "alice@example.test",
@@ -24,24 +23,6 @@ PERSON = Actor(
     subject="0f3c-alice",
     display_name="Alice Ädmin",
 )
-
-
-def draft(**meta: str | None) -> AuditDraft:
-    return AuditDraft(
-        occurred_at=datetime(2026, 11, 29, 8, 30, 0, 123456, tzinfo=UTC),
-        action=AuditAction.SEND_INFO,
-        outcome=AuditOutcome.REJECTED,
-        error_codes=(UserErrorCode.INVALID_EMAIL, UserErrorCode.NOT_ENABLED),
-        user_id="u00007",
-        bridge_id=None,
-        previous_conference_id="8390146",
-        new_conference_id=None,
-        meta=RequestMeta(Actor("alice", Role.ADMIN), "203.0.113.7", 'curl/8 "q"', "r-1", **meta),
-        reason="née – ünïcode\nline two",
-        recipients=("a@x.example", "ü@y.example"),
-        to_non_primary=True,
-        operation_id="op_1",
-    )
 
 
 def test_entries_without_new_fields_hash_as_they_always_did() -> None:

@@ -14,7 +14,7 @@ from app.domain.chain import seal
 from app.domain.encoding import from_record, record
 from app.domain.entry import FIELDS, AuditEntry
 from app.store import codec
-from tests.domain.test_entry import draft
+from tests.support.entries import draft
 
 ENTRIES = [
     seal(draft(), 42, "ab" * 32),

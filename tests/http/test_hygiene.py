@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import TOKENS, Api, operation
+from tests.support.api import TOKENS, Api, operation
 
 ADMIN = {"Authorization": f"Bearer {TOKENS['admin']}"}
 

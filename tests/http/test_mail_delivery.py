@@ -12,9 +12,9 @@ import httpx2 as httpx
 from aiosmtpd.controller import Controller
 
 from app.api.ids import decode_id
-from tests.conftest import ROOT, TOKENS, operation
-from tests.mailserver import MailServer
-from tests.server import free_port, running_confid
+from tests.support.api import ROOT, TOKENS, operation
+from tests.support.mailserver import MailServer
+from tests.support.served import free_port, running_confid
 
 COMPOSE = ROOT / "docker-compose.yml"
 

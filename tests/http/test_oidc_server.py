@@ -10,9 +10,9 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
-from tests.conftest import TOKENS, operation
-from tests.idp import AUDIENCE, CLIENT_ID, Provider, running_provider
-from tests.server import running_confid
+from tests.support.api import TOKENS, operation
+from tests.support.idp import AUDIENCE, CLIENT_ID, Provider, running_provider
+from tests.support.served import running_confid
 
 
 @pytest.fixture(scope="module")

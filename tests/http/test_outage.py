@@ -6,17 +6,17 @@ from dataclasses import replace
 from typing import Any
 
 from app.settings import Settings
-from tests.conftest import make_api, operation
-from tests.faulty import FaultyDatabase, Switch
-from tests.invariants import assert_consistent
+from tests.support.api import make_api, operation
+from tests.support.database import Outage, WrappedDatabase
+from tests.support.invariants import assert_consistent
 
 
 async def test_outage_is_503_and_the_service_recovers(
     settings: Settings, raw_database: Any
 ) -> None:
-    switch = Switch()
+    switch = Outage()
     api = await make_api(
-        replace(settings, recovery_grace_seconds=0), FaultyDatabase(raw_database, switch)
+        replace(settings, recovery_grace_seconds=0), WrappedDatabase(raw_database, outage=switch)
     )
     user = await api.enabled_user()
     reset = {
@@ -50,8 +50,8 @@ async def test_outage_is_503_and_the_service_recovers(
 
 async def test_outage_in_the_middle_of_a_change(settings: Settings, raw_database: Any) -> None:
     """The server goes away after the commit point: the change is finished later, once."""
-    switch = Switch()
-    faulty = FaultyDatabase(raw_database, switch)
+    switch = Outage()
+    faulty = WrappedDatabase(raw_database, outage=switch)
     armed = False
 
     async def cut_after_commit(step: Any) -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TOKENS
-from tests.server import running_confid
+from tests.support.api import TOKENS
+from tests.support.served import running_confid
 
 GUARD = 15.0
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.tools.soak import soak
-from tests.conftest import TOKENS
-from tests.server import VAST_RATE_LIMITS, running_confid
+from tests.support.api import TOKENS
+from tests.support.served import VAST_RATE_LIMITS, running_confid
 
 
 async def test_short_soak(tmp_path: Path) -> None:

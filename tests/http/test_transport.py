@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import TOKENS, Api, operation
+from tests.support.api import TOKENS, Api, operation
 
 
 def code(body: dict[str, Any]) -> str:

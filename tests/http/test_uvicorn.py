@@ -9,9 +9,9 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
-from tests import scenarios
-from tests.conftest import TOKENS
-from tests.server import VAST_RATE_LIMITS, running_confid
+from tests.support import scenarios
+from tests.support.api import TOKENS
+from tests.support.served import VAST_RATE_LIMITS, running_confid
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ import pytest
 
 from app.services import tail as tail_module
 from app.settings import Settings
-from tests.conftest import operation
-from tests.live.conftest import Connect, Instance, Live, enabled_user_ids, head
+from tests.support.api import operation
+from tests.support.live import Connect, Instance, Live, enabled_user_ids, head
 
 EVENTS = operation("AuditEventAppended")
 EMAILS = operation("NotificationUpdated")
@@ -269,11 +269,11 @@ async def test_each_example_subscription_runs_as_written(
     fresh demo: the first event after a reset arrives, without errors."""
     import json
 
-    from tests.api.test_operation_examples import header
+    from tests.support.api import operation_header
 
     instance = await serve(live_settings, raw_database)
     connection: Live = await live(instance, "admin")
-    variables = json.loads(header(name, "variables") or "{}")
+    variables = json.loads(operation_header(name, "variables") or "{}")
     sid = await connection.subscribe(operation(name), variables)
     await asyncio.sleep(0.2)  # the subscription is registered before the change
     (user, *_) = await enabled_user_ids(instance)

@@ -11,8 +11,8 @@ from app.domain.models import NotificationStatus
 from app.notify.smtp import SmtpConfig, SmtpTransport
 from app.notify.transport import OutgoingEmail
 from app.settings import Settings, SettingsError
-from tests.mailserver import DROP, MailServer, make_certificate, serving
-from tests.server import free_port
+from tests.support.mailserver import DROP, MailServer, make_certificate, serving
+from tests.support.served import free_port
 
 EMAIL = OutgoingEmail(
     to=("megan.bowen@contoso.example",),

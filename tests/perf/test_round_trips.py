@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from app.settings import Settings
-from tests.conftest import Api, make_api, operation
-from tests.perf.counting import CountingDatabase
+from tests.support.api import Api, make_api, operation
+from tests.support.database import CallLog, WrappedDatabase
 
 DEMO_USERS = 40  # more users than any constant below, so one read per user would show
 
@@ -41,7 +41,7 @@ def settings(tokens_file: Path) -> Settings:
 
 @pytest.fixture
 async def counted(settings: Settings, raw_database: Any) -> AsyncIterator[tuple[Api, Any]]:
-    database = CountingDatabase(raw_database)
+    database = WrappedDatabase(raw_database, log=CallLog())
     api = await make_api(settings, database)
     try:
         yield api, database
@@ -50,7 +50,7 @@ async def counted(settings: Settings, raw_database: Any) -> AsyncIterator[tuple[
 
 
 async def _cost(
-    api: Api, database: CountingDatabase, query: str, variables: dict[str, Any]
+    api: Api, database: WrappedDatabase, query: str, variables: dict[str, Any]
 ) -> tuple[int, int, str]:
     """(reads, writes, description) of one request that must succeed."""
     database.log.clear()
@@ -59,7 +59,7 @@ async def _cost(
     return len(log.reads()), len(log.writes()), log.describe()
 
 
-async def test_a_user_by_id_costs_one_read(counted: tuple[Api, CountingDatabase]) -> None:
+async def test_a_user_by_id_costs_one_read(counted: tuple[Api, WrappedDatabase]) -> None:
     api, database = counted
     user = await api.enabled_user()
     reads, writes, calls = await _cost(api, database, USER_BY_ID, {"id": user["id"]})
@@ -67,7 +67,7 @@ async def test_a_user_by_id_costs_one_read(counted: tuple[Api, CountingDatabase]
 
 
 async def test_a_user_by_id_with_bridge_and_numbers_costs_two_reads_at_most(
-    counted: tuple[Api, CountingDatabase],
+    counted: tuple[Api, WrappedDatabase],
 ) -> None:
     api, database = counted
     user = await api.enabled_user()
@@ -77,7 +77,7 @@ async def test_a_user_by_id_with_bridge_and_numbers_costs_two_reads_at_most(
 
 
 async def test_a_page_of_users_with_conference_ids_and_bridge_costs_a_constant_few_reads(
-    counted: tuple[Api, CountingDatabase],
+    counted: tuple[Api, WrappedDatabase],
 ) -> None:
     api, database = counted
     query = operation("ListUsers")  # conference ID, bridge, toll and toll-free numbers
@@ -98,7 +98,7 @@ USERS_WITH_LATEST = """query ($first: Int) {
 
 
 async def test_users_with_their_latest_audit_event_cost_a_constant_few_reads(
-    counted: tuple[Api, CountingDatabase],
+    counted: tuple[Api, WrappedDatabase],
 ) -> None:
     api, database = counted
     small = await _cost(api, database, USERS_WITH_LATEST, {"first": 5})
@@ -110,7 +110,7 @@ async def test_users_with_their_latest_audit_event_cost_a_constant_few_reads(
 
 
 async def test_a_page_of_audit_events_with_their_users_costs_a_constant_few_reads(
-    counted: tuple[Api, CountingDatabase],
+    counted: tuple[Api, WrappedDatabase],
 ) -> None:
     api, database = counted
     small = await _cost(api, database, AUDIT_PAGE, {"userId": None, "first": 5})
@@ -122,7 +122,7 @@ async def test_a_page_of_audit_events_with_their_users_costs_a_constant_few_read
 
 
 async def test_a_reset_costs_a_bounded_number_of_round_trips(
-    counted: tuple[Api, CountingDatabase],
+    counted: tuple[Api, WrappedDatabase],
 ) -> None:
     api, database = counted
     user = await api.enabled_user()

@@ -10,52 +10,36 @@ from typing import Any
 import pytest
 from pymongo.errors import AutoReconnect
 
-from app.domain.access import Principal
-from app.domain.models import RequestMeta, Role
 from app.settings import Settings
-from tests.conftest import make_api
-from tests.invariants import assert_consistent
-
-META = RequestMeta(actor=Principal("admin-1", Role.ADMIN).actor, request_id="r1")
+from tests.support.api import make_api
+from tests.support.database import WrappedDatabase
+from tests.support.faults import META
+from tests.support.invariants import assert_consistent
 
 
 class CommitLandsThenFails:
-    """Applies the commit of a change, then raises as a dropped connection would."""
+    """After the commit of a change has landed, raises as a dropped connection would."""
 
-    def __init__(self, database: Any) -> None:
-        self._database = database
+    def __init__(self) -> None:
         self.armed = False
 
-    def get_collection(self, name: str) -> Any:
-        collection = self._database.get_collection(name)
-        if name != "users":
-            return collection
-        outer = self
-
-        class Users:
-            def __getattr__(self, attr: str) -> Any:
-                return getattr(collection, attr)
-
-            async def update_one(self, query: Any, update: Any, **kw: Any) -> Any:
-                result = await collection.update_one(query, update, **kw)
-                if outer.armed and "lock.committed" in update.get("$set", {}):
-                    outer.armed = False
-                    raise AutoReconnect("connection closed after the write")
-                return result
-
-        return Users()
-
-    async def command(self, *args: Any, **kwargs: Any) -> Any:
-        return await self._database.command(*args, **kwargs)
+    def __call__(self, collection: str, method: str, args: Any, kwargs: dict[str, Any]) -> None:
+        if collection != "users" or method != "update_one":
+            return
+        update = args[1] if len(args) > 1 else kwargs["update"]
+        if self.armed and "lock.committed" in update.get("$set", {}):
+            self.armed = False
+            raise AutoReconnect("connection closed after the write")
 
 
 async def test_a_commit_that_landed_but_raised_is_finished_not_undone(
     settings: Settings, raw_database: Any
 ) -> None:
-    database = CommitLandsThenFails(raw_database)
+    commit_fails = CommitLandsThenFails()
+    database = WrappedDatabase(raw_database, after_write=commit_fails)
     api = await make_api(replace(settings, recovery_grace_seconds=0), database)
     user = await raw_database.get_collection("users").find_one({"audio": {"$exists": True}})
-    database.armed = True
+    commit_fails.armed = True
     with pytest.raises(AutoReconnect):
         await api.services.changes.reset(META, user["_id"], "flaky network", None)
     await asyncio.sleep(0.01)

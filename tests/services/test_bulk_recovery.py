@@ -22,10 +22,12 @@ from app.domain.bulk import user_operation_id
 from app.services.bulk_worker import pause_after
 from app.services.steps import Step
 from app.settings import Settings
-from tests.bulk import CountingTransport, Started, assert_exactly_once, start_job
-from tests.conftest import Api, make_api
-from tests.crashing import KillableDatabase, Killer, ProcessDied
-from tests.invariants import assert_consistent
+from tests.support.api import Api, make_api
+from tests.support.bulk import Started, assert_exactly_once, start_job
+from tests.support.database import Killer, WrappedDatabase
+from tests.support.faults import ProcessDied
+from tests.support.invariants import assert_consistent
+from tests.support.transports import CountingTransport
 
 
 def quick(settings: Settings, **changes: Any) -> Settings:
@@ -138,7 +140,7 @@ async def _run_killed_at(
     """Start a 3-user job and run it, the process killed at its `at`-th write of `phase`
     ("start": the startBulkReset request; "run": the worker). `at` None: never killed."""
     killer = Killer()
-    first = await make_api(settings, KillableDatabase(database, killer))
+    first = await make_api(settings, WrappedDatabase(database, killer=killer))
     selection = await selection_of(first, 3)
     job: Started | None = None
     try:

@@ -6,7 +6,7 @@ from typing import Any
 
 from app.notify.transport import DeliveryResult, OutgoingEmail
 from app.settings import Settings
-from tests.conftest import make_api, operation
+from tests.support.api import make_api, operation
 
 
 class BrokenTransport:

@@ -24,11 +24,12 @@ from app.notify.smtp import SmtpConfig, SmtpTransport
 from app.notify.transport import DeliveryResult, OutgoingEmail
 from app.services.container import Services
 from app.settings import Settings
-from tests.conftest import Api, make_api, operation
-from tests.invariants import assert_consistent
-from tests.mailserver import DROP, MailServer, serving
-from tests.server import free_port
-from tests.yielding import YieldingDatabase
+from tests.support.api import Api, make_api, operation
+from tests.support.database import WrappedDatabase
+from tests.support.faults import ProcessDied
+from tests.support.invariants import assert_consistent
+from tests.support.mailserver import DROP, MailServer, serving
+from tests.support.served import free_port
 
 SENDER = "confid@contoso.example"
 TERMINAL = {"SENT", "FAILED"}
@@ -197,10 +198,6 @@ class DiesMidAttempt:
         return await self.inner.deliver(email)
 
 
-class ProcessDied(BaseException):
-    """Nothing after this runs: the lease stays on the record."""
-
-
 async def test_a_retry_whose_process_died_is_failed_not_resent(
     quick: Settings, raw_database: Any
 ) -> None:
@@ -256,7 +253,7 @@ async def test_two_instances_on_one_database_never_make_an_attempt_twice(
 ) -> None:
     script = ["451 4.3.0 busy", "451 4.3.0 busy"]  # per message: two refusals, then 250
     fast = replace(quick, email_poll_seconds=0.01, seed_demo=True)
-    shared = YieldingDatabase(raw_database)  # both instances' calls interleave
+    shared = WrappedDatabase(raw_database, interleave=True)  # both instances' calls interleave
     watch = Overlaps()
     async with serving(MailServer(script=script)) as mail, AsyncExitStack() as stack:
         a = await stack.enter_async_context(
@@ -311,7 +308,7 @@ async def test_two_workers_passing_at_the_same_instant_share_the_work(
 ) -> None:
     # The same property as above, with both passes started together every time, so
     # every claim races another one (a claim that is not one atomic update loses here).
-    shared = YieldingDatabase(raw_database, seed=11)
+    shared = WrappedDatabase(raw_database, interleave=True, seed=11)
     async with serving(MailServer(script=["451 4.3.0 busy", "451 4.3.0 busy"])) as mail:
         watch = Overlaps()
         a = await make_api(quick, shared, transport=watch.around("a", smtp(mail.port)))

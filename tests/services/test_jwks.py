@@ -11,7 +11,7 @@ import pytest
 
 from app.domain.errors import IdentityUnavailable
 from app.services.jwks import KeyCache, KeySet, KeySourceError
-from tests.idp import SigningKey
+from tests.support.idp import SigningKey
 
 
 @dataclass

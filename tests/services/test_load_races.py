@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests import scenarios
-from tests.conftest import Api
+from tests.support import scenarios
+from tests.support.api import Api
 
 
 def gql_of(api: Api) -> scenarios.Gql:

@@ -6,8 +6,8 @@ import asyncio
 import itertools
 from typing import Any
 
-from tests.conftest import Api, operation
-from tests.invariants import assert_consistent
+from tests.support.api import Api, operation
+from tests.support.invariants import assert_consistent
 
 
 async def set_id(api: Api, user_id: str, conference_id: str) -> dict[str, Any]:

@@ -3,62 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from app.domain.access import Principal
-from app.domain.models import NotificationStatus, RequestMeta, Role
-from app.notify.transport import DeliveryResult, OutgoingEmail
 from app.services.steps import Step
 from app.settings import Settings
-from tests.conftest import make_api
-from tests.invariants import assert_consistent
-
-META = RequestMeta(actor=Principal("admin-1", Role.ADMIN).actor, request_id="r1")
-
-
-class ProcessDied(BaseException):
-    """Stands for the process dying: nothing after this point runs, no cleanup either."""
-
-
-@dataclass
-class Fault:
-    step: Step | None = None
-    error: type[BaseException] = ProcessDied
-
-    async def __call__(self, step: Step) -> None:
-        if step is self.step:
-            self.step = None  # fire once
-            raise self.error(f"injected at {step.value}")
-
-
-@dataclass
-class CountingTransport:
-    sent: list[OutgoingEmail] = field(default_factory=list)
-
-    async def deliver(self, email: OutgoingEmail) -> DeliveryResult:
-        self.sent.append(email)
-        return DeliveryResult(NotificationStatus.RECORDED)
-
+from tests.support.api import make_api
+from tests.support.faults import META, Fault, ProcessDied, first_disabled, first_enabled
+from tests.support.invariants import assert_consistent
+from tests.support.transports import CountingTransport
 
 COMMITTED = {Step.COMMITTED, Step.RETIRED, Step.AUDITED, Step.RECORDED, Step.UNLOCKED,
              Step.DELIVERED}  # fmt: skip
-
-
-async def first_enabled(database: Any) -> dict[str, Any]:
-    doc: dict[str, Any] = await database.get_collection("users").find_one(
-        {"audio": {"$exists": True}}
-    )
-    return doc
-
-
-async def first_disabled(database: Any) -> dict[str, Any]:
-    doc: dict[str, Any] = await database.get_collection("users").find_one(
-        {"audio": {"$exists": False}}
-    )
-    return doc
 
 
 async def start_change(api: Any, action: str, user: dict[str, Any]) -> None:

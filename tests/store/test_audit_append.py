@@ -12,7 +12,7 @@ from app.domain.verifier import ChainVerifier
 from app.services.chain import AuditChain
 from app.store.audit import AuditRepository
 from app.store.indexes import ensure_indexes
-from tests.yielding import YieldingDatabase
+from tests.support.database import WrappedDatabase
 
 
 def draft(op: str) -> AuditDraft:
@@ -35,7 +35,7 @@ def draft(op: str) -> AuditDraft:
 
 async def test_two_writers_interleave_without_gaps(raw_database: Any) -> None:
     await ensure_indexes(raw_database)
-    db = YieldingDatabase(raw_database)
+    db = WrappedDatabase(raw_database, interleave=True)
     # Two processes, two head caches.
     one, two = AuditChain(AuditRepository(db), None), AuditChain(AuditRepository(db), None)
     await asyncio.gather(*[(one if n % 2 else two).append(draft(f"op{n}")) for n in range(40)])

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from app.store.provision import ACTIONS, AUDIT_EVENTS_VALIDATOR, privileges
-from tests.conftest import Api, operation
+from tests.support.api import Api, operation
 
 
 def test_the_audit_trail_is_insert_and_find_only() -> None:

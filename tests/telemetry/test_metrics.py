@@ -15,10 +15,10 @@ from app.notify.transport import DeliveryResult, OutgoingEmail
 from app.services.steps import Step
 from app.settings import Settings
 from app.telemetry.metrics import Metrics
-from tests.conftest import Api, make_api, operation
-from tests.perf.counting import CountingDatabase
-from tests.services.test_recovery import META, Fault, ProcessDied
-from tests.telemetry.scrape import Scrape
+from tests.support.api import Api, make_api, operation
+from tests.support.database import CallLog, WrappedDatabase
+from tests.support.faults import META, Fault, ProcessDied
+from tests.support.scrape import Scrape
 
 
 async def scrape(api: Api) -> Scrape:
@@ -45,7 +45,7 @@ async def test_metrics_are_off_by_default(api: Api) -> None:
 async def test_a_scripted_sequence_moves_each_counter_by_exactly_its_requests(
     settings: Settings, raw_database: Any
 ) -> None:
-    counting = CountingDatabase(raw_database)
+    counting = WrappedDatabase(raw_database, log=CallLog())
     api = await make_api(replace(settings, metrics=True), counting)
     target = await api.enabled_user(0)
     other = await api.enabled_user(1)

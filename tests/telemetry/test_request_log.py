@@ -26,8 +26,8 @@ from app.settings import Settings
 from app.telemetry.logs import ACCESS_KEYS, JsonFormatter, PlainFormatter, access_message
 from app.telemetry.metrics import Metrics
 from app.telemetry.requests import RequestTelemetry
-from tests.conftest import TOKENS, Api, make_api, operation
-from tests.telemetry.scrape import Scrape
+from tests.support.api import TOKENS, Api, make_api, operation
+from tests.support.scrape import Scrape
 
 PLAIN = re.compile(
     r"(?P<time>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (?P<level>[A-Z]+) confid\.access "

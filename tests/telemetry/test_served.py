@@ -12,9 +12,9 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
-from tests.conftest import TOKENS, operation
-from tests.server import free_port, running_confid
-from tests.telemetry.scrape import Scrape
+from tests.support.api import TOKENS, operation
+from tests.support.scrape import Scrape
+from tests.support.served import free_port, running_confid
 
 ADMIN = {"Authorization": f"Bearer {TOKENS['admin']}"}
 

@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from app.domain.models import NotificationStatus
 from app.services.vitals import Backlog, VitalSigns
 from app.telemetry.vitals import VitalsCollector
-from tests.telemetry.scrape import Scrape
+from tests.support.scrape import Scrape
 
 NOW = datetime(2026, 11, 29, 8, 30, tzinfo=UTC)
 

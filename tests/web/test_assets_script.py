@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.support.api import ROOT
 
 
 def test_without_node_the_script_says_so_and_builds_nothing(tmp_path: Path) -> None:

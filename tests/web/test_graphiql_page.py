@@ -12,20 +12,8 @@ import pytest
 from app.web import graphiql
 from app.web.graphiql import graphiql_html, graphiql_response, load_build, operation_tabs
 from app.web.headers import PagePolicies, origin_of
-from tests.conftest import OPERATIONS
-
-
-def fake_build(root: Path, version: str = "abc123") -> Path:
-    (root / "graphiql").mkdir(parents=True)
-    (root / "graphiql" / "graphiql.js").write_text("// js", encoding="utf-8")
-    (root / "graphiql" / "graphiql.css").write_text("/* css */", encoding="utf-8")
-    manifest = {
-        "version": version,
-        "script": "graphiql/graphiql.js",
-        "stylesheet": "graphiql/graphiql.css",
-    }
-    (root / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    return root
+from tests.support.api import OPERATIONS
+from tests.support.web import fake_build
 
 
 def config_of(page: str) -> dict[str, object]:

@@ -14,8 +14,8 @@ from app.settings import Settings
 from app.web.graphiql import load_build
 from app.web.paths import ADMIN_DIR
 from app.web.routes import web_routes
-from tests.conftest import Api, make_api
-from tests.web.test_graphiql_page import fake_build
+from tests.support.api import Api, make_api
+from tests.support.web import fake_build
 
 
 def client(app: Starlette) -> httpx.AsyncClient:

@@ -4,28 +4,13 @@ exactly-once check a job must pass however it was interrupted."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from app.api.ids import decode_id
-from app.domain.models import NotificationStatus
-from app.notify.transport import DeliveryResult, OutgoingEmail
-from tests.conftest import Api, operation
-from tests.invariants import assert_consistent
-
-
-@dataclass
-class CountingTransport:
-    """Records every email handed over (the record-only transport's answer)."""
-
-    sent: list[OutgoingEmail] = field(default_factory=list)
-
-    async def deliver(self, email: OutgoingEmail) -> DeliveryResult:
-        self.sent.append(email)
-        return DeliveryResult(NotificationStatus.RECORDED)
-
-    def recipients(self) -> Counter[str]:
-        return Counter(address for email in self.sent for address in email.to)
+from tests.support.api import Api, operation
+from tests.support.invariants import assert_consistent
+from tests.support.transports import CountingTransport
 
 
 @dataclass

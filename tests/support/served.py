@@ -1,4 +1,4 @@
-"""Run a real confid under uvicorn in a subprocess on a free loopback port."""
+"""A served confid: `python -m app` under uvicorn in a subprocess on a free loopback port."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 
-from app.services.tokens import hash_token
-from tests.conftest import ROOT, TOKENS
+from tests.support.api import ROOT, write_tokens
 
 # For load tests: buckets no burst of theirs can empty (still metered).
 VAST_RATE_LIMITS = {
@@ -28,17 +27,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def write_tokens(path: Path) -> Path:
-    path.write_text(
-        "".join(
-            f'[[tokens]]\nname = "{role}-1"\nrole = "{role}"\nsha256 = "{hash_token(token)}"\n'
-            for role, token in TOKENS.items()
-        ),
-        encoding="utf-8",
-    )
-    return path
 
 
 @contextmanager

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from app.audit.verify import FileVerification, verify_export
-from tests.conftest import Api, operation
+from tests.support.api import Api, operation
 
 
 async def export_text(api: Api, token: str = "auditor", **params: str) -> str:
-    from tests.conftest import TOKENS
+    from tests.support.api import TOKENS
 
     response = await api.client.get(
         "/audit/export", params=params, headers={"Authorization": f"Bearer {TOKENS[token]}"}

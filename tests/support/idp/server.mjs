@@ -1,9 +1,9 @@
 // A real OpenID provider for confid's tests: panva's OpenID Certified `oidc-provider`,
 // configured from a JSON file and served on a loopback port.
 //
-//   node tests/idp/server.mjs config.json
+//   node tests/support/idp/server.mjs config.json
 //
-// config.json (written by tests/idp/__init__.py):
+// config.json (written by tests/support/idp/__init__.py):
 //   issuer     "http://127.0.0.1:<port>" (the port is taken from it)
 //   jwks       the provider's private signing keys, {"keys": [...]}, in keystore order
 //   clients    client metadata (RFC 7591 names), e.g. a public PKCE client for the admin page

@@ -1,9 +1,9 @@
 """A real OpenID provider for the tests: panva's `oidc-provider` (npm) run by Node on loopback.
 
-`scripts/test` installs it into tests/idp/node_modules from the pinned lockfile. Tokens are
-obtained the way a person's browser obtains them: Authorization Code with PKCE, through the
-provider's own login and consent forms, then the token endpoint. Attack tokens are made by
-the tests themselves, as an attacker would, with PyJWT and `hmac`.
+`scripts/test` installs it into tests/support/idp/node_modules from the pinned lockfile.
+Tokens are obtained the way a person's browser obtains them: Authorization Code with PKCE,
+through the provider's own login and consent forms, then the token endpoint. Attack tokens
+are made by the tests themselves, as an attacker would, with PyJWT and `hmac`.
 """
 
 from __future__ import annotations
@@ -199,7 +199,9 @@ class Provider:
         if node is None:
             unavailable("Node.js is not installed: the OpenID provider tests need it")
         if not INSTALLED.is_file():
-            unavailable("oidc-provider is not installed: run scripts/test (npm ci in tests/idp)")
+            unavailable(
+                "oidc-provider is not installed: run scripts/test (npm ci in tests/support/idp)"
+            )
         path = self.folder / f"idp-{self.port}.json"
         path.write_text(json.dumps(self.config()), encoding="utf-8")
         log = (self.folder / f"idp-{self.port}.log").open("ab")

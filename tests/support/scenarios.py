@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tests.conftest import operation
+from tests.support.api import operation
 
 Gql = Callable[[str, dict[str, Any], str], Awaitable[dict[str, Any]]]
 
