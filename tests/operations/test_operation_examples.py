@@ -13,7 +13,7 @@ from app.settings import Settings
 from tests.support.api import OPERATIONS, TOKENS, make_api, operation, operation_header
 
 FILES = sorted(p.stem for p in OPERATIONS.glob("*.graphql"))
-# Subscriptions run over a websocket: tests/live/test_subscriptions.py runs their examples.
+# Subscriptions run over a websocket: tests/api/test_live.py runs their examples.
 SUBSCRIPTIONS = [name for name in FILES if "\nsubscription " in operation(name)]
 
 

@@ -16,7 +16,7 @@ from app.domain.checkpoint import Checkpoint, checkpoint_message
 from app.domain.entry import AuditEntry
 from app.domain.signing import Signer
 from app.domain.verifier import ChainVerification, ChainVerifier
-from tests.domain.test_audit_chain import draft
+from tests.domain.test_chain import draft
 
 SIGNER = Signer.generate()
 OTHER = Signer.generate()  # a key confid does not know: a forger's
