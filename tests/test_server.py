@@ -1,6 +1,7 @@
-"""Slow, idle and oversized requests against a real uvicorn on loopback (issue 9, row 7):
-an early 413 without reading the body, 408 for a body or headers that trickle past their
-deadline, idle connections closed, and 503 past the concurrency limit.
+"""How uvicorn serves confid (app.server): slow, idle and oversized requests against a real
+uvicorn on loopback (issue 9, row 7): an early 413 without reading the body, 408 for a
+body or headers that trickle past their deadline, idle connections closed, and 503 past
+the concurrency limit.
 
 The server's deadlines are one second; the sockets' own timeout (15 s) only keeps a
 failing test from hanging. Nothing here asserts how long anything took."""

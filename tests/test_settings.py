@@ -1,4 +1,5 @@
-"""Settings from the environment, and the tokens file: clear errors for bad values."""
+"""Settings from the environment (app.settings), and the tokens file: clear errors for bad
+values."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 
 from app.domain.models import Role
 from app.services.tokens import TokenFileError, TokenRegistry, hash_token
-from app.settings import Settings, SettingsError
+from app.settings import DEFAULT_RATE_LIMITS, RateLimit, Settings, SettingsError
 
 
 def test_defaults_are_the_embedded_demo() -> None:
@@ -151,3 +152,97 @@ def test_bulk_reset_settings() -> None:
         Settings.from_env(
             {"CONFID_BULK_RESET_LEASE_SECONDS": "10", "CONFID_LOCK_WAIT_SECONDS": "10"}
         )
+
+
+def test_metrics_are_off_unless_asked_for() -> None:
+    settings = Settings.from_env({})
+    assert (settings.metrics, settings.metrics_port, settings.metrics_host) == (False, None, None)
+    assert (settings.log_format, settings.log_level) == ("plain", "info")
+
+
+@pytest.mark.parametrize(
+    ("env", "want"),
+    [
+        ({"CONFID_METRICS": "on"}, (True, None, None)),
+        ({"CONFID_METRICS_PORT": "9100"}, (True, 9100, None)),
+        ({"CONFID_METRICS": "yes", "CONFID_METRICS_PORT": "9100"}, (True, 9100, None)),
+        (
+            {"CONFID_METRICS_PORT": "9100", "CONFID_METRICS_HOST": "10.0.0.5"},
+            (True, 9100, "10.0.0.5"),
+        ),
+    ],
+)
+def test_metrics_settings(env: dict[str, str], want: tuple[object, ...]) -> None:
+    settings = Settings.from_env(env)
+    assert (settings.metrics, settings.metrics_port, settings.metrics_host) == want
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"CONFID_METRICS_PORT": "8000"}, "a port of its own"),
+        ({"CONFID_PORT": "9000", "CONFID_METRICS_PORT": "9000"}, "a port of its own"),
+        ({"CONFID_METRICS_PORT": "0"}, "a port of its own"),
+        ({"CONFID_METRICS_PORT": "nine"}, "must be a number"),
+        ({"CONFID_METRICS_PORT": "9100", "CONFID_METRICS": "off"}, "CONFID_METRICS is off"),
+        ({"CONFID_METRICS_HOST": "127.0.0.1"}, "needs CONFID_METRICS_PORT"),
+        ({"CONFID_METRICS": "maybe"}, "CONFID_METRICS must be"),
+        ({"CONFID_LOG_FORMAT": "xml"}, "plain, json"),
+        ({"CONFID_LOG_LEVEL": "verbose"}, "debug, info, warning, error"),
+    ],
+)
+def test_bad_values_stop_start_up(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)
+
+
+def test_log_format_and_level_are_case_blind() -> None:
+    settings = Settings.from_env({"CONFID_LOG_FORMAT": "JSON", "CONFID_LOG_LEVEL": "Debug"})
+    assert (settings.log_format, settings.log_level) == ("json", "debug")
+
+
+def test_smtp_settings_are_read(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {
+            "CONFID_SMTP_HOST": "mailpit",
+            "CONFID_SMTP_PORT": "465",
+            "CONFID_SMTP_TLS": "on",
+            "CONFID_SMTP_CA_FILE": str(tmp_path / "ca.pem"),
+            "CONFID_EMAIL_MAX_ATTEMPTS": "5",
+            "CONFID_EMAIL_RETRY_BASE_SECONDS": "30",
+            "CONFID_EMAIL_POLL_SECONDS": "2",
+        }
+    )
+    assert (settings.smtp_host, settings.smtp_port, settings.smtp_tls) == ("mailpit", 465, True)
+    assert settings.smtp_ca_file == tmp_path / "ca.pem"
+    assert (settings.email_max_attempts, settings.email_retry_base_seconds) == (5, 30)
+    assert settings.email_poll_seconds == 2
+    defaults = Settings.from_env({})
+    assert (defaults.email_max_attempts, defaults.email_retry_base_seconds) == (8, 60)
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"CONFID_SMTP_TLS": "1", "CONFID_SMTP_STARTTLS": "1"},
+        {"CONFID_EMAIL_MAX_ATTEMPTS": "0"},
+        {"CONFID_EMAIL_MAX_ATTEMPTS": "2.5"},
+        {"CONFID_EMAIL_RETRY_BASE_SECONDS": "-1"},
+    ],
+)
+def test_bad_email_settings_stop_start_up(env: dict[str, str]) -> None:
+    with pytest.raises(SettingsError):
+        Settings.from_env(env)
+
+
+def test_rate_limit_settings() -> None:
+    settings = Settings.from_env({"CONFID_RATE_LIMIT_HELPDESK": "300/5"})
+    assert settings.rate_limit_helpdesk == RateLimit(300, 5)
+    assert settings.rate_limit_admin == DEFAULT_RATE_LIMITS["admin"]
+    assert Settings.from_env({"CONFID_RATE_LIMIT_ADMIN": "off"}).rate_limit_admin is None
+    assert Settings.from_env({"CONFID_MAX_QUERY_COST": "500"}).max_query_cost == 500
+    from app.settings import SettingsError
+
+    for bad in ("300", "x/5", "0/5", "300/0", "-1/1"):
+        with pytest.raises(SettingsError, match="CONFID_RATE_LIMIT_AUDITOR"):
+            Settings.from_env({"CONFID_RATE_LIMIT_AUDITOR": bad})

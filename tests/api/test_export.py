@@ -1,22 +1,17 @@
-"""GET /audit/export and offline verification of what it writes, in both formats."""
+"""GET /audit/export (app.api.export): manifests, filters and both formats, verified
+offline; refusals; no secret in what is stored, exported or logged; CSV that survives
+awkward text and never starts a spreadsheet formula."""
 
 from __future__ import annotations
 
 import json
 import logging
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from app.audit.verify import verify_export
-from tests.support.api import ROOT, TOKENS, Api, operation
-from tests.support.audit import export_text, history
-
-
-def lines(text: str) -> list[str]:
-    return text.splitlines(keepends=True)
+from tests.support.api import TOKENS, Api, error_code, operation
+from tests.support.audit import export_text, history, split_lines
 
 
 async def test_full_export_has_a_manifest_and_verifies(api: Api) -> None:
@@ -31,7 +26,7 @@ async def test_full_export_has_a_manifest_and_verifies(api: Api) -> None:
     assert manifest["firstSequence"] == 1 and manifest["headHash"] == entries[-1]["hash"]
     assert end == {"type": "end", "count": len(entries)}
     assert [r["type"] for r in records[1:3]] == ["checkpoint", "checkpoint"]
-    result = verify_export(lines(text))
+    result = verify_export(split_lines(text))
     assert result.ok and result.checked == len(entries) and result.checkpoints_checked == 2
 
 
@@ -39,7 +34,7 @@ async def test_csv_export_verifies_too(api: Api) -> None:
     await history(api)
     text = await export_text(api, format="csv")
     assert text.startswith("#manifest,") and "\r\nsequence,occurredAt," in text
-    result = verify_export(lines(text))
+    result = verify_export(split_lines(text))
     assert result.ok, result.render()
 
 
@@ -50,18 +45,8 @@ async def test_filtered_export_is_partial_and_verifies(api: Api) -> None:
     manifest = json.loads(text.splitlines()[0])
     assert manifest["partial"] is True and manifest["count"] == 3
     assert manifest["filter"]["action"] == "RESET"
-    result = verify_export(lines(text))
+    result = verify_export(split_lines(text))
     assert result.ok and result.partial and result.checked == 3
-
-
-async def test_a_cut_off_or_edited_file_is_refused(api: Api) -> None:
-    await history(api)
-    text = await export_text(api)
-    cut = verify_export(lines(text)[:-3])
-    assert not cut.ok and "cut off" in (cut.reason or "")
-    edited = text.replace('"reason":"r2"', '"reason":"r9"')
-    result = verify_export(lines(edited))
-    assert not result.ok and "edited" in (result.reason or "")
 
 
 @pytest.mark.parametrize(
@@ -99,36 +84,6 @@ async def test_no_token_or_pin_appears_in_entries_exports_or_logs(
         assert " pin " not in haystack.lower() and "pin:" not in haystack.lower()
 
 
-async def test_the_offline_tool(api: Api, tmp_path: Path) -> None:
-    await history(api)
-    good = tmp_path / "trail.jsonl"
-    good.write_text(await export_text(api))
-    pem = tmp_path / "confid.pem"
-    pem.write_text((await api.client.get("/audit/public-key")).text)
-    bad = tmp_path / "bad.jsonl"
-    bad.write_text(good.read_text().replace('"reason":"r3"', '"reason":"r8"'))
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "app.audit", "verify", *args],
-                              cwd=ROOT, capture_output=True, text=True, check=False)  # fmt: skip
-
-    ok = run(str(good), "--public-key", str(pem))
-    assert ok.returncode == 0 and ok.stdout.startswith("OK:")
-    invalid = run(str(bad), "--public-key", str(pem))
-    assert invalid.returncode == 1 and "INVALID at sequence" in invalid.stdout
-    missing = run(str(tmp_path / "nope.jsonl"))
-    assert missing.returncode == 2
-    other_key = tmp_path / "other.pem"
-    subprocess.run([sys.executable, "-m", "app.audit", "keygen", "--out",
-                    str(tmp_path / "k.pem")], cwd=ROOT, capture_output=True, check=True,
-                   text=True)  # fmt: skip
-    from app.domain.signing import Signer, public_pem
-
-    other_key.write_text(public_pem(Signer.from_pem((tmp_path / "k.pem").read_bytes()).public))
-    foreign = run(str(good), "--public-key", str(other_key))
-    assert foreign.returncode == 1 and "not signed by confid's key" in foreign.stdout
-
-
 async def test_csv_survives_awkward_text(api: Api) -> None:
     user = await api.enabled_user()
     for reason in ["a\n\nb", "x\n# y", "a\rb", 'comma, "quote"; semicolon', "ünï ✓"]:
@@ -143,18 +98,10 @@ async def test_csv_survives_awkward_text(api: Api) -> None:
         operation("SetConferenceId"), {"input": {"userId": user["id"], "conferenceId": ""}}
     )
     text = await export_text(api, format="csv")
-    result = verify_export(lines(text))
+    result = verify_export(split_lines(text))
     assert result.ok, result.render()
-    json_result = verify_export(lines(await export_text(api)))
+    json_result = verify_export(split_lines(await export_text(api)))
     assert json_result.ok and json_result.checked == result.checked
-
-
-async def test_a_mangled_csv_row_is_reported_not_a_crash(api: Api) -> None:
-    await history(api)
-    rows = lines(await export_text(api, format="csv"))
-    rows[5] = "garbage,row\n"
-    result = verify_export(rows)
-    assert not result.ok and result.first_invalid_sequence is not None
 
 
 FORMULAS = ['=HYPERLINK("http://x","y")', "+SUM(1)", "-2+3", "@SUM(1)", "\tindented", "'quoted"]
@@ -184,66 +131,29 @@ async def test_csv_cells_never_start_a_spreadsheet_formula(api: Api) -> None:
     )
     assert refused["resetConferenceId"]["auditEvent"]["userRef"] == "@SUM(1)"
     text = await export_text(api, format="csv")
-    rows = [row for row in csv.reader(lines(text)) if row and not row[0].startswith("#")]
+    rows = [row for row in csv.reader(split_lines(text)) if row and not row[0].startswith("#")]
     for row in rows[1:]:
         for cell in row:
             assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
-    result = verify_export(lines(text))
+    result = verify_export(split_lines(text))
     assert result.ok, result.render()
     # The values come back exactly: read the CSV and the JSON export side by side.
     from app.domain.export import read_export
 
-    from_csv = [v[1] for k, v in read_export(lines(text)) if k == "entry"]
-    from_json = [v[1] for k, v in read_export(lines(await export_text(api))) if k == "entry"]
+    from_csv = [v[1] for k, v in read_export(split_lines(text)) if k == "entry"]
+    from_json = [v[1] for k, v in read_export(split_lines(await export_text(api))) if k == "entry"]
     assert from_csv == from_json
     assert {e.reason for e in from_csv} >= set(FORMULAS)
     assert {e.user_agent for e in from_csv} >= {"=1+1+cmd|' /C calc'!A0"}
 
 
-async def test_control_characters_in_a_reason_are_refused(api: Api) -> None:
-    user = await api.enabled_user()
-    for reason in ["bell\x07", "esc\x1b[2J", "nul\x00"]:
-        data = await api.data(
-            operation("ResetConferenceId"), {"input": {"userId": user["id"], "reason": reason}}
-        )
-        payload = data["resetConferenceId"]
-        assert [e["code"] for e in payload["userErrors"]] == ["INVALID_CHARACTERS"]
-        assert payload["userErrors"][0]["field"] == ["input", "reason"]
-        assert payload["auditEvent"]["outcome"] == "REJECTED"
+async def test_out_of_range_export_times_and_cursors(api: Api) -> None:
+    headers = {"Authorization": f"Bearer {TOKENS['auditor']}"}
+    for params in ({"from": "9999-12-31T23:00:00-05:00"}, {"to": "0001-01-01T00:00:00+01:00"}):
+        response = await api.client.get("/audit/export", params=params, headers=headers)
+        assert response.status_code == 400
+    from app.api.pagination import encode_cursor
 
-
-def test_a_first_format_csv_still_reads_and_verifies() -> None:
-    """Exports written before cells were made safe (format 1) are read as they were."""
-    from app.domain.chain import GENESIS_HASH, seal
-    from app.domain.encoding import record
-    from app.domain.entry import BY_NAME
-    from app.domain.export import CSV_COLUMNS, comment_line, csv_text, read_export
-    from tests.support.entries import draft
-
-    entry = seal(draft(), 1, GENESIS_HASH)
-    data = record(entry)
-    # A first-format file has only the columns of fields that encoding 1 already had.
-    later = {"actorIssuer", "actorSubject", "actorDisplayName"}
-    old_columns = [
-        c
-        for c in CSV_COLUMNS
-        if c not in later and (c.startswith("actor") or BY_NAME[c].since == 1)
-    ]
-    cells = {
-        **{k: "" if v is None else str(v) for k, v in data.items()},
-        "errorCodes": json.dumps(data["errorCodes"]),
-        "recipients": json.dumps(data["recipients"], ensure_ascii=False),
-        "actorName": "alice",
-        "actorRole": "ADMIN",
-        "toNonPrimary": "true",
-        "signature": "",
-    }
-    text = (
-        comment_line("manifest", {"format": "confid-audit-export/1", "count": 1})
-        + csv_text(old_columns)
-        + csv_text([cells[c] for c in old_columns])
-        + comment_line("end", {"count": 1})
-    )
-    (read,) = [v[1] for k, v in read_export(lines(text)) if k == "entry"]
-    assert read == entry
-    assert verify_export(lines(text)).ok
+    for key in (10**30, 0, -5):
+        body = await api.gql(operation("ListAuditEvents"), {"after": encode_cursor("audit", [key])})
+        assert error_code(body) == "BAD_REQUEST"

@@ -1,4 +1,5 @@
-"""Subscriptions over a real websocket, against two confid instances on one database."""
+"""Subscriptions over graphql-transport-ws (app.api.live, app.api.subscriptions) with a
+real websocket, against two confid instances on one database."""
 
 from __future__ import annotations
 

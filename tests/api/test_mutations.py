@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from app.api.ids import encode_id
-from tests.support.api import Api, operation
-
-
-async def set_id(api: Api, user_id: str, conference_id: str, **extra: Any) -> dict[str, Any]:
-    data = await api.data(
-        operation("SetConferenceId"),
-        {"input": {"userId": user_id, "conferenceId": conference_id, **extra}},
-    )
-    result: dict[str, Any] = data["setConferenceId"]
-    return result
+from app.settings import Settings
+from tests.support.api import Api, make_api, operation
+from tests.support.changes import set_id
 
 
 async def reset(api: Api, user_id: str, token: str = "admin", **extra: Any) -> dict[str, Any]:
@@ -267,3 +261,27 @@ async def test_a_blank_reason_is_no_reason(api: Api) -> None:
     assert payload["userErrors"] == []
     data = await api.data(operation("ListAuditEvents"), {"first": 1})
     assert data["auditEvents"]["edges"][0]["node"]["reason"] is None
+
+
+async def test_control_characters_in_a_reason_are_refused(api: Api) -> None:
+    user = await api.enabled_user()
+    for reason in ["bell\x07", "esc\x1b[2J", "nul\x00"]:
+        data = await api.data(
+            operation("ResetConferenceId"), {"input": {"userId": user["id"], "reason": reason}}
+        )
+        payload = data["resetConferenceId"]
+        assert [e["code"] for e in payload["userErrors"]] == ["INVALID_CHARACTERS"]
+        assert payload["userErrors"][0]["field"] == ["input", "reason"]
+        assert payload["auditEvent"]["outcome"] == "REJECTED"
+
+
+async def test_emails_off_for_the_tenant(settings: Settings, raw_database: Any) -> None:
+    api = await make_api(replace(settings, send_emails_automatically=False), raw_database)
+    user = await api.enabled_user()
+    data = await api.data(operation("ResetConferenceId"), {"input": {"userId": user["id"]}})
+    assert data["resetConferenceId"]["notification"]["status"] == "SUPPRESSED"
+    asked = await api.data(
+        operation("ResetConferenceId"), {"input": {"userId": user["id"], "sendEmail": True}}
+    )
+    assert asked["resetConferenceId"]["notification"]["status"] == "RECORDED"
+    await api.client.aclose()

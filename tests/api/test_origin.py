@@ -54,3 +54,30 @@ async def test_an_unsafe_client_request_id_is_not_kept(api: Api) -> None:
     for unsafe in ("x" * 65, "a b", "=cmd|' /C calc'!A0"):
         node, request_id = await reset_with(api, {"X-Request-Id": unsafe})
         assert node["clientRequestId"] is None and node["requestId"] == request_id
+
+
+async def test_the_actor_and_origin_are_recorded(api: Api) -> None:
+    user = await api.enabled_user()
+    response = await api.post(
+        {"query": operation("ResetConferenceId"), "variables": {"input": {"userId": user["id"]}}},
+        token="helpdesk",
+        headers={"X-Request-Id": "ticket-4711", "User-Agent": "helpdesk-console/2"},
+    )
+    event = response.json()["data"]["resetConferenceId"]["auditEvent"]
+    # confid's own request id answers and is recorded; the client's is kept beside it.
+    request_id = response.headers["X-Request-Id"]
+    assert request_id != "ticket-4711" and len(request_id) == 16
+    data = await api.data(operation("ListAuditEvents"), {"first": 1})
+    node = data["auditEvents"]["edges"][0]["node"]
+    assert node["sequence"] == event["sequence"]
+    assert node["actor"] == {
+        "name": "helpdesk-1",
+        "role": "HELPDESK",
+        "issuer": None,
+        "subject": None,
+        "displayName": None,
+    }
+    assert node["sourceIp"] == "203.0.113.7"
+    assert node["userAgent"] == "helpdesk-console/2"
+    assert node["requestId"] == request_id
+    assert node["clientRequestId"] == "ticket-4711"

@@ -1,4 +1,5 @@
-"""Roles (SPEC §3): what each may do; a refused request writes nothing."""
+"""Roles (SPEC §3) as permission checks (app.api.permissions): what each may do; a
+refused request writes nothing."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.support.api import Api, operation
+from tests.support.audit import trail_length
 
 ALLOWED = {
     "Viewer": {"admin", "helpdesk", "auditor"},
@@ -55,11 +57,6 @@ async def variables(api: Api, name: str) -> dict[str, Any]:
     }.get(name, {})
 
 
-async def trail_length(api: Api) -> int:
-    data = await api.data(operation("ListAuditEvents"), {"first": 1})
-    return int(data["auditEvents"]["edges"][0]["node"]["sequence"])
-
-
 @pytest.mark.parametrize("role", ["admin", "helpdesk", "auditor"])
 @pytest.mark.parametrize("name", sorted(ALLOWED))
 async def test_role_matrix(api: Api, role: str, name: str) -> None:
@@ -80,47 +77,3 @@ async def test_role_matrix(api: Api, role: str, name: str) -> None:
         assert error["extensions"]["code"] == "FORBIDDEN"
         assert role in error["message"]
         assert await trail_length(api) == before, "a refused request wrote to the trail"
-
-
-async def test_viewer_names_the_token(api: Api) -> None:
-    data = await api.data(operation("Viewer"), token="helpdesk")
-    assert data["viewer"] == {
-        "name": "helpdesk-1",
-        "role": "HELPDESK",
-        "issuer": None,
-        "subject": None,
-        "displayName": None,
-    }
-
-
-async def test_the_actor_and_origin_are_recorded(api: Api) -> None:
-    user = await api.enabled_user()
-    response = await api.post(
-        {"query": operation("ResetConferenceId"), "variables": {"input": {"userId": user["id"]}}},
-        token="helpdesk",
-        headers={"X-Request-Id": "ticket-4711", "User-Agent": "helpdesk-console/2"},
-    )
-    event = response.json()["data"]["resetConferenceId"]["auditEvent"]
-    # confid's own request id answers and is recorded; the client's is kept beside it.
-    request_id = response.headers["X-Request-Id"]
-    assert request_id != "ticket-4711" and len(request_id) == 16
-    data = await api.data(operation("ListAuditEvents"), {"first": 1})
-    node = data["auditEvents"]["edges"][0]["node"]
-    assert node["sequence"] == event["sequence"]
-    assert node["actor"] == {
-        "name": "helpdesk-1",
-        "role": "HELPDESK",
-        "issuer": None,
-        "subject": None,
-        "displayName": None,
-    }
-    assert node["sourceIp"] == "203.0.113.7"
-    assert node["userAgent"] == "helpdesk-console/2"
-    assert node["requestId"] == request_id
-    assert node["clientRequestId"] == "ticket-4711"
-
-
-async def test_seeding_is_recorded_as_system(api: Api) -> None:
-    data = await api.data(operation("ListAuditEvents"), {"actor": "system", "first": 5})
-    nodes = [e["node"] for e in data["auditEvents"]["edges"]]
-    assert nodes and all(n["actor"]["role"] == "SYSTEM" and n["action"] == "ASSIGN" for n in nodes)

@@ -1,6 +1,7 @@
-"""Rate limits per token with the default buckets (issue 9, row 3 and item 6): a flood of
-changes stops with 429 after a bounded number of audit entries; people at a person's
-pace never meet the limit. The buckets' clock is frozen, so nothing here depends on time."""
+"""Rate limits per token (app.api.throttle) with the default buckets (issue 9, row 3 and
+item 6): a flood of changes stops with 429 after a bounded number of audit entries; people
+at a person's pace never meet the limit; the `rateLimit` field and refunds. The buckets'
+clock is frozen, so nothing here depends on time."""
 
 from __future__ import annotations
 
@@ -218,16 +219,3 @@ async def test_a_role_without_a_limit(settings: Settings, raw_database: Any) -> 
         assert error["extensions"]["cost"]["maximumAvailable"] == 5
     finally:
         await api.client.aclose()
-
-
-def test_rate_limit_settings() -> None:
-    settings = Settings.from_env({"CONFID_RATE_LIMIT_HELPDESK": "300/5"})
-    assert settings.rate_limit_helpdesk == RateLimit(300, 5)
-    assert settings.rate_limit_admin == DEFAULT_RATE_LIMITS["admin"]
-    assert Settings.from_env({"CONFID_RATE_LIMIT_ADMIN": "off"}).rate_limit_admin is None
-    assert Settings.from_env({"CONFID_MAX_QUERY_COST": "500"}).max_query_cost == 500
-    from app.settings import SettingsError
-
-    for bad in ("300", "x/5", "0/5", "300/0", "-1/1"):
-        with pytest.raises(SettingsError, match="CONFID_RATE_LIMIT_AUDITOR"):
-            Settings.from_env({"CONFID_RATE_LIMIT_AUDITOR": bad})

@@ -1,4 +1,5 @@
-"""A THROTTLED answer (HTTP 429: nothing was executed) is waited out and sent again."""
+"""Talking to a running confid (app.cli.client): a THROTTLED answer (HTTP 429: nothing was
+executed) is waited out and sent again."""
 
 from __future__ import annotations
 

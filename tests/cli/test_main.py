@@ -1,6 +1,6 @@
-"""The installed `confid` console script as a shell runs it: the token only from the
-environment or a file, every exit code, plain output without a terminal, live progress
-with one."""
+"""The `confid` command (app.cli.main) and the installed console script as a shell runs it:
+the token only from the environment or a file, every exit code, plain output without a
+terminal, live progress with one; and a CLI that imports none of confid's insides."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from app.cli.main import cli
 from tests.support.api import ROOT, TOKENS
 from tests.support.cli import CONFID, Confid, no_escape_codes
 from tests.support.served import free_port
@@ -89,8 +90,6 @@ def test_json_errors_are_the_servers_document(confid: Confid) -> None:
 def test_help_everywhere_has_examples() -> None:
     from click.testing import CliRunner
 
-    from app.cli.main import cli
-
     def walk(command: object, path: tuple[str, ...]) -> list[tuple[object, tuple[str, ...]]]:
         found = [(command, path)]
         for name, sub in getattr(command, "commands", {}).items():
@@ -141,3 +140,17 @@ def test_progress_is_live_on_a_terminal(confid: Confid) -> None:
     assert "\x1b[" in screen  # the live display: colours and cursor movement
     assert "fetching: 5 users" not in screen  # no plain progress lines on a terminal
     assert "Adele" in screen or "@contoso.example" in screen
+
+
+def test_the_cli_imports_no_service_store_or_api_module() -> None:
+    code = "import sys, app.cli.main; print('\\n'.join(sorted(sys.modules)))"
+    modules = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.split()
+    forbidden = [
+        m
+        for m in modules
+        if m.split(".")[:2] in (["app", "services"], ["app", "store"], ["app", "api"])
+        or m in ("app.main", "strawberry", "pymongo", "starlette")
+    ]
+    assert forbidden == []

@@ -1,5 +1,6 @@
-"""Fast verification: signatures checked only where no checkpoint vouches, and every
-finding exactly the one a check of every signature reports."""
+"""The chain verifier (app.domain.verifier), pure: hashes, links and the gapless sequence;
+fast verification checks signatures only where no checkpoint vouches, and every finding is
+exactly the one a check of every signature reports."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from app.domain.checkpoint import Checkpoint, checkpoint_message
 from app.domain.entry import AuditEntry
 from app.domain.signing import Signer
 from app.domain.verifier import ChainVerification, ChainVerifier
-from tests.domain.test_chain import draft
+from tests.support.entries import numbered_draft
 
 SIGNER = Signer.generate()
 OTHER = Signer.generate()  # a key confid does not know: a forger's
@@ -28,7 +29,7 @@ def signed_chain(n: int, signer: Signer = SIGNER) -> list[AuditEntry]:
     entries: list[AuditEntry] = []
     previous = GENESIS_HASH
     for i in range(1, n + 1):
-        entries.append(seal(draft(i), i, previous, signer))
+        entries.append(seal(numbered_draft(i), i, previous, signer))
         previous = entries[-1].hash
     return entries
 
@@ -231,3 +232,54 @@ def test_resume_refuses_a_changed_or_missing_anchor_and_a_bad_checkpoint() -> No
     assert bad.first_invalid_sequence == 6 and "not validly signed" in (bad.reason or "")
     with pytest.raises(ValueError):
         resumed(entries, cps, 7, entries[6])
+
+
+def chain(n: int) -> list[AuditEntry]:
+    entries: list[AuditEntry] = []
+    previous = GENESIS_HASH
+    for i in range(1, n + 1):
+        entries.append(seal(numbered_draft(i), i, previous))
+        previous = entries[-1].hash
+    return entries
+
+
+def verify(entries: list[AuditEntry]) -> tuple[bool, int | None]:
+    v = ChainVerifier()
+    for e in entries:
+        v.feed(e)
+    result = v.result()
+    return result.ok, result.first_invalid_sequence
+
+
+def test_a_clean_chain_verifies() -> None:
+    entries = chain(5)
+    assert verify(entries) == (True, None)
+    v = ChainVerifier()
+    for e in entries:
+        v.feed(e)
+    assert v.result().head_hash == entries[-1].hash
+
+
+def test_an_edited_field_is_found() -> None:
+    entries = chain(5)
+    entries[2] = replace(entries[2], new_conference_id="0000001")
+    assert verify(entries) == (False, 3)
+
+
+def test_a_deleted_entry_is_named() -> None:
+    entries = chain(5)
+    del entries[1]
+    assert verify(entries) == (False, 2)
+
+
+def test_a_rehashed_edit_breaks_the_next_link() -> None:
+    entries = chain(5)
+    edited = replace(entries[2], reason="rewritten")
+    entries[2] = seal(
+        replace(numbered_draft(3), reason="rewritten"), edited.sequence, edited.previous_hash
+    )
+    assert verify(entries) == (False, 4)
+
+
+def test_empty_chain_is_ok() -> None:
+    assert verify([]) == (True, None)

@@ -10,7 +10,6 @@ import pytest
 from app.domain.models import NotificationStatus
 from app.notify.smtp import SmtpConfig, SmtpTransport
 from app.notify.transport import OutgoingEmail
-from app.settings import Settings, SettingsError
 from tests.support.mailserver import DROP, MailServer, make_certificate, serving
 from tests.support.served import free_port
 
@@ -137,37 +136,3 @@ async def test_an_untrusted_certificate_is_never_sent_to(tmp_path: Path) -> None
     assert result.status is NotificationStatus.RETRYING
     assert result.error is not None and "TLS" in result.error
     assert sum(mail.data_commands.values()) == 0
-
-
-def test_smtp_settings_are_read(tmp_path: Path) -> None:
-    settings = Settings.from_env(
-        {
-            "CONFID_SMTP_HOST": "mailpit",
-            "CONFID_SMTP_PORT": "465",
-            "CONFID_SMTP_TLS": "on",
-            "CONFID_SMTP_CA_FILE": str(tmp_path / "ca.pem"),
-            "CONFID_EMAIL_MAX_ATTEMPTS": "5",
-            "CONFID_EMAIL_RETRY_BASE_SECONDS": "30",
-            "CONFID_EMAIL_POLL_SECONDS": "2",
-        }
-    )
-    assert (settings.smtp_host, settings.smtp_port, settings.smtp_tls) == ("mailpit", 465, True)
-    assert settings.smtp_ca_file == tmp_path / "ca.pem"
-    assert (settings.email_max_attempts, settings.email_retry_base_seconds) == (5, 30)
-    assert settings.email_poll_seconds == 2
-    defaults = Settings.from_env({})
-    assert (defaults.email_max_attempts, defaults.email_retry_base_seconds) == (8, 60)
-
-
-@pytest.mark.parametrize(
-    "env",
-    [
-        {"CONFID_SMTP_TLS": "1", "CONFID_SMTP_STARTTLS": "1"},
-        {"CONFID_EMAIL_MAX_ATTEMPTS": "0"},
-        {"CONFID_EMAIL_MAX_ATTEMPTS": "2.5"},
-        {"CONFID_EMAIL_RETRY_BASE_SECONDS": "-1"},
-    ],
-)
-def test_bad_email_settings_stop_start_up(env: dict[str, str]) -> None:
-    with pytest.raises(SettingsError):
-        Settings.from_env(env)

@@ -10,11 +10,16 @@ from typing import Any
 import pytest
 
 from app.settings import Settings
-from tests.support.api import OPERATIONS, TOKENS, make_api, operation, operation_header
+from tests.support.api import (
+    OPERATION_NAMES,
+    TOKENS,
+    make_api,
+    operation,
+    operation_header,
+)
 
-FILES = sorted(p.stem for p in OPERATIONS.glob("*.graphql"))
 # Subscriptions run over a websocket: tests/api/test_live.py runs their examples.
-SUBSCRIPTIONS = [name for name in FILES if "\nsubscription " in operation(name)]
+SUBSCRIPTIONS = [name for name in OPERATION_NAMES if "\nsubscription " in operation(name)]
 
 
 def first_role(name: str) -> str:
@@ -23,7 +28,7 @@ def first_role(name: str) -> str:
     return next(r for r in ("admin", "auditor", "helpdesk") if r in roles.split("(")[0])
 
 
-@pytest.mark.parametrize("name", [name for name in FILES if name not in SUBSCRIPTIONS])
+@pytest.mark.parametrize("name", [name for name in OPERATION_NAMES if name not in SUBSCRIPTIONS])
 async def test_example_runs_as_written_on_a_fresh_demo(
     settings: Settings, raw_database: Any, name: str
 ) -> None:
@@ -44,5 +49,5 @@ async def test_example_runs_as_written_on_a_fresh_demo(
 
 
 def test_no_example_carries_a_fixed_idempotency_key() -> None:
-    for name in FILES:
+    for name in OPERATION_NAMES:
         assert '"idempotencyKey": "' not in (operation_header(name, "variables") or ""), name

@@ -8,14 +8,12 @@ import pytest
 from graphql import OperationDefinitionNode, parse, validate
 
 from app.api.schema import schema
-from tests.support.api import OPERATIONS, ROOT, Api, operation
-
-FILES = sorted(p.stem for p in OPERATIONS.glob("*.graphql"))
+from tests.support.api import OPERATION_NAMES, ROOT, Api, is_subscription, operation
 
 
 def test_every_root_field_has_an_operation() -> None:
     covered = set()
-    for name in FILES:
+    for name in OPERATION_NAMES:
         for definition in parse(operation(name)).definitions:
             assert isinstance(definition, OperationDefinitionNode)
             covered |= {s.name.value for s in definition.selection_set.selections}  # type: ignore[attr-defined]
@@ -27,7 +25,7 @@ def test_every_root_field_has_an_operation() -> None:
     assert query_fields | mutation_fields | subscription_fields <= covered
 
 
-@pytest.mark.parametrize("name", FILES)
+@pytest.mark.parametrize("name", OPERATION_NAMES)
 def test_operation_is_valid_and_named_after_its_file(name: str) -> None:
     document = parse(operation(name))
     assert validate(schema._schema, document) == []
@@ -37,16 +35,12 @@ def test_operation_is_valid_and_named_after_its_file(name: str) -> None:
     assert "# variables:" in operation(name)
 
 
-def _subscription(name: str) -> bool:
-    return any(line.startswith("subscription ") for line in operation(name).splitlines())
-
-
 @pytest.mark.parametrize(
     "name",
     [
         n
-        for n in FILES
-        if not operation(n).lstrip("# \n").count("mutation ") and not _subscription(n)
+        for n in OPERATION_NAMES
+        if not operation(n).lstrip("# \n").count("mutation ") and not is_subscription(n)
     ],
 )
 async def test_read_operations_run_for_an_admin(api: Api, name: str) -> None:
@@ -71,11 +65,3 @@ def test_exported_sdl_is_current() -> None:
 
 def test_no_python_in_graphql_folder() -> None:
     assert list((ROOT / "graphql").rglob("*.py")) == []
-
-
-@pytest.mark.parametrize("name", [n for n in FILES if _subscription(n)])
-async def test_subscriptions_are_refused_over_http(api: Api, name: str) -> None:
-    response = await api.post({"query": operation(name)})
-    assert response.status_code == 400
-    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
-    assert "websocket" in response.json()["errors"][0]["message"]

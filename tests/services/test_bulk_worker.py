@@ -1,13 +1,5 @@
-"""A bulk reset interrupted anywhere still resets every selected user exactly once.
-
-Crash points: the process killed after k users; killed in the middle of a user's change
-(after each step of the change path, by the `fault` hook of `create_app`); killed at
-every single database write the job makes (and the request that starts it); a worker
-that stalls while its lease expires and a second app on the same database takes over;
-a graceful restart (the lease is given back) and a hard one (the lease must expire).
-Afterwards: one reset, one audit entry and one email per selected user, an intact
-chain, a job that ended once.
-"""
+"""The bulk reset worker (app.services.bulk_worker): a job interrupted anywhere still resets
+every selected user exactly once."""
 
 from __future__ import annotations
 

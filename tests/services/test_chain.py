@@ -1,4 +1,5 @@
-"""Appends from two processes on one database stay gapless and linked."""
+"""Appending to the audit chain (app.services.chain): appends from two processes on one
+database stay gapless and linked; an operation is appended once."""
 
 from __future__ import annotations
 

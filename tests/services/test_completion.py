@@ -1,5 +1,6 @@
-"""Writes whose outcome the driver cannot report: a commit that landed but raised, and an
-undo racing a commit. Neither may leave an ID outside the registry or a change unaudited."""
+"""Finishing and undoing changes (app.services.completion): a commit that landed but raised
+is finished, not undone; an undo never takes back a commit; recovery writes the actor the
+change's intent named."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ from typing import Any
 import pytest
 from pymongo.errors import AutoReconnect
 
+from app.domain.access import Principal
+from app.domain.models import RequestMeta, Role
+from app.services.steps import Step
 from app.settings import Settings
 from tests.support.api import make_api
 from tests.support.database import WrappedDatabase
-from tests.support.faults import META
+from tests.support.faults import META, Fault, ProcessDied, first_enabled
 from tests.support.invariants import assert_consistent
 
 
@@ -94,41 +98,36 @@ async def test_an_undo_never_takes_back_a_commit(settings: Settings, raw_databas
     await assert_consistent(raw_database)
 
 
-async def test_a_keyed_retry_finishes_the_first_change_instead_of_running_twice(
+async def test_a_change_recovered_after_a_crash_still_names_the_person(
     settings: Settings, raw_database: Any
 ) -> None:
-    armed = False
-
-    async def fail_once_after_commit(step: Any) -> None:
-        nonlocal armed
-        if step.value == "committed" and armed:
-            armed = False
-            raise RuntimeError("network gone after the commit")
-
-    api = await make_api(
-        replace(settings, recovery_grace_seconds=0), raw_database, fault=fail_once_after_commit
+    """The person rides on the change's intent, so recovery writes the same actor."""
+    issuer = "https://login.example/tenant/v2.0"
+    person = Principal(
+        "alice@example.test", Role.ADMIN, issuer=issuer, subject="alice",
+        display_name="Alice Admin",
+    )  # fmt: skip
+    fault = Fault()
+    quick = replace(settings, recovery_grace_seconds=0)
+    first = await make_api(quick, raw_database, fault=fault)
+    user = await first_enabled(raw_database)
+    fault.step = Step.COMMITTED
+    with pytest.raises(ProcessDied):
+        await first.services.changes.reset(
+            RequestMeta(actor=person.actor, request_id="r1"), user["_id"], None, None
+        )
+    await asyncio.sleep(0.01)  # recovery only touches state older than the grace period
+    second = await make_api(quick, raw_database)  # a fresh process recovers at start-up
+    await first.client.aclose()
+    await second.client.aclose()
+    entry = await raw_database.get_collection("audit_events").find_one(
+        {"userId": user["_id"], "action": "RESET"}
     )
-    services = api.services
-    user = await raw_database.get_collection("users").find_one({"audio": {"$exists": True}})
-
-    async def attempt() -> Any:
-        return await services.changes.reset(META, user["_id"], idempotency_key="retry-me")
-
-    armed = True
-    with pytest.raises(RuntimeError):
-        await attempt()
-    await asyncio.sleep(0.01)
-    retried = await attempt()
-    again = await attempt()
-    assert retried.problems == [] and retried.audit_event is not None
-    assert again.audit_event is not None
-    assert again.audit_event.sequence == retried.audit_event.sequence
-    resets = await raw_database.get_collection("audit_events").count_documents(
-        {"action": "RESET", "outcome": "SUCCESS"}
-    )
-    emails = await raw_database.get_collection("notifications").count_documents(
-        {"kind": "CONFERENCE_ID_CHANGED"}
-    )
-    assert (resets, emails) == (1, 1)
-    await api.client.aclose()
+    assert entry["actor"] == {
+        "name": "alice@example.test",
+        "role": "ADMIN",
+        "issuer": issuer,
+        "subject": "alice",
+        "displayName": "Alice Admin",
+    }
     await assert_consistent(raw_database)

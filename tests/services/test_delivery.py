@@ -1,9 +1,6 @@
-"""Emails through GraphQL, the outbox and its worker to a real SMTP server (aiosmtpd).
-
-Retries are made without waiting: the retry base is 0 (every retry due at once), and the
-worker's pass is driven directly (`run_once`), except where two confid instances run
-their own workers against one database.
-"""
+"""Emails through GraphQL, the outbox and the delivery worker (app.services.delivery) to a
+real SMTP server (aiosmtpd): sent once, retried when the server says later, failed when it
+refuses, never sent twice by two instances."""
 
 from __future__ import annotations
 

@@ -1,11 +1,18 @@
-"""Idempotency keys: a retried mutation changes nothing more; a reused key is refused."""
+"""Idempotency keys (app.services.idempotency): a retried mutation changes nothing more; a
+reused key is refused; a keyed retry finishes the first change instead of running twice."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
-from tests.support.api import Api, operation
+import pytest
+
+from app.settings import Settings
+from tests.support.api import Api, make_api, operation
+from tests.support.faults import META
+from tests.support.invariants import assert_consistent
 
 
 async def count(api: Api, collection: str) -> int:
@@ -102,3 +109,43 @@ async def test_a_person_and_a_static_token_of_the_same_name_never_share_keys(api
     assert not first.replayed and not second.replayed
     assert first.audit_event and second.audit_event
     assert second.audit_event.sequence == first.audit_event.sequence + 1
+
+
+async def test_a_keyed_retry_finishes_the_first_change_instead_of_running_twice(
+    settings: Settings, raw_database: Any
+) -> None:
+    armed = False
+
+    async def fail_once_after_commit(step: Any) -> None:
+        nonlocal armed
+        if step.value == "committed" and armed:
+            armed = False
+            raise RuntimeError("network gone after the commit")
+
+    api = await make_api(
+        replace(settings, recovery_grace_seconds=0), raw_database, fault=fail_once_after_commit
+    )
+    services = api.services
+    user = await raw_database.get_collection("users").find_one({"audio": {"$exists": True}})
+
+    async def attempt() -> Any:
+        return await services.changes.reset(META, user["_id"], idempotency_key="retry-me")
+
+    armed = True
+    with pytest.raises(RuntimeError):
+        await attempt()
+    await asyncio.sleep(0.01)
+    retried = await attempt()
+    again = await attempt()
+    assert retried.problems == [] and retried.audit_event is not None
+    assert again.audit_event is not None
+    assert again.audit_event.sequence == retried.audit_event.sequence
+    resets = await raw_database.get_collection("audit_events").count_documents(
+        {"action": "RESET", "outcome": "SUCCESS"}
+    )
+    emails = await raw_database.get_collection("notifications").count_documents(
+        {"kind": "CONFERENCE_ID_CHANGED"}
+    )
+    assert (resets, emails) == (1, 1)
+    await api.client.aclose()
+    await assert_consistent(raw_database)

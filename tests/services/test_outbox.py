@@ -1,4 +1,5 @@
-"""Delivery status is honest: a failing transport leaves FAILED, not SENT or RECORDED."""
+"""The outbox (app.services.outbox): delivery status is honest, a failing transport leaves
+FAILED, not SENT or RECORDED."""
 
 from __future__ import annotations
 

@@ -91,20 +91,3 @@ async def test_change_interrupted_after_each_step(
     else:
         assert new_id == old_id and successes == [] and emails == 0
     await assert_consistent(raw_database)
-
-
-async def test_a_stale_lock_does_not_block_the_next_change(
-    settings: Settings, raw_database: Any
-) -> None:
-    fault = Fault()
-    api = await make_api(replace(settings, recovery_grace_seconds=0), raw_database,
-                         fault=fault)  # fmt: skip
-    user = await first_enabled(raw_database)
-    fault.step = Step.CLAIMED
-    with pytest.raises(ProcessDied):
-        await api.services.changes.reset(META, user["_id"], None, None)
-    await asyncio.sleep(0.01)
-    outcome = await api.services.changes.reset(META, user["_id"], None, None)
-    assert outcome.problems == []
-    await api.client.aclose()
-    await assert_consistent(raw_database)

@@ -1,4 +1,4 @@
-"""The process's tail of the trail and of the email records, driven poll by poll."""
+"""The process's tail of the audit trail (app.services.tail), driven poll by poll."""
 
 from __future__ import annotations
 
@@ -14,19 +14,14 @@ from app.domain.models import (
     SYSTEM_META,
     AuditAction,
     AuditOutcome,
-    Notification,
-    NotificationKind,
-    NotificationStatus,
 )
 from app.domain.reads import AuditFilter
-from app.domain.subscription import NotificationFilter
 from app.services import tail as tail_module
 from app.services.chain import AuditChain
-from app.services.email_tail import NotificationTail
-from app.services.feed import Subscriber, SubscriberDropped
+from app.services.feed import SubscriberDropped
 from app.services.tail import AuditTail
 from app.store.audit import AuditRepository
-from app.store.notifications import NotificationRepository
+from tests.support.live import subscribe
 
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 
@@ -57,36 +52,6 @@ class Trail:
         for _ in range(count):
             self.appended += 1
             await self.chain.append(draft(self.appended, **kinds))
-
-
-class Reader:
-    """Reads a subscription; can tell whether something is waiting without losing it."""
-
-    def __init__(self, stream: Any) -> None:
-        self.stream = stream
-        self._next: asyncio.Future[Any] | None = None
-
-    def _pending(self) -> asyncio.Future[Any]:
-        if self._next is None:
-            self._next = asyncio.ensure_future(anext(self.stream))
-        return self._next
-
-    async def take(self, count: int) -> list[Any]:
-        out = []
-        for _ in range(count):
-            out.append(await asyncio.wait_for(self._pending(), 5))
-            self._next = None
-        return out
-
-    async def idle(self) -> bool:
-        """True when nothing is waiting to be read right now."""
-        pending = self._pending()
-        await asyncio.sleep(0.01)
-        return not pending.done()
-
-
-async def subscribe(tail: Any, *args: Any, **kwargs: Any) -> Reader:
-    return Reader(await tail.subscribe(*args, **kwargs))
 
 
 @pytest.fixture
@@ -195,54 +160,7 @@ async def test_the_subscription_leaves_the_tail_when_closed() -> None:
     await trail.tail.close()
 
 
-def test_a_dropped_subscriber_forgets_what_it_held() -> None:
-    subscriber: Subscriber[int] = Subscriber(lambda n: n % 2 == 0, capacity=2)
-    for n in range(5):
-        subscriber.offer(n)  # 0, 2 kept; 1, 3 refused by the filter; 4 overflows
-    assert subscriber.dropped is not None and subscriber.waiting == 0
-
-
 # --- the email records ------------------------------------------------------------------
-
-
-def note(n: int, status: NotificationStatus = NotificationStatus.PENDING) -> Notification:
-    return Notification(
-        id=f"n{n}", kind=NotificationKind.CONFERENCE_ID_CHANGED, to=("a@x.example",),
-        subject="s", body="b", conference_id="5550147", status=status,
-        created_at=datetime.now(UTC), to_primary_address=True, audit_sequence=n,
-        user_id="u1" if n % 2 else "u2", operation_id=f"op{n}",
-    )  # fmt: skip
-
-
-async def test_email_records_arrive_once_per_change_and_never_older() -> None:
-    database: Any = AsyncMongoMockClient()["t"]
-    repo = NotificationRepository(database)
-    await repo.record(note(1))  # already there before anyone listened
-    feed = NotificationTail(
-        repo, lambda: datetime.now(UTC), poll=3600, capacity=100, window=timedelta(hours=1)
-    )
-    everything = await subscribe(feed, NotificationFilter())
-    mine = await subscribe(feed, NotificationFilter(user_id="u1"))
-    await repo.record(note(2))
-    await repo.record(note(3))
-    await feed.poll_once()
-    await feed.poll_once()  # the window reads them again: they are not offered twice
-    now = datetime.now(UTC)
-    assert await repo.claim_first("n3", now, "me")
-    assert await repo.settle("n3", NotificationStatus.PENDING, 1, NotificationStatus.SENT)
-    await feed.poll_once()
-    got = [(n.id, n.status) for n in await everything.take(3)]
-    assert got == [
-        ("n2", NotificationStatus.PENDING),
-        ("n3", NotificationStatus.PENDING),
-        ("n3", NotificationStatus.SENT),  # claim and settle between two looks: the latest
-    ]
-    assert [(n.id, n.status) for n in await mine.take(2)] == [
-        ("n3", NotificationStatus.PENDING),
-        ("n3", NotificationStatus.SENT),
-    ]
-    assert await everything.idle()
-    await feed.close()
 
 
 async def test_an_append_in_this_process_wakes_the_tail() -> None:

@@ -1,5 +1,6 @@
-"""`aggregate` on the embedded store runs a leading `$match` (and `$project`) as a find:
-the answers are mongomock's own pipeline's, without copying the whole collection."""
+"""The driver differences kept in app.store.database: `aggregate` on the embedded store runs
+a leading `$match` (and `$project`) as a find, and the answers are mongomock's own
+pipeline's, without copying the whole collection."""
 
 from __future__ import annotations
 
@@ -71,17 +72,3 @@ async def test_a_pipeline_on_whole_documents_gives_mongomocks_own_answer() -> No
     fast, plain = await both(events, pipeline)
     assert [r["doc"]["_id"] for r in fast] == [r["doc"]["_id"] for r in plain] == [397, 398]
     assert fast == plain
-
-
-async def test_the_aggregates_have_their_covering_indexes() -> None:
-    """On MongoDB each aggregate is answered from one index (see app.store.activity)."""
-    from app.store.indexes import ensure_indexes
-
-    database = AsyncMongoMockClient()["t"]
-    await ensure_indexes(database)
-    events = await database.get_collection("audit_events").index_information()
-    assert events["activity"]["key"] == [
-        ("occurredAt", 1), ("bridgeId", 1), ("action", 1), ("outcome", 1)
-    ]  # fmt: skip
-    notes = await database.get_collection("notifications").index_information()
-    assert notes["stats_by_time"]["key"] == [("createdAt", 1), ("status", 1)]

@@ -1,4 +1,5 @@
-"""The hand-over lease on a notification: taken atomically, settled once, never twice."""
+"""The notifications collection (app.store.notifications): the hand-over lease on a
+notification is taken atomically and settled once, never twice."""
 
 from __future__ import annotations
 

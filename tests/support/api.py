@@ -24,14 +24,23 @@ TOKENS = {
 }
 
 # Tests drive confid at machine speed, far past any person's pace: their buckets are vast
-# (still metered, so every response carries its cost). tests/api/test_rate_limits.py
+# (still metered, so every response carries its cost). tests/api/test_throttle.py
 # checks the real defaults.
 VAST = RateLimit(1_000_000, 1_000_000)
+
+
+#: The names of the operation files (graphql/operations/<name>.graphql).
+OPERATION_NAMES = sorted(p.stem for p in OPERATIONS.glob("*.graphql"))
 
 
 def operation(name: str) -> str:
     """The text of graphql/operations/<name>.graphql, as users paste it."""
     return (OPERATIONS / f"{name}.graphql").read_text(encoding="utf-8")
+
+
+def is_subscription(name: str) -> bool:
+    """True for an operation file that holds a subscription."""
+    return any(line.startswith("subscription ") for line in operation(name).splitlines())
 
 
 def operation_header(name: str, key: str) -> str | None:
@@ -109,3 +118,19 @@ async def make_api(settings: Settings, database: Any, **kwargs: Any) -> Api:
     transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 4242))
     client = httpx.AsyncClient(transport=transport, base_url="http://confid.test")
     return Api(app=app, client=client, services=services)
+
+
+def error_code(body: dict[str, Any]) -> str:
+    """The `extensions.code` of the one error of a GraphQL answer."""
+    (error,) = body["errors"]
+    result: str = error["extensions"]["code"]
+    return result
+
+
+def response_codes(body: dict[str, Any]) -> list[str]:
+    """The `extensions.code` of every error of a GraphQL answer (none: `[]`)."""
+    return [e["extensions"]["code"] for e in body.get("errors", [])]
+
+
+#: The admin token's Authorization header, for requests sent without `Api.post`.
+ADMIN = {"Authorization": f"Bearer {TOKENS['admin']}"}

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from app.domain.entry import AuditDraft
 from app.domain.errors import UserErrorCode
-from app.domain.models import Actor, AuditAction, AuditOutcome, RequestMeta, Role
+from app.domain.models import SYSTEM_META, Actor, AuditAction, AuditOutcome, RequestMeta, Role
 
 
 def draft(**meta: str | None) -> AuditDraft:
@@ -26,4 +26,23 @@ def draft(**meta: str | None) -> AuditDraft:
         recipients=("a@x.example", "ü@y.example"),
         to_non_primary=True,
         operation_id="op_1",
+    )
+
+
+def numbered_draft(n: int) -> AuditDraft:
+    """The n-th entry of a plain chain: a system reset of user `u<n>`, operation `op<n>`."""
+    return AuditDraft(
+        occurred_at=datetime(2026, 11, 29, 8, 30, 0, 123456, tzinfo=UTC),
+        action=AuditAction.RESET,
+        outcome=AuditOutcome.SUCCESS,
+        error_codes=(),
+        user_id=f"u{n}",
+        bridge_id="default",
+        previous_conference_id="8390146",
+        new_conference_id="5550147",
+        meta=SYSTEM_META,
+        reason="née – ünïcode",
+        recipients=(),
+        to_non_primary=False,
+        operation_id=f"op{n}",
     )

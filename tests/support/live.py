@@ -131,3 +131,33 @@ async def head(instance: Instance) -> int:
 async def enabled_user_ids(instance: Instance) -> list[str]:
     data = await instance.data(operation("ListUsers"), {"first": 100})
     return [e["node"]["id"] for e in data["users"]["edges"] if e["node"]["audioConferencing"]]
+
+
+class Reader:
+    """Reads a subscription; can tell whether something is waiting without losing it."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self._next: asyncio.Future[Any] | None = None
+
+    def _pending(self) -> asyncio.Future[Any]:
+        if self._next is None:
+            self._next = asyncio.ensure_future(anext(self.stream))
+        return self._next
+
+    async def take(self, count: int) -> list[Any]:
+        out = []
+        for _ in range(count):
+            out.append(await asyncio.wait_for(self._pending(), 5))
+            self._next = None
+        return out
+
+    async def idle(self) -> bool:
+        """True when nothing is waiting to be read right now."""
+        pending = self._pending()
+        await asyncio.sleep(0.01)
+        return not pending.done()
+
+
+async def subscribe(tail: Any, *args: Any, **kwargs: Any) -> Reader:
+    return Reader(await tail.subscribe(*args, **kwargs))

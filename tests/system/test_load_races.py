@@ -1,4 +1,5 @@
-"""Fifty-request races in process, through a database that yields around every call."""
+"""Fifty-request races in process, through a database that yields around every call: the
+whole change path under load (tests/e2e/test_uvicorn.py runs the same over real HTTP)."""
 
 from __future__ import annotations
 

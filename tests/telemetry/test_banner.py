@@ -1,60 +1,12 @@
-"""CONFID_METRICS*, CONFID_LOG_* and the banner built from them."""
+"""The start-up banner (app.telemetry.banner): where the admin page, GraphiQL, the tokens
+and the metrics are."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from app.settings import Settings, SettingsError
+from app.settings import Settings
 from app.telemetry.banner import Banner, browsable
-
-
-def test_metrics_are_off_unless_asked_for() -> None:
-    settings = Settings.from_env({})
-    assert (settings.metrics, settings.metrics_port, settings.metrics_host) == (False, None, None)
-    assert (settings.log_format, settings.log_level) == ("plain", "info")
-
-
-@pytest.mark.parametrize(
-    ("env", "want"),
-    [
-        ({"CONFID_METRICS": "on"}, (True, None, None)),
-        ({"CONFID_METRICS_PORT": "9100"}, (True, 9100, None)),
-        ({"CONFID_METRICS": "yes", "CONFID_METRICS_PORT": "9100"}, (True, 9100, None)),
-        (
-            {"CONFID_METRICS_PORT": "9100", "CONFID_METRICS_HOST": "10.0.0.5"},
-            (True, 9100, "10.0.0.5"),
-        ),
-    ],
-)
-def test_metrics_settings(env: dict[str, str], want: tuple[object, ...]) -> None:
-    settings = Settings.from_env(env)
-    assert (settings.metrics, settings.metrics_port, settings.metrics_host) == want
-
-
-@pytest.mark.parametrize(
-    ("env", "message"),
-    [
-        ({"CONFID_METRICS_PORT": "8000"}, "a port of its own"),
-        ({"CONFID_PORT": "9000", "CONFID_METRICS_PORT": "9000"}, "a port of its own"),
-        ({"CONFID_METRICS_PORT": "0"}, "a port of its own"),
-        ({"CONFID_METRICS_PORT": "nine"}, "must be a number"),
-        ({"CONFID_METRICS_PORT": "9100", "CONFID_METRICS": "off"}, "CONFID_METRICS is off"),
-        ({"CONFID_METRICS_HOST": "127.0.0.1"}, "needs CONFID_METRICS_PORT"),
-        ({"CONFID_METRICS": "maybe"}, "CONFID_METRICS must be"),
-        ({"CONFID_LOG_FORMAT": "xml"}, "plain, json"),
-        ({"CONFID_LOG_LEVEL": "verbose"}, "debug, info, warning, error"),
-    ],
-)
-def test_bad_values_stop_start_up(env: dict[str, str], message: str) -> None:
-    with pytest.raises(SettingsError, match=message):
-        Settings.from_env(env)
-
-
-def test_log_format_and_level_are_case_blind() -> None:
-    settings = Settings.from_env({"CONFID_LOG_FORMAT": "JSON", "CONFID_LOG_LEVEL": "Debug"})
-    assert (settings.log_format, settings.log_level) == ("json", "debug")
 
 
 def test_the_banner_says_where_everything_is(tmp_path: Path) -> None:

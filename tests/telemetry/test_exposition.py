@@ -1,5 +1,5 @@
-"""A real `python -m app` under uvicorn: the metrics port of its own, JSON and plain logs,
-and the start-up banner."""
+"""Serving /metrics (app.telemetry.exposition) from a real `python -m app` under uvicorn:
+the metrics port of its own, JSON and plain logs, and the start-up banner."""
 
 from __future__ import annotations
 

@@ -1,11 +1,11 @@
-"""One access-log line per request, plain or JSON, with the request id and never a secret."""
+"""The request middleware (app.telemetry.requests): one access-log line per request, plain
+or JSON, with the request id and never a secret; the throttle hook; a crash logged once."""
 
 from __future__ import annotations
 
 import json
 import logging
 import re
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -23,7 +23,7 @@ from app.api.exchange import note_throttled
 from app.api.origin import RequestOrigin
 from app.services.tokens import hash_token
 from app.settings import Settings
-from app.telemetry.logs import ACCESS_KEYS, JsonFormatter, PlainFormatter, access_message
+from app.telemetry.logs import ACCESS_KEYS, JsonFormatter, PlainFormatter
 from app.telemetry.metrics import Metrics
 from app.telemetry.requests import RequestTelemetry
 from tests.support.api import TOKENS, Api, make_api, operation
@@ -158,28 +158,6 @@ async def test_a_name_cannot_forge_a_line(
     assert "\n" not in text
     assert 'actor="eve\\n2026-01-01T00:00:00.000Z INFO confid.access GET / 200"' in text
     await odd.client.aclose()
-
-
-def test_the_plain_message_leaves_out_what_is_absent() -> None:
-    fields: dict[str, Any] = dict.fromkeys(ACCESS_KEYS)
-    fields.update(method="GET", path="/a b", status=404, duration_ms=0.04, errors=[])
-    assert access_message(fields) == 'GET "/a b" 404 0.0ms'
-    fields.update(errors=["BAD_REQUEST", "FORBIDDEN"], request_id="r1", client_ip="::1")
-    assert (
-        access_message(fields) == 'GET "/a b" 404 0.0ms errors=BAD_REQUEST,FORBIDDEN rid=r1 ip=::1'
-    )
-
-
-def test_an_exception_in_json_mode_stays_one_line() -> None:
-    try:
-        raise ValueError("boom")
-    except ValueError:
-        record = logging.LogRecord(
-            "confid", logging.ERROR, __file__, 1, "failed", (), sys.exc_info()
-        )
-    text = JsonFormatter().format(record)
-    assert "\n" not in text
-    assert "ValueError: boom" in json.loads(text)["exception"]
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""A short soak against a real uvicorn process: invariants and zero unexpected errors."""
+"""The soak tool (app.tools.soak): a short soak against a real uvicorn process, its
+invariants and zero unexpected errors."""
 
 from __future__ import annotations
 
