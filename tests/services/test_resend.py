@@ -9,30 +9,12 @@ from typing import Any
 import pytest
 
 from app.api.ids import decode_id, encode_id
-from app.notify.smtp import SmtpConfig, SmtpTransport
 from app.services.steps import Step
 from app.settings import Settings
 from tests.support.api import Api, make_api, operation
 from tests.support.faults import Fault, ProcessDied
 from tests.support.invariants import assert_consistent
-from tests.support.mailserver import MailServer, serving
-
-REFUSED = "550 5.2.1 mailbox disabled"
-
-
-def smtp(port: int) -> SmtpTransport:
-    return SmtpTransport(SmtpConfig("127.0.0.1", port, sender="confid@contoso.example"))
-
-
-async def failed_email(api: Api, mail: MailServer) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Send conference info while the server refuses it for good; then let it accept."""
-    mail.script = [REFUSED]
-    user = await api.enabled_user()
-    data = await api.data(operation("SendConferenceInfo"), {"input": {"userId": user["id"]}})
-    note = data["sendConferenceInfo"]["notification"]
-    assert (note["status"], note["error"]) == ("FAILED", REFUSED)
-    mail.script = []
-    return user, note
+from tests.support.mailserver import REFUSED, MailServer, failed_email, serving, smtp
 
 
 async def resend(
@@ -150,29 +132,3 @@ async def test_a_resend_interrupted_after_its_commit_is_finished_still_linked(
     for api in (first, second):
         await api.client.aclose()
     await assert_consistent(raw_database)
-
-
-async def test_the_email_may_be_named_by_id_as_the_issue_spells_it(
-    settings: Settings, raw_database: Any
-) -> None:
-    """`resendNotification(id)` and `resendNotification(input: {notificationId})` are one
-    mutation; naming the email both ways, or neither, is a client's mistake."""
-    async with serving(MailServer()) as mail:
-        api = await make_api(settings, raw_database, transport=smtp(mail.port))
-        _, old = await failed_email(api, mail)
-        by_id = await api.gql(
-            "mutation($id: ID) { resendNotification(id: $id) { notification { resendOf { id } } "
-            "userErrors { code } } }",
-            {"id": old["id"]},
-        )
-        both = await api.gql(
-            "mutation($id: ID) { resendNotification(id: $id, input: {notificationId: $id}) "
-            "{ userErrors { code } } }",
-            {"id": old["id"]},
-        )
-        neither = await api.gql("mutation { resendNotification { userErrors { code } } }")
-    assert by_id["data"]["resendNotification"]["userErrors"] == []
-    assert by_id["data"]["resendNotification"]["notification"]["resendOf"]["id"] == old["id"]
-    for refused in (both, neither):
-        assert refused["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
-    await api.client.aclose()

@@ -1,5 +1,6 @@
 """A real SMTP server (aiosmtpd) on loopback, in the test's own event loop, scripted per
-message: each message's n-th DATA gets the n-th reply of the script, then 250."""
+message: each message's n-th DATA gets the n-th reply of the script, then 250. Also
+confid's transport to it, and an email it refused for good."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from app.notify.smtp import SmtpConfig, SmtpTransport
+from tests.support.api import Api, operation
 
 ACCEPT = "250 2.0.0 queued"
 DROP = "drop"  # close the connection once the data is in, before any reply
@@ -146,3 +150,23 @@ def make_certificate(folder: Path) -> tuple[ssl.SSLContext, Path]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_file, key_file)
     return context, cert_file
+
+
+#: A permanent refusal: the email is FAILED at once, and may be resent.
+REFUSED = "550 5.2.1 mailbox disabled"
+
+
+def smtp(port: int) -> SmtpTransport:
+    """confid's SMTP transport to the test server on `port` (plain SMTP, no login)."""
+    return SmtpTransport(SmtpConfig("127.0.0.1", port, sender="confid@contoso.example"))
+
+
+async def failed_email(api: Api, mail: MailServer) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Send conference info while the server refuses it for good; then let it accept."""
+    mail.script = [REFUSED]
+    user = await api.enabled_user()
+    data = await api.data(operation("SendConferenceInfo"), {"input": {"userId": user["id"]}})
+    note = data["sendConferenceInfo"]["notification"]
+    assert (note["status"], note["error"]) == ("FAILED", REFUSED)
+    mail.script = []
+    return user, note
