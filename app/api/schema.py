@@ -53,5 +53,5 @@ schema = ConfidSchema(
 # Every root field, field with arguments, async field and list of objects has a price in
 # app/api/field_costs.py; a new one without it stops confid at import, not in production.
 _unpriced = undeclared(schema._schema)
-if _unpriced:  # pragma: no cover - tests/api/test_cost.py names them first
+if _unpriced:  # pragma: no cover - tests/api/test_field_costs.py names them first
     raise RuntimeError(f"fields without a cost in app/api/field_costs.py: {_unpriced}")
