@@ -48,7 +48,7 @@ FIELD_COSTS: dict[str, FieldCost] = {
     "Query.user": FieldCost(own=1),
     "Query.users": FieldCost(own=1),
     "Query.bridges": FieldCost(items=10),  # cached in process; few per tenant
-    "Query.checkConferenceId": FieldCost(own=LOOKUP),  # not a free oracle (README, Roles)
+    "Query.checkConferenceId": FieldCost(own=LOOKUP),  # not a free oracle (docs/api.md, Roles)
     "Query.lookupConferenceId": FieldCost(own=LOOKUP),
     "Query.auditSigningKey": FieldCost(),
     "Query.rateLimit": FieldCost(),

@@ -1,5 +1,5 @@
 """Rate limits per token: a leaky bucket of cost points per token name, sized by role,
-held in this process (README, "Rate limits"), and what one request spent from it."""
+held in this process (docs/api.md, "Rate limits"), and what one request spent from it."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 // Words for codes: what each role may do, why an ID was refused, what an email status means.
 
-/** What each role may do, mirroring the README's role table (the server still decides). */
+/** What each role may do, mirroring the role table in docs/api.md (the server still decides). */
 export const PERMISSIONS = {
   ADMIN: { change: true, choose: true, readTrail: true, bulk: true },
   HELPDESK: { change: true, choose: false, readTrail: false, bulk: false },
