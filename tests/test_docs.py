@@ -348,7 +348,7 @@ async def test_the_readme_example_is_what_a_fresh_demo_answers(tmp_path: Path) -
 # --- links --------------------------------------------------------------------------
 
 PAGES = [README, ROOT / "CONTRIBUTING.md", ROOT / "SECURITY.md", ROOT / "CHANGELOG.md",
-         *sorted(DOCS.glob("*.md"))]  # fmt: skip
+         ROOT / "tests" / "README.md", *sorted(DOCS.glob("*.md"))]  # fmt: skip
 
 
 def _prose(path: Path) -> str:
