@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,13 +39,21 @@ def browser() -> Iterator[Any]:
         from playwright.sync_api import sync_playwright
     except ImportError:
         unavailable("Playwright for Python is not installed (pip install -e '.[test]')")
+    # The machine's Chromium, else the one `playwright install chromium` downloaded (scripts/test
+    # tries that when the machine has none).
     executable = str(CHROMIUM) if os.access(CHROMIUM, os.X_OK) else shutil.which("chromium")
-    if executable is None:
-        unavailable(f"Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)")
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_ARGS
-        )
+        if executable is None and not Path(playwright.chromium.executable_path).is_file():
+            unavailable(
+                f"Chromium is not installed at {CHROMIUM} (apt-get install -y chromium, "
+                "or python -m playwright install --with-deps chromium)"
+            )
+        try:
+            launched = playwright.chromium.launch(
+                executable_path=executable, headless=True, args=CHROMIUM_ARGS
+            )
+        except Exception as error:
+            unavailable(f"Chromium did not start: {str(error).splitlines()[0]}")
         try:
             yield launched
         finally:
