@@ -158,6 +158,10 @@ def default_resources(keys: list[SigningKey]) -> dict[str, dict[str, Any]]:
     }
 
 
+class PortTaken(RuntimeError):
+    """Another process bound the provider's port between free_port() and the provider."""
+
+
 @dataclass
 class Provider:
     """One running oidc-provider process; `restart` redeploys it with other keys."""
@@ -194,7 +198,20 @@ class Provider:
             "resources": default_resources(self.keys),
         }
 
-    def start(self) -> None:
+    def start(self, *, same_port: bool = False) -> None:
+        """Start the provider; a port taken meanwhile (free_port cannot reserve it) is retried
+        on another one, unless the issuer must stay the same (`restart`)."""
+        for _ in range(5):
+            try:
+                self._start_once()
+                return
+            except PortTaken:
+                if same_port:
+                    raise
+                self.port = free_port()
+        self._start_once()
+
+    def _start_once(self) -> None:
         node = shutil.which("node")
         if node is None:
             unavailable("Node.js is not installed: the OpenID provider tests need it")
@@ -217,10 +234,9 @@ class Provider:
         line = self.process.stdout.readline().decode()  # blocks until `ready` or exit
         if not line.startswith("ready "):
             self.stop()
-            raise RuntimeError(
-                f"the OpenID provider did not start: {line!r}\n"
-                + (self.folder / f"idp-{self.port}.log").read_text(errors="replace")[-3000:]
-            )
+            output = (self.folder / f"idp-{self.port}.log").read_text(errors="replace")
+            failure = PortTaken if "EADDRINUSE" in output else RuntimeError
+            raise failure(f"the OpenID provider did not start: {line!r}\n" + output[-3000:])
 
     def stop(self) -> None:
         if self.process is None:
@@ -242,7 +258,7 @@ class Provider:
         deadline = time.monotonic() + 10
         while True:  # the port may linger for a moment after the old process exits
             try:
-                self.start()
+                self.start(same_port=True)
                 return
             except RuntimeError:
                 if time.monotonic() > deadline:
