@@ -1,6 +1,7 @@
 # Sourced by scripts/*: make .venv (Python 3.11+) and install confid into it when needed.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CALLER_DIR="$PWD"  # scripts taking the caller's file names go back here before they run
 cd "$ROOT"
 extras="${CONFID_EXTRAS:-}"
 PY="${PYTHON:-python3}"

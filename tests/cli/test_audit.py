@@ -131,11 +131,13 @@ def test_checkpoints_key_access_log_and_evidence(confid: Confid) -> None:
 
 
 def test_the_older_scripts_run_the_same_commands(confid: Confid, tmp_path: Path) -> None:
+    # Run from the caller's folder with relative file names: they are the caller's files.
     out = tmp_path / "trail.jsonl"
     env = confid.env("auditor")
     env.pop("CONFID_URL")
     exported = subprocess.run(
-        [str(ROOT / "scripts" / "audit-export"), "--url", confid.url, "--out", str(out)],
+        [str(ROOT / "scripts" / "audit-export"), "--url", confid.url, "--out", "trail.jsonl"],
+        cwd=tmp_path,
         env=env,
         capture_output=True,
         text=True,
@@ -143,20 +145,23 @@ def test_the_older_scripts_run_the_same_commands(confid: Confid, tmp_path: Path)
         timeout=120,
     )
     assert exported.returncode == 0, exported.stderr
+    assert out.is_file() and not (ROOT / "trail.jsonl").exists()
     verified = subprocess.run(
-        [str(ROOT / "scripts" / "audit-verify"), str(out)],
+        [str(ROOT / "scripts" / "audit-verify"), "trail.jsonl"],
+        cwd=tmp_path,
         env=env,
         capture_output=True,
         text=True,
         check=False,
         timeout=120,
     )
-    assert verified.returncode == 0 and verified.stdout.splitlines()[-1].startswith("OK: ")
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout.splitlines()[-1].startswith("OK: ")
     token_file = tmp_path / "token"
     token_file.write_text(TOKENS["helpdesk"] + "\n")
     refused = subprocess.run(
         [str(ROOT / "scripts" / "audit-export"), "--url", confid.url, "--token-file",
-         str(token_file), "--out", str(tmp_path / "no.jsonl")],
+         "token", "--out", "no.jsonl"], cwd=tmp_path,
         env={k: v for k, v in env.items() if k != "CONFID_TOKEN"},
         capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
