@@ -116,7 +116,7 @@ class Query(TrailQuery, RateLimitQuery, BulkQuery, ActivityQuery):
         return User(_user=found) if found else None
 
     @strawberry.field(
-        description="Users in directory order, optionally filtered by `search`.",
+        description="Users in directory order, optionally filtered by `search` and `bridgeId`.",
         extensions=requires(Capability.READ_DIRECTORY),
     )
     async def users(
@@ -130,13 +130,18 @@ class Query(TrailQuery, RateLimitQuery, BulkQuery, ActivityQuery):
                 description="Case-insensitive text found in the display name or email."
             ),
         ] = None,
+        bridge_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only the users enabled on this bridge."),
+        ] = None,
     ) -> UserConnection:
         ctx = info.context
         size = check_first(first)
         key = decode_cursor(after, "users", 2)
         position = UserKey(str(key[0]), str(key[1])) if key else None
+        bridge = require_id(bridge_id, "Bridge", "bridgeId") if bridge_id is not None else None
         rows, more = await ctx.services.directory.users_page(
-            size, position, _bounded(search, "search", SEARCH_MAX) or None
+            size, position, _bounded(search, "search", SEARCH_MAX) or None, bridge
         )
         edges, page_info = page(
             ((encode_cursor("users", [k.name_key, k.user_id]), User(_user=u)) for u, k in rows),
@@ -153,19 +158,34 @@ class Query(TrailQuery, RateLimitQuery, BulkQuery, ActivityQuery):
         return [Bridge(_bridge=b) for b in await info.context.services.directory.bridges()]
 
     @strawberry.field(
-        description="Dry run of `setConferenceId`'s policy for one user; writes nothing.",
+        description="Dry run of `setConferenceId`'s policy for one user; writes nothing. "
+        "Without `userId`, checks the ID on a bridge (`bridgeId`, else the default bridge): "
+        "characters, length, weak patterns, and whether anyone holds it or it is retired.",
         extensions=requires(Capability.READ_DIRECTORY),
     )
     async def check_conference_id(
         self,
         info: Info,
-        user_id: Annotated[strawberry.ID, strawberry.argument(description="The user's id.")],
         conference_id: Annotated[str, strawberry.argument(description="The ID to check.")],
+        user_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="The user's id (the user's own bridge applies)."),
+        ] = None,
+        bridge_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Bridge to check on when no `userId` is given (default bridge)."
+            ),
+        ] = None,
     ) -> ConferenceIdCheck:
         ctx = info.context
-        problems = await ctx.services.changes.check(
-            ctx.request_meta(), require_id(user_id, "User", "userId"), conference_id
-        )
+        if user_id is not None and bridge_id is not None:
+            raise BadRequest(
+                "Pass at most one of `userId` and `bridgeId`: a user's own bridge applies."
+            )
+        user = require_id(user_id, "User", "userId") if user_id is not None else None
+        bridge = require_id(bridge_id, "Bridge", "bridgeId") if bridge_id is not None else None
+        problems = await ctx.services.changes.check(ctx.request_meta(), user, conference_id, bridge)
         return ConferenceIdCheck(valid=not problems, errors=user_errors(problems))
 
     @strawberry.field(

@@ -5,39 +5,50 @@ from __future__ import annotations
 import click
 
 from app.cli.bridges import resolve_bridge
-from app.cli.errors import Refused
+from app.cli.errors import Refused, UsageError
 from app.cli.session import Session, connection_options, refusal
 from app.cli.users import user_id
 
 
 @click.command(
     "check",
-    short_help="Would this ID be accepted for a user?",
+    short_help="Would this ID be accepted?",
     epilog="""\b
 Examples:
+  confid check 4821395
   confid check 4821395 --user adele.garcia.22@contoso.example
-  confid check 1212121 --user VXNlcjp1MDAwMjI --json
+  confid check 1212121 --bridge "Contoso Audio" --json
 Exits 0 when the ID would be accepted, 1 when not (each broken rule is printed).""",
 )
 @click.argument("conference_id", metavar="CONFERENCE_ID")
-@click.option("--user", "user", required=True, metavar="USER", help="Email address or user id.")
+@click.option("--user", "user", metavar="USER", help="Email address or user id.")
+@click.option(
+    "--bridge", metavar="BRIDGE", help="Bridge id or name, without --user (default bridge)."
+)
 @connection_options
-def check(conference_id: str, user: str) -> None:
-    """Would `confid user set` accept this ID for this user? (CheckConferenceId)
+def check(conference_id: str, user: str | None, bridge: str | None) -> None:
+    """Would `confid user set` accept this ID? (CheckConferenceId)
 
-    A dry run of the policy: length, digits, weak patterns, in use, retired. Writes nothing.
+    A dry run of the policy, writing nothing. With --user, for that user on their bridge;
+    without, on a bridge: length, digits, weak patterns, in use by anyone, retired.
     """
+    if user is not None and bridge is not None:
+        raise UsageError("pass --user or --bridge, not both: a user's own bridge applies")
     session = Session.current()
-    data = session.run(
-        "CheckConferenceId", {"userId": user_id(session, user), "conferenceId": conference_id}
-    )
+    variables = {
+        "conferenceId": conference_id,
+        "userId": user_id(session, user) if user is not None else None,
+        "bridgeId": resolve_bridge(session, bridge)["id"] if bridge is not None else None,
+    }
+    data = session.run("CheckConferenceId", variables)
     result = data["checkConferenceId"]
     if session.json_mode:
         session.output.emit(data)
     if not result["valid"]:
         raise refusal(result["errors"])
     if not session.json_mode:
-        session.output.line(f"{conference_id} would be accepted for {user}.")
+        where = f"for {user}" if user is not None else f"on {bridge or 'the default bridge'}"
+        session.output.line(f"{conference_id} would be accepted {where}.")
 
 
 @click.command(

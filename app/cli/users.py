@@ -12,6 +12,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from app.cli.bridges import resolve_bridge
 from app.cli.errors import Refused
 from app.cli.output import when
 from app.cli.pages import fetch, more_hint, page_options
@@ -163,21 +164,26 @@ def users() -> None:
     epilog="""\b
 Examples:
   confid users list --search adele
+  confid users list --bridge "Contoso Audio"
   confid users list --first 50 --after CURSOR
   confid users list --all --json > users.json""",
 )
 @click.option(
     "--search", metavar="TEXT", help="Case-insensitive text in the display name or email."
 )
+@click.option("--bridge", metavar="BRIDGE", help="Only users enabled on this bridge (id or name).")
 @page_options
 @connection_options
-def list_users(search: str | None, first: int | None, after: str | None, every_page: bool) -> None:
+def list_users(
+    search: str | None, bridge: str | None, first: int | None, after: str | None, every_page: bool
+) -> None:
     """Users in directory order with their conference IDs (ListUsers)."""
     session = Session.current()
+    bridge_id = resolve_bridge(session, bridge)["id"] if bridge is not None else None
     data = fetch(
         session,
         "ListUsers",
-        {"search": search},
+        {"search": search, "bridgeId": bridge_id},
         ("users",),
         first=first,
         after=after,

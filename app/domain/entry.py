@@ -134,8 +134,8 @@ FIELDS: tuple[EntryField, ...] = (
     EntryField("reason", "reason", Kind.OPTIONAL_TEXT,
                "The free-text reason given with the change."),
     EntryField("recipients", "recipients", Kind.TEXT_LIST,
-               "SEND_INFO: the addresses the email went to; on a refusal, only the other "
-               "address the caller asked for, if any (no email went anywhere)."),
+               "SEND_INFO: the addresses the email went to; none on a refusal (no email "
+               "went anywhere)."),
     EntryField("toNonPrimary", "to_non_primary", Kind.BOOL,
                "SEND_INFO: true when a recipient is not the user's primary address."),
     EntryField("operationId", "operation_id", Kind.TEXT,

@@ -88,9 +88,17 @@ def is_allowed(conference_id: str, length: int) -> bool:
     return not format_problems(conference_id, length)
 
 
-# C0 control characters other than tab, line feed and carriage return, and DEL: they have
-# no place in a reason and can hide text from whoever reads the trail or its export.
-_CONTROL = frozenset(chr(c) for c in (*range(0, 9), 11, 12, *range(14, 32), 127))
+# C0 control characters other than tab, line feed and carriage return, DEL, C1 controls,
+# and the bidirectional marks, embeddings, overrides and isolates (U+061C, U+200E-F,
+# U+202A-E, U+2066-9): they have no place in a reason and can hide or reorder text for
+# whoever reads the trail or its export (a reason shown right to left in a spreadsheet).
+_CONTROL = frozenset(
+    chr(c)
+    for c in (
+        *range(0, 9), 11, 12, *range(14, 32), *range(127, 160),
+        0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A),
+    )
+)  # fmt: skip
 
 
 def reason_problems(reason: str | None) -> list[Problem]:
@@ -110,7 +118,8 @@ def reason_problems(reason: str | None) -> list[Problem]:
         problems.append(
             Problem(
                 UserErrorCode.INVALID_CHARACTERS,
-                "The reason may not contain control characters (line breaks and tabs are fine).",
+                "The reason may not contain control characters or bidirectional controls "
+                "(line breaks and tabs are fine).",
                 ("reason",),
             )
         )

@@ -140,8 +140,20 @@ class ChangeService:
         await self._idempotency.settle(request, idempotency_key, outcome)
         return outcome
 
-    async def check(self, meta: RequestMeta, user_id: str, conference_id: str) -> list[Problem]:
-        """`setConferenceId`'s validation as a dry run: every problem, nothing written."""
+    async def check(
+        self,
+        meta: RequestMeta,
+        user_id: str | None,
+        conference_id: str,
+        bridge_id: str | None = None,
+    ) -> list[Problem]:
+        """`setConferenceId`'s validation as a dry run: every problem, nothing written.
+
+        Without a user, the ID is checked on a bridge (the given or default one): its
+        characters, length and weak patterns, and whether anyone holds it or it is retired.
+        """
+        if user_id is None:
+            return await self._check_on_bridge(conference_id, bridge_id)
         request = ChangeRequest(
             AuditAction.SET, user_id, meta, new_operation_id(), conference_id=conference_id
         )
@@ -149,5 +161,17 @@ class ChangeService:
         bridge = await self._bridges.get(user.audio.bridge_id) if user and user.audio else None
         problems = rules.validate(request, user, bridge)
         if problems or bridge is None:
+            return problems
+        return await self._claims.availability(bridge, conference_id, self._clock())
+
+    async def _check_on_bridge(self, conference_id: str, bridge_id: str | None) -> list[Problem]:
+        if bridge_id is None:
+            bridge = await self._bridges.default()
+        else:
+            bridge = await self._bridges.get(bridge_id)
+        if bridge is None:
+            return [rules.unknown_bridge()]
+        problems = rules.chosen_id_problems(conference_id, bridge)
+        if problems:
             return problems
         return await self._claims.availability(bridge, conference_id, self._clock())

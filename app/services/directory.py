@@ -25,9 +25,9 @@ class DirectoryService:
         return await self._users.by_email(email)
 
     async def users_page(
-        self, first: int, after: UserKey | None, search: str | None
+        self, first: int, after: UserKey | None, search: str | None, bridge_id: str | None = None
     ) -> tuple[list[tuple[User, UserKey]], bool]:
-        return await self._users.page(first, after, search)
+        return await self._users.page(first, after, search, bridge_id)
 
     async def bridges(self) -> list[Bridge]:
         return await self._bridges.all()

@@ -18,7 +18,6 @@ from app.store.users import UserRepository
 
 ATTEMPTED_ID_MAX = 32
 TARGET_MAX = 200
-ADDRESS_MAX = 254
 
 
 def _bounded(text: str | None, limit: int) -> str | None:
@@ -50,8 +49,6 @@ class Refusals:
     ) -> AuditDraft:
         audio = user.audio if user else None
         sends = request.action is AuditAction.SEND_INFO
-        # A refused send addressed nobody but the other address the caller asked for.
-        other = _bounded(request.to_address, ADDRESS_MAX)
         current = audio.conference_id if audio else None
         return AuditDraft(
             occurred_at=self._clock(),
@@ -67,9 +64,9 @@ class Refusals:
             else _bounded(request.conference_id, ATTEMPTED_ID_MAX),
             meta=request.meta,
             reason=request.reason if not reason_problems(request.reason) else None,
-            recipients=(other,) if other else (),
-            to_non_primary=other is not None
-            and (user is None or other.casefold() != user.email.casefold()),
+            # A refused send addressed nobody: the entry lists no recipients (issue 11).
+            recipients=(),
+            to_non_primary=False,
             operation_id=request.operation_id,
             incident_id=request.incident_id,
         )

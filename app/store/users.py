@@ -82,10 +82,13 @@ class UserRepository:
         return codec.user_from(doc) if doc else None
 
     async def page(
-        self, first: int, after: UserKey | None, search: str | None
+        self, first: int, after: UserKey | None, search: str | None, bridge_id: str | None = None
     ) -> tuple[list[tuple[User, UserKey]], bool]:
-        """Up to `first` users in directory order after `after`, and whether more follow."""
+        """Up to `first` users in directory order after `after`, and whether more follow;
+        with `bridge_id`, only the users enabled on that bridge."""
         clauses: list[dict[str, Any]] = []
+        if bridge_id is not None:
+            clauses.append({"audio.bridgeId": bridge_id})
         if search:
             pattern = re.escape(search.casefold())
             clauses.append(

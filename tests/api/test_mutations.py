@@ -222,7 +222,7 @@ async def test_send_conference_info_to_a_bad_address(api: Api, address: str) -> 
     assert payload["auditEvent"]["outcome"] == "REJECTED"
 
 
-async def test_a_refused_send_still_records_where_it_was_going(api: Api) -> None:
+async def test_a_refused_send_lists_nobody_it_did_not_address(api: Api) -> None:
     user = await api.disabled_user()
     data = await api.data(
         operation("SendConferenceInfo"),
@@ -230,9 +230,10 @@ async def test_a_refused_send_still_records_where_it_was_going(api: Api) -> None
     )
     payload = data["sendConferenceInfo"]
     assert error_codes(payload) == ["NOT_ENABLED"]
-    assert payload["auditEvent"]["recipients"] == ["outsider@elsewhere.example"]
-    assert payload["auditEvent"]["toNonPrimaryAddress"] is True
-    # Without another address, a refused send addressed nobody, and the trail says so.
+    assert payload["notification"] is None
+    # No email went anywhere: neither the other address asked for nor the primary one.
+    assert payload["auditEvent"]["recipients"] == []
+    assert payload["auditEvent"]["toNonPrimaryAddress"] is False
     plain = await api.data(operation("SendConferenceInfo"), {"input": {"userId": user["id"]}})
     assert plain["sendConferenceInfo"]["auditEvent"]["recipients"] == []
     assert plain["sendConferenceInfo"]["auditEvent"]["toNonPrimaryAddress"] is False

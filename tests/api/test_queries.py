@@ -79,6 +79,60 @@ async def test_check_reports_retired_ids(api: Api) -> None:
     assert [e["code"] for e in result["errors"]] == ["RETIRED"]
 
 
+async def check_on_bridge(api: Api, conference_id: str, **more: Any) -> dict[str, Any]:
+    data = await api.data(
+        operation("CheckConferenceId"), {"conferenceId": conference_id, **more}, token="helpdesk"
+    )
+    result: dict[str, Any] = data["checkConferenceId"]
+    return result
+
+
+async def test_check_without_a_user_asks_the_bridge(api: Api) -> None:
+    before = await api.data(operation("ListAuditEvents"), {"first": 1})
+    user = await api.enabled_user()
+    held = user["audioConferencing"]["conferenceId"]
+    bridge_id = user["audioConferencing"]["bridge"]["id"]
+    free = "4821395"  # no demo user holds it
+    assert await check_on_bridge(api, free) == {"valid": True, "errors": []}
+    assert await check_on_bridge(api, free, bridgeId=bridge_id) == {"valid": True, "errors": []}
+    taken = await check_on_bridge(api, held)  # held by anyone is in use: no user to exclude
+    assert [(e["code"], e["field"]) for e in taken["errors"]] == [("IN_USE", ["conferenceId"])]
+    weak = await check_on_bridge(api, "1212121")
+    assert [(e["code"], e["rule"]) for e in weak["errors"]] == [("WEAK_PATTERN", "REPEATED_GROUP")]
+    short = await check_on_bridge(api, "12345")
+    assert "WRONG_LENGTH" in [e["code"] for e in short["errors"]]
+    await api.data(operation("ResetConferenceId"), {"input": {"userId": user["id"]}})
+    retired = await check_on_bridge(api, held)
+    assert [e["code"] for e in retired["errors"]] == ["RETIRED"]
+    nowhere = await check_on_bridge(api, free, bridgeId=encode_id("Bridge", "nowhere"))
+    assert [(e["code"], e["field"]) for e in nowhere["errors"]] == [("NOT_FOUND", ["bridgeId"])]
+    both = await api.gql(
+        operation("CheckConferenceId"),
+        {"conferenceId": free, "userId": user["id"], "bridgeId": bridge_id},
+    )
+    assert both["data"] is None and both["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert "at most one of `userId` and `bridgeId`" in both["errors"][0]["message"]
+    after = await api.data(operation("ListAuditEvents"), {"first": 1})
+    latest = after["auditEvents"]["edges"][0]["node"]
+    assert latest["action"] == "RESET"  # the reset above; the checks wrote nothing
+    assert before["auditEvents"]["edges"][0]["node"]["sequence"] + 1 == latest["sequence"]
+
+
+async def test_users_on_one_bridge(api: Api) -> None:
+    everyone = await api.users()
+    bridge_id = next(u for u in everyone if u["audioConferencing"])["audioConferencing"]["bridge"][
+        "id"
+    ]
+    data = await api.data(operation("ListUsers"), {"first": 100, "bridgeId": bridge_id})
+    listed = [e["node"]["id"] for e in data["users"]["edges"]]
+    enabled = [u["id"] for u in everyone if u["audioConferencing"]]
+    assert sorted(listed) == sorted(enabled) and len(enabled) < len(everyone)
+    nowhere = await api.data(operation("ListUsers"), {"bridgeId": encode_id("Bridge", "nowhere")})
+    assert nowhere["users"]["edges"] == []
+    bad = await api.gql(operation("ListUsers"), {"bridgeId": "not-an-id"})
+    assert bad["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
 async def test_lookup_of_unknown_or_malformed_ids_is_null(api: Api) -> None:
     for conference_id in ["8390146", "", "x" * 64, '{"$ne": null}']:
         data = await api.data(operation("LookupConferenceId"), {"conferenceId": conference_id})

@@ -148,6 +148,27 @@ def test_check_then_set_a_chosen_id(confid: Confid) -> None:
     assert "(rule SEQUENCE)" in weak.stderr
 
 
+def test_check_without_a_user_and_users_on_a_bridge(confid: Confid) -> None:
+    free = confid.run("check", "3958026", role="helpdesk")
+    assert free.code == 0, free
+    assert "3958026 would be accepted on the default bridge." in free.stdout
+    held = enabled(confid, 9)
+    taken = confid.run("check", held["audioConferencing"]["conferenceId"], "--json")
+    assert taken.code == 1 and taken.json()["checkConferenceId"]["errors"][0]["code"] == "IN_USE"
+    weak = confid.run("check", "1212121", "--bridge", "contoso audio conferencing")
+    assert weak.code == 1 and "(rule REPEATED_GROUP)" in weak.stderr
+    nowhere = confid.run("check", "4821395", "--bridge", "Nowhere")
+    assert nowhere.code == 2 and "Contoso Audio Conferencing" in nowhere.stderr
+    listed = confid.run(
+        "users", "list", "--bridge", "Contoso Audio Conferencing", "--all", "--json"
+    )
+    ids = [e["node"]["id"] for e in listed.json()["users"]["edges"]]
+    enabled_ids = [u["id"] for u in confid.users() if u["audioConferencing"]]
+    assert sorted(ids) == sorted(enabled_ids) and held["id"] in ids
+    unknown = confid.run("users", "list", "--bridge", "Nowhere")
+    assert unknown.code == 2 and "no bridge has the id or name 'Nowhere'" in unknown.stderr
+
+
 def test_enable_send_info_and_notifications(confid: Confid) -> None:
     user = next(u for u in confid.users() if u["audioConferencing"] is None)
     ran = confid.run("user", "enable", user["email"], "--bridge", "contoso audio conferencing")
@@ -205,7 +226,7 @@ def test_lookup_and_bridges(confid: Confid) -> None:
         ("users", "list", "--first", "101"),
         ("audit", "events", "--action", "DELETE"),
         ("user", "frobnicate", "x"),
-        ("check", "1234567"),  # --user is required
+        ("check", "1234567", "--user", "x@contoso.example", "--bridge", "y"),  # one or other
     ],
 )
 def test_usage_mistakes_exit_2_before_any_request(confid: Confid, args: tuple[str, ...]) -> None:

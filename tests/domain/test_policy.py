@@ -80,7 +80,10 @@ def test_reason_bound() -> None:
 
 def test_reason_refuses_control_characters_but_not_line_breaks_or_tabs() -> None:
     assert reason_problems("ticket 4711:\r\n\tleaked in a forwarded invite") == []
-    for control in ("\x00", "\x1b[2J", "\x07", "\x7f", "\x0b"):
+    # Other scripts, right-to-left text and emoji (with their joiners) are fine.
+    assert reason_problems("تسريب في دعوة — Lück 👩\u200d💻 日本") == []
+    bidi = ("\u202e", "\u202a", "\u2066", "\u2069", "\u200f", "\u061c")  # overrides, isolates
+    for control in ("\x00", "\x1b[2J", "\x07", "\x7f", "\x0b", "\x85", "\x9b", *bidi):
         (problem,) = reason_problems(f"see {control} here")
         assert problem.code is UserErrorCode.INVALID_CHARACTERS and problem.field == ("reason",)
 
