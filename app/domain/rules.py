@@ -9,7 +9,7 @@ Field paths name the argument at fault; the API adds `input` for mutations.
 from __future__ import annotations
 
 from app.domain.errors import Problem, UserErrorCode
-from app.domain.models import AuditAction, Bridge, User
+from app.domain.models import AuditAction, Bridge, NotificationStatus, User
 from app.domain.operation import ChangeRequest
 from app.domain.policy import email_problems, format_problems, reason_problems
 
@@ -66,6 +66,15 @@ def retired() -> Problem:
         "This conference ID was retired and can never be assigned again, so that callers "
         "with old invites cannot land in someone else's meeting.",
         ("conferenceId",),
+    )
+
+
+def already_resent(notification_id: str, status: NotificationStatus) -> Problem:
+    return Problem(
+        UserErrorCode.NOT_RESENDABLE,
+        f"This email was already sent again as notification {notification_id} "
+        f"({status.value}); resend that one if it fails too.",
+        ("notificationId",),
     )
 
 

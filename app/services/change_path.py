@@ -24,7 +24,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from app.domain import rules
-from app.domain.errors import Rejected
+from app.domain.errors import Problem, Rejected
 from app.domain.models import AudioConferencing, AuditAction, Bridge, User
 from app.domain.operation import ChangeRequest, Intent
 from app.services.claims import Claims
@@ -35,6 +35,7 @@ from app.services.outcomes import ChangeOutcome
 from app.services.refusals import Refusals
 from app.services.steps import FaultHook, Step
 from app.store.bridges import BridgeRepository
+from app.store.notifications import NotificationRepository
 from app.store.registry import ConferenceIdRegistry
 from app.store.users import UserRepository
 
@@ -48,6 +49,7 @@ class ChangePath:
         users: UserRepository,
         bridges: BridgeRepository,
         registry: ConferenceIdRegistry,
+        notes: NotificationRepository,
         claims: Claims,
         locks: UserLocks,
         completion: Completion,
@@ -58,6 +60,7 @@ class ChangePath:
         self._users = users
         self._bridges = bridges
         self._registry = registry
+        self._notes = notes
         self._claims = claims
         self._locks = locks
         self._completion = completion
@@ -105,7 +108,7 @@ class ChangePath:
         try:
             await self._fault(Step.LOCKED)
             bridge = bridge or await self._bridge_of(user)
-            problems = rules.validate(request, user, bridge)
+            problems = rules.validate(request, user, bridge) or await self._resent(request)
             if problems or bridge is None:
                 raise Rejected(problems)
             now = self._clock()
@@ -125,6 +128,14 @@ class ChangePath:
             raise
         await self._fault(Step.COMMITTED)
         return committed, replace(user, audio=audio or user.audio), bridge
+
+    async def _resent(self, request: ChangeRequest) -> list[Problem]:
+        """A FAILED email is sent again once: asked under the user's lock, so two resends
+        of it (from any process) cannot both pass."""
+        if request.resend_of is None:
+            return []
+        again = await self._notes.resend_of(request.resend_of)
+        return [rules.already_resent(again.id, again.status)] if again else []
 
     async def _commit(
         self, intent: Intent, user: User, bridge: Bridge, new_id: str | None, now: datetime

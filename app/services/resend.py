@@ -5,6 +5,11 @@ The resend is a `sendConferenceInfo` to the same recipient, so it is audited the
 (a SEND_INFO entry, also when refused), carries the user's current conference ID and
 dial-in numbers (never a stale ID from the failed email), and gets a new notification id,
 hence a new `Message-ID`: receivers that saw the old one do not drop it as a duplicate.
+
+A FAILED email is sent again at most once: the change path refuses a second resend of it
+under the user's lock (NOT_RESENDABLE, naming the resend, which may itself be resent if it
+fails too), so a double click or two admins at once send one email. A retry with the same
+idempotency key replays the first resend.
 """
 
 from __future__ import annotations

@@ -69,6 +69,8 @@ async def ensure_indexes(database: Database) -> None:
     )
     # The live email tail: records written since a moment (app.services.email_tail).
     await notes.create_index([("updatedAt", ASCENDING), ("_id", ASCENDING)], name="by_change")
+    # resendNotification: has this FAILED email been sent again already?
+    await notes.create_index([("resendOf", ASCENDING)], sparse=True, name="by_resend_of")
     # The delivery workers' query: RETRYING records by when they are due.
     await notes.create_index(
         [("status", ASCENDING), ("nextAttemptAt", ASCENDING)], name="due_retries"

@@ -57,6 +57,11 @@ class NotificationRepository:
         doc = await self._notes.find_one({"_id": notification_id})
         return codec.notification_from(doc) if doc else None
 
+    async def resend_of(self, notification_id: str) -> Notification | None:
+        """The email that sent `notification_id` again, if one did."""
+        doc = await self._notes.find_one({"resendOf": notification_id})
+        return codec.notification_from(doc) if doc else None
+
     async def claim_first(self, notification_id: str, now: datetime, owner: str) -> bool:
         """Take the lease on a PENDING record's first hand-over; False if someone has it."""
         result = await self._notes.update_one(

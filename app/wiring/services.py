@@ -177,7 +177,8 @@ def _changes(
     claims = Claims(stores.registry, parts.randbelow)
     refusals = Refusals(stores.users, chain, clock)
     path = ChangePath(
-        users=stores.users, bridges=stores.bridges, registry=stores.registry, claims=claims,
+        users=stores.users, bridges=stores.bridges, registry=stores.registry,
+        notes=stores.notes, claims=claims,
         locks=UserLocks(stores.users, completion, clock, wait), completion=completion,
         refusals=refusals, clock=clock, fault=parts.fault,
     )  # fmt: skip

@@ -111,6 +111,42 @@ async def test_a_retried_resend_with_the_same_key_sends_once(
     await api.client.aclose()
 
 
+async def test_a_failed_email_is_sent_again_at_most_once(
+    settings: Settings, raw_database: Any
+) -> None:
+    """A double click (two resends at once, no key) sends one email and refuses the other,
+    naming the resend; so does a later resend. The resend may itself be resent when it
+    fails too."""
+    async with serving(MailServer()) as mail:
+        api = await make_api(settings, raw_database, transport=smtp(mail.port))
+        _, old = await failed_email(api, mail)
+        mail.script = [REFUSED]  # the resend fails as well
+        both = await asyncio.gather(resend(api, old["id"]), resend(api, old["id"]))
+        mail.script = []
+        later = (await resend(api, old["id"]))["data"]["resendNotification"]
+        sent, refused = sorted(
+            (r["data"]["resendNotification"] for r in both), key=lambda p: bool(p["userErrors"])
+        )
+        again = (await resend(api, sent["notification"]["id"]))["data"]["resendNotification"]
+    assert sent["userErrors"] == [] and sent["notification"]["status"] == "FAILED"
+    resend_id = decode_id(sent["notification"]["id"], "Notification")
+    for payload in (refused, later):
+        assert payload["notification"] is None
+        (problem,) = payload["userErrors"]
+        assert problem["code"] == "NOT_RESENDABLE" and resend_id in problem["message"]
+        assert payload["auditEvent"]["outcome"] == "REJECTED"
+    assert again["userErrors"] == [] and again["notification"]["status"] == "SENT"
+    assert again["notification"]["resendOf"]["id"] == sent["notification"]["id"]
+    sends = [e for e in await trail(api) if e["action"] == "SEND_INFO"]
+    assert (
+        sorted(e["outcome"] for e in sends) == ["REJECTED", "REJECTED", "SUCCESS"] + ["SUCCESS"] * 2
+    )
+    # Three emails handed over: the first, the one resend (both refused), the resend's
+    # resend (accepted); never a second resend of one email.
+    assert len(mail.accepted) == 1
+    await api.client.aclose()
+
+
 async def test_a_resend_interrupted_after_its_commit_is_finished_still_linked(
     settings: Settings, raw_database: Any
 ) -> None:
