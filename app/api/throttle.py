@@ -1,4 +1,4 @@
-"""Rate limits per token: a leaky bucket of cost points per token name, sized by role,
+"""Rate limits per caller: a leaky bucket of cost points per token or person, sized by role,
 held in this process (docs/api.md, "Rate limits"), and what one request spent from it."""
 
 from __future__ import annotations
@@ -36,9 +36,14 @@ class _Refusals:
     logged_at: float | None = None
 
 
+MAX_IDLE_BUCKETS = 10_000  # past this many callers, full (idle) buckets are forgotten
+
+
 class RateLimiter:
-    """Buckets by token name (tokens come from the tokens file, so their number is bounded).
-    A role without a size is not limited."""
+    """A bucket per caller (`Principal.key`: a static token's name, a person's issuer and
+    subject), whatever role the caller has today. A role without a size is not limited.
+    Static tokens are bounded by the tokens file; people by the provider's users, and a
+    full bucket is as good as none, so idle ones are dropped when there are many."""
 
     def __init__(
         self,
@@ -54,10 +59,21 @@ class RateLimiter:
         size = self._sizes.get(principal.role)
         if size is None:
             return None
-        bucket = self._buckets.get(principal.name)
-        if bucket is None or bucket.size != size:
-            bucket = self._buckets[principal.name] = LeakyBucket.full(size, self._clock())
+        now = self._clock()
+        bucket = self._buckets.get(principal.key)
+        if bucket is None:
+            if len(self._buckets) >= MAX_IDLE_BUCKETS:
+                self._forget_full(now)
+            bucket = self._buckets[principal.key] = LeakyBucket.full(size, now)
+        elif bucket.size != size:  # the caller's role changed: resize, never refill
+            level = min(size.capacity, bucket.available(now))
+            bucket = self._buckets[principal.key] = LeakyBucket(size, level, now)
         return bucket
+
+    def _forget_full(self, now: float) -> None:
+        for key in [k for k, b in self._buckets.items() if b.full_in(now) == 0.0]:
+            del self._buckets[key]
+            self._refusals.pop(key, None)
 
     def status(self, principal: Principal) -> BucketStatus | None:
         bucket = self._bucket(principal)
@@ -105,14 +121,14 @@ class RateLimiter:
         """Count refusals and log them per token at most once a minute, so a flood does
         not flood the log either (and nothing of it reaches the audit trail)."""
         now = self._clock()
-        seen = self._refusals.setdefault(principal.name, _Refusals())
+        seen = self._refusals.setdefault(principal.key, _Refusals())
         seen.count += 1
         if seen.logged_at is None or now - seen.logged_at >= REFUSALS_LOGGED_EVERY:
             self._log(principal, seen, now)
 
     def _served(self, principal: Principal) -> None:
         """The token is served again: log the refusals not logged yet."""
-        seen = self._refusals.get(principal.name)
+        seen = self._refusals.get(principal.key)
         if seen is not None and seen.count:
             self._log(principal, seen, self._clock())
 
@@ -129,7 +145,7 @@ class RateLimiter:
 
     def refusals(self, principal: Principal) -> int:
         """Refusals of this token not logged yet."""
-        seen = self._refusals.get(principal.name)
+        seen = self._refusals.get(principal.key)
         return seen.count if seen is not None else 0
 
 

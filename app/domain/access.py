@@ -58,6 +58,15 @@ class Principal:
     display_name: str | None = None
 
     @property
+    def key(self) -> str:
+        """Who this caller is for per-caller state (rate limits, subscription slots): a
+        signed-in person by issuer and subject, never confused with a static token that
+        shares their username; a static token by its name."""
+        if self.issuer is not None and self.subject is not None:
+            return f"oidc\x1e{self.issuer}\x1e{self.subject}"
+        return f"token\x1e{self.name}"
+
+    @property
     def actor(self) -> Actor:
         """How this caller appears in the audit trail."""
         return Actor(self.name, self.role, self.issuer, self.subject, self.display_name)

@@ -72,6 +72,7 @@ class TokenRegistry:
             raise TokenFileError(f"tokens file {path} has no [[tokens]] entries")
         by_hash: dict[str, Principal] = {}
         expiry: dict[str, datetime] = {}
+        roles: dict[str, str] = {}
         for number, entry in enumerate(entries, start=1):
             where = f"{path}, token #{number}"
             if not isinstance(entry, dict):
@@ -85,6 +86,12 @@ class TokenRegistry:
                 raise TokenFileError(f"{where}: 'sha256' must be 64 hex digits")
             if digest.lower() in by_hash:
                 raise TokenFileError(f"{where}: the same token hash appears twice")
+            if roles.setdefault(name.strip(), role) != role:
+                raise TokenFileError(
+                    f"{where}: the name {name.strip()!r} is already a {roles[name.strip()]} "
+                    f"token; a name is one actor in the audit trail, so give each role its own "
+                    f"name (two tokens may share a name and role while one replaces the other)"
+                )
             expires = entry.get("expires")
             if expires is not None:
                 if not isinstance(expires, datetime | date):

@@ -1,4 +1,4 @@
-"""Rate limits per token (app.api.throttle) with the default buckets (issue 9, row 3 and
+"""Rate limits per caller (app.api.throttle) with the default buckets (issue 9, row 3 and
 item 6): a flood of changes stops with 429 after a bounded number of audit entries; people
 at a person's pace never meet the limit; the `rateLimit` field and refunds. The buckets'
 clock is frozen, so nothing here depends on time."""
@@ -12,7 +12,11 @@ from typing import Any
 
 import pytest
 
+from app.api import throttle
 from app.api.ids import encode_id
+from app.domain.access import Principal
+from app.domain.bucket import BucketSize
+from app.domain.models import Role
 from app.settings import DEFAULT_RATE_LIMITS, RateLimit, Settings
 from tests.support.api import Api, make_api, operation
 
@@ -219,3 +223,32 @@ async def test_a_role_without_a_limit(settings: Settings, raw_database: Any) -> 
         assert error["extensions"]["cost"]["maximumAvailable"] == 5
     finally:
         await api.client.aclose()
+
+
+def test_buckets_belong_to_callers_not_names_or_roles() -> None:
+    """A person and a static token with the same name never share a bucket; a caller whose
+    role changes keeps what it spent (resized, never refilled)."""
+
+    now = [0.0]
+    sizes = {Role.HELPDESK: BucketSize(100, 1.0), Role.AUDITOR: BucketSize(200, 1.0)}
+    limiter = throttle.RateLimiter(sizes, clock=lambda: now[0])
+    token = Principal("dup", Role.HELPDESK)
+    person = Principal("dup", Role.HELPDESK, "https://idp.example", "sub-1")
+    assert limiter.take(token, 90) == 0.0
+    assert limiter.take(person, 90) == 0.0  # its own bucket, full
+    assert limiter.take(token, 20) > 0  # the token's is nearly empty
+    same_person_as_auditor = Principal("dup", Role.AUDITOR, "https://idp.example", "sub-1")
+    status = limiter.status(same_person_as_auditor)
+    assert status is not None and (status.limit, status.remaining) == (200, 10)
+
+
+def test_idle_buckets_are_forgotten_when_there_are_many(monkeypatch: pytest.MonkeyPatch) -> None:
+
+    monkeypatch.setattr(throttle, "MAX_IDLE_BUCKETS", 5)
+    limiter = throttle.RateLimiter({Role.AUDITOR: BucketSize(10, 1.0)}, clock=lambda: 0.0)
+    busy = Principal("busy", Role.AUDITOR, "https://idp.example", "busy")
+    assert limiter.take(busy, 10) == 0.0
+    for n in range(50):
+        limiter.status(Principal(f"p{n}", Role.AUDITOR, "https://idp.example", f"s{n}"))
+    assert len(limiter._buckets) <= 6
+    assert limiter.take(busy, 1) > 0  # a bucket in use is never forgotten

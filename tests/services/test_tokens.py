@@ -40,6 +40,25 @@ def test_bad_tokens_files(tmp_path: Path, text: str, message: str) -> None:
         TokenRegistry.from_file(path)
 
 
+def test_a_name_is_one_role_but_may_have_two_tokens(tmp_path: Path) -> None:
+    """Two tokens of one name and role (a rotation) are fine; one name with two roles would
+    make one actor in the trail two different callers, so the file is refused."""
+    entry = '[[tokens]]\nname = "ops"\nrole = "{role}"\nsha256 = "{digest}"\n'
+    path = tmp_path / "t.toml"
+    path.write_text(
+        entry.format(role="helpdesk", digest=hash_token("old"))
+        + entry.format(role="helpdesk", digest=hash_token("new"))
+    )
+    registry = TokenRegistry.from_file(path)
+    assert registry.authenticate("old") == registry.authenticate("new")
+    path.write_text(
+        entry.format(role="helpdesk", digest=hash_token("a"))
+        + entry.format(role="auditor", digest=hash_token("b"))
+    )
+    with pytest.raises(TokenFileError, match="token #2: the name 'ops' is already a helpdesk"):
+        TokenRegistry.from_file(path)
+
+
 def test_generated_tokens_are_one_per_role() -> None:
     registry, plain = TokenRegistry.generated()
     assert set(plain) == {"admin", "helpdesk", "auditor"} and len(registry) == 3
