@@ -27,6 +27,7 @@ from app.api.types import Actor, AuditEvent, Node, User
 from app.domain import bulk
 from app.domain.access import Capability
 from app.domain.errors import BadRequest, Problem
+from app.domain.models import User as UserRecord
 
 LIST_MAX = 10_000
 LIST_DEFAULT = 100
@@ -101,18 +102,26 @@ class BulkResetSkip:
     )
     reason: enums.BulkResetSkipReason = strawberry.field(description="Why it is skipped.")
     message: str = strawberry.field(description="Why, in words for a person.")
-    user: User | None = strawberry.field(
+    _user: strawberry.Private[UserRecord | None]
+
+    @strawberry.field(
         description="The user concerned, when there is one: a user not enabled, or the last "
-        "holder of an ID that is already retired."
+        "holder of an ID that is already retired. Who held a retired ID is history, which "
+        "only roles that read the audit trail see: null for them otherwise (helpdesk)."
     )
+    def user(self, info: Info) -> User | None:
+        if self._user is None:
+            return None
+        principal = info.context.principal
+        history = self.reason is bulk.SkipReason.ALREADY_RETIRED
+        if history and (principal is None or not principal.may(Capability.READ_AUDIT)):
+            return None
+        return User(_user=self._user)
 
     @classmethod
     def of(cls, skip: bulk.Skip) -> BulkResetSkip:
         return cls(
-            selector=skip.selector,
-            reason=skip.reason,
-            message=skip.message,
-            user=User(_user=skip.user) if skip.user else None,
+            selector=skip.selector, reason=skip.reason, message=skip.message, _user=skip.user
         )
 
 
