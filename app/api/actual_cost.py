@@ -87,8 +87,7 @@ class _Spent:
             node, owner = nodes[0]
             name = node.name.value
             if name.startswith("__"):
-                if name in ("__schema", "__type"):
-                    spent = spent.plus(Points(INTROSPECTION))
+                spent = spent.plus(Points(INTROSPECTION.get(name, 0)))
                 continue
             definition = (
                 owner.fields.get(name)

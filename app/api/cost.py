@@ -47,7 +47,10 @@ from app.domain.errors import QueryTooComplex
 MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_FIELDS = 2000  # fields selected once every fragment is expanded (as many as tokens)
-INTROSPECTION = 10  # `__schema` / `__type`: a walk of the schema, whatever is selected
+# Introspection, whatever is selected: `__schema` walks the whole schema (a full
+# introspection query is ~130 KB of JSON and ~40 ms of this process's time), `__type` one
+# type. Priced so that one request holds at most five whole-schema walks (aliases).
+INTROSPECTION = {"__schema": 200, "__type": 10}
 ENTRIES_PER_POINT = 10  # a scan of the trail costs 1 point per 10 entries ...
 CAP = 2**62  # figures saturate here (a fragment bomb multiplies past any useful number)
 
@@ -219,7 +222,7 @@ class _Walker:
         aliases = 1 if node.alias else 0
         if name.startswith("__"):  # introspection: neither depth nor points inside it
             inner = self.selections(node.selection_set, None, True)
-            walk = INTROSPECTION if name in ("__schema", "__type") and not meta else 0
+            walk = 0 if meta else INTROSPECTION.get(name, 0)
             return _Figures(0, aliases + inner.aliases, 1 + inner.fields, Points(walk), ZERO)
         definition = (
             parent.fields.get(name)

@@ -151,8 +151,21 @@ async def test_one_evidence_pack_always_fits(api: Api) -> None:
 async def test_introspection_costs_a_flat_fee_and_no_depth(api: Api) -> None:
     from graphql import get_introspection_query
 
-    body = await api.gql(get_introspection_query())
-    assert response_codes(body) == [] and body["extensions"]["cost"]["requestedQueryCost"] == 10
+    body = await api.gql(get_introspection_query())  # what GraphiQL sends on load
+    assert response_codes(body) == [] and body["extensions"]["cost"]["requestedQueryCost"] == 200
+    one_type = await api.gql('{ __type(name: "User") { fields { name } } }')
+    assert one_type["extensions"]["cost"]["requestedQueryCost"] == 10
+
+
+async def test_many_whole_schema_walks_in_one_request_are_refused(api: Api) -> None:
+    """Aliased `__schema`s each walk the whole schema (issue 9: no cheap way to make the
+    process work hard): five fit in the maximum cost, six do not."""
+    walk = "{ types { name fields { name args { name } type { name ofType { name } } } } }"
+    five = "{ " + " ".join(f"s{n}: __schema {walk}" for n in range(5)) + " }"
+    six = "{ " + " ".join(f"s{n}: __schema {walk}" for n in range(6)) + " }"
+    assert response_codes(await api.gql(five)) == []
+    refused = await api.gql(six)
+    assert response_codes(refused) == ["QUERY_TOO_COMPLEX"] and refused.get("data") is None
 
 
 INVALID = [
