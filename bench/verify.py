@@ -125,31 +125,42 @@ def _export_lines(
 ) -> Iterator[str]:
     head = entries[-1]
     pem = public_pem(signer.public)
-    yield json_line(
-        "manifest",
-        {
-            "format": FORMAT,
-            "encoding": "jsonl",
-            "exportedAt": "2027-01-01T00:00:00.000Z",
-            "filter": {},
-            "partial": False,
-            "count": len(entries),
-            "firstSequence": 1,
-            "lastSequence": head.sequence,
-            "headSequence": head.sequence,
-            "headHash": head.hash,
-            "checkpoints": len(checkpoints),
-            "keyId": signer.key_id,
-            "publicKeyPem": pem,
-            "publicKeysPem": [pem],
-            "signedFromSequence": 1,
-        },
-    )
+    header = {
+        "format": FORMAT,
+        "encoding": "jsonl",
+        "exportedAt": "2027-01-01T00:00:00.000Z",
+        "filter": {},
+        "partial": False,
+        "count": len(entries),
+        "firstSequence": 1,
+        "lastSequence": head.sequence,
+        "headSequence": head.sequence,
+        "headHash": head.hash,
+        "checkpoints": len(checkpoints),
+        "keyId": signer.key_id,
+        "signedFromSequence": 1,
+    }
+    yield json_line("manifest", {**header, "publicKeyPem": pem, "publicKeysPem": [pem]})
     for cp in checkpoints:
         yield json_line("checkpoint", checkpoint_record(cp))
     for entry in entries:
         yield json_line("entry", entry_record(entry))
-    yield json_line("end", {"count": len(entries)})
+    yield json_line("end", _end(header, entries, signer))
+
+
+def _end(header: dict[str, Any], entries: list[AuditEntry], signer: Signer) -> dict[str, Any]:
+    """The end record; from export format 4 on, sealed as confid seals it."""
+    try:
+        from app.domain.export_seal import ExportStatement, ExportTally, end_record
+    except ImportError:  # a checkout from before the export seal
+        return {"count": len(entries)}
+    written = ExportTally()
+    for entry in entries:
+        written.add(entry.sequence, entry.hash)
+    record = {"type": "confid-audit-export-seal", **header, "lastHash": written.last_hash,
+              "entriesDigest": written.entries_digest}  # fmt: skip
+    statement = ExportStatement.from_record(record)
+    return end_record(len(entries), statement, statement.sign(signer))
 
 
 def offline(

@@ -74,9 +74,10 @@ async def measure(size: int) -> tuple[float, float, float, float]:
     tracemalloc.start()
     began = time.perf_counter()
     plan = await services.audit.plan_export(AuditFilter())
-    head = manifest(plan, "jsonl", signer.key_id, public_pem(signer.public))
+    header = services.audit.export_header(plan, "jsonl")
+    head = manifest(header, public_pem(signer.public))
     written = 0
-    async for line in exporter._lines(plan, "jsonl", head):  # streamed and dropped, as sent
+    async for line in exporter._lines(plan, header, head):  # streamed and dropped, as sent
         written += len(line)
     export_seconds = time.perf_counter() - began
     _, export_peak = tracemalloc.get_traced_memory()
@@ -85,7 +86,7 @@ async def measure(size: int) -> tuple[float, float, float, float]:
     # Offline verification, streamed from a file as `scripts/audit-verify` reads it.
     path = f"/tmp/confid-export-{size}.jsonl"
     with open(path, "w", encoding="utf-8") as out:
-        async for line in exporter._lines(plan, "jsonl", head):
+        async for line in exporter._lines(plan, header, head):
             out.write(line)
     tracemalloc.start()
     began = time.perf_counter()

@@ -19,6 +19,7 @@ from graphql import GraphQLObjectType
 from mongomock_motor import AsyncMongoMockClient
 
 from app.api.schema import schema
+from app.audit.verify import verify_export
 from app.domain.access import Capability, Principal
 from app.domain.chain import GENESIS_HASH, entry_fault, entry_hash, seal
 from app.domain.checkpoint import checkpoint_message
@@ -33,11 +34,19 @@ from app.domain.export import (
     entry_record,
     json_line,
 )
+from app.domain.export_seal import (
+    SIGNED_MANIFEST_MEMBERS,
+    ExportHeader,
+    ExportStatement,
+    ExportTally,
+    end_record,
+)
 from app.domain.models import Actor, AuditAction, AuditOutcome, RequestMeta, Role
 from app.domain.signing import Signer, key_id, load_public_pem, public_pem, verify
 from app.main import create_app
 from app.services.tokens import hash_token
 from app.settings import Settings
+from tests.support.audit import ExportFile
 
 
 def _root() -> Path:
@@ -166,6 +175,28 @@ def test_the_spec_names_the_current_versions_columns_and_key_order() -> None:
     assert code_names(listed.group(1)) == sorted(f.name for f in HASHED)
 
 
+def test_the_spec_names_the_seal_s_members_as_the_code_writes_them() -> None:
+    """The manifest's members (§2.1, in the order confid writes them), those the seal signs
+    again, the seal's own (§2.7) and the sorted list the signature covers (§4.3)."""
+    text = read(SPEC)
+    manifest = [n for row in table_rows(section(text, "### 2.1 Manifest")) for n in
+                code_names(row[0])]  # fmt: skip
+    assert manifest == [*SIGNED_MANIFEST_MEMBERS, "publicKeyPem", "publicKeysPem"]
+    end = section(text, "### 2.7 End and the export seal")
+    tables = [code_names(row[0])[0] for row in table_rows(end)]
+    assert tables == ["count", "seal", "signature", "lastHash", "entriesDigest"]
+    statement = ExportStatement.from_record(json.loads(json.dumps(_example_end()["seal"])))
+    (listed,) = blocks(section(text, "### 4.3 The export seal"), "text")
+    assert listed.strip().split(", ") == sorted(statement.record())
+    assert set(statement.record()) == {"type", *SIGNED_MANIFEST_MEMBERS, "lastHash",
+                                       "entriesDigest"}  # fmt: skip
+
+
+def _example_end() -> dict[str, Any]:
+    (end,) = [json.loads(b) for b in blocks(_example(), "json") if '"type":"end"' in b]
+    return dict(end)
+
+
 def _example() -> str:
     return section(read(SPEC), "## 7. Worked example")
 
@@ -200,8 +231,49 @@ def test_the_worked_example_hashes_and_verifies_as_the_code_does() -> None:
     assert verify(key, checkpoint.signature, message)
 
 
+EXAMPLE_FILE = DOCS / "examples" / "export-format-4.jsonl"
+
+
+def test_the_worked_example_is_sealed_as_the_code_seals() -> None:
+    """The end record's seal: its canonical bytes as shown, signed with the example's key,
+    stating the manifest's members and the example's last entry."""
+    example, texts = _example(), set(blocks(_example(), "text"))
+    key = _example_key()
+    records = {json.loads(b)["type"]: json.loads(b) for b in blocks(example, "json")}
+    manifest, end = records["manifest"], records["end"]
+    statement = ExportStatement.from_record(end["seal"])
+    assert statement.record() == end["seal"]  # read back exactly: nothing dropped or added
+    assert statement.message().decode("utf-8") + "\n" in texts
+    assert f"one line,\n{len(statement.message())} bytes" in example
+    assert verify(key, end["signature"], statement.message())
+    assert statement.header.key_id == key_id(key) == manifest["keyId"]
+    assert {k: manifest[k] for k in SIGNED_MANIFEST_MEMBERS} == {
+        k: end["seal"][k] for k in SIGNED_MANIFEST_MEMBERS
+    }
+    last = max((json.loads(b) for b in blocks(example, "json")), key=_sequence)
+    assert end["seal"]["lastHash"] == last["hash"] == manifest["headHash"]
+    assert end["count"] == statement.header.count == last["sequence"]
+
+
+def _sequence(record: dict[str, Any]) -> int:
+    return int(record["sequence"]) if record["type"] == "entry" else 0
+
+
+def test_the_worked_example_s_file_is_the_export_it_quotes() -> None:
+    """Every record the example shows is a line of the file it links, byte for byte, and
+    that file verifies (entries, checkpoint and seal) with the key it shows."""
+    lines = EXAMPLE_FILE.read_text(encoding="utf-8").splitlines(keepends=True)
+    for shown in blocks(_example(), "json"):
+        assert shown in lines, shown[:60]
+    key = _example_key()
+    pem = DOCS / "examples" / "export-format-4-public.pem"
+    assert key_id(load_public_pem(read(pem))) == key_id(key)
+    result = verify_export(lines, key)
+    assert result.ok and result.sealed and result.checked == 47, result.render()
+
+
 def _chain(tmp_path: Path) -> tuple[Path, Path]:
-    """A small signed chain with awkward text, exported as JSON Lines."""
+    """A small signed chain with awkward text, exported as sealed JSON Lines."""
     signer = Signer.generate()
     person = Actor("zoë@contoso.example", Role.ADMIN, "https://idp.example", "sub-1", "Zoë")
     metas = [
@@ -210,7 +282,7 @@ def _chain(tmp_path: Path) -> tuple[Path, Path]:
         RequestMeta(Actor("system", Role.SYSTEM)),
     ]
     reasons = ['Zoë said "now"\tplease\u2028\x1b', None, "=1+1 \\ done"]
-    previous, lines = GENESIS_HASH, []
+    previous, lines, written = GENESIS_HASH, [], ExportTally()
     for number, (meta, reason) in enumerate(zip(metas, reasons, strict=True), start=1):
         draft = AuditDraft(
             occurred_at=datetime(2026, 12, 1, 9, 0, number, 123456, tzinfo=UTC),
@@ -222,7 +294,16 @@ def _chain(tmp_path: Path) -> tuple[Path, Path]:
         )  # fmt: skip
         entry = seal(draft, number, previous, signer)
         previous = entry.hash
+        written.add(entry.sequence, entry.hash)
         lines.append(json_line("entry", entry_record(entry)))
+    header = ExportHeader(
+        format=FORMAT, encoding="jsonl", exported_at=datetime(2026, 12, 1, 9, 1, tzinfo=UTC),
+        filter={}, partial=False, count=3, first_sequence=1, last_sequence=3, head_sequence=3,
+        head_hash=previous, checkpoints=0, key_id=signer.key_id, signed_from_sequence=1,
+    )  # fmt: skip
+    statement = ExportStatement(header, written.last_hash, written.entries_digest)
+    end = end_record(written.count, statement, statement.sign(signer))
+    lines = [json_line("manifest", header.record()), *lines, json_line("end", end)]
     trail, pem = tmp_path / "trail.jsonl", tmp_path / "confid.pem"
     trail.write_text("".join(lines), encoding="utf-8")
     pem.write_text(public_pem(signer.public), encoding="ascii")
@@ -239,8 +320,14 @@ def test_the_verifier_in_the_spec_verifies_a_chain_and_refuses_an_edit(tmp_path:
 
     passed = run()
     assert passed.returncode == 0 and passed.stdout == "OK 3\n", passed.stderr
-    trail.write_text(read(trail).replace("u00002", "u00009"), encoding="utf-8")
+    whole = read(trail)
+    trail.write_text(whole.replace("u00002", "u00009"), encoding="utf-8")
     assert run().returncode != 0
+    # Cut short, the manifest and end count edited; then the seal restated without the key.
+    for tampered in (ExportFile.parse(whole).cut(), ExportFile.parse(whole).cut().restate()):
+        trail.write_text("".join(tampered.lines()), encoding="utf-8")
+        cut = run()
+        assert cut.returncode != 0 and cut.stdout == "", cut.stdout
 
 
 # --- roles --------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from app.domain.access import Capability
 from app.domain.errors import BadRequest, Forbidden, IdentityUnavailable, Unauthenticated
 from app.domain.export import (
     CSV_COLUMNS,
-    FORMAT,
     checkpoint_record,
     comment_line,
     csv_row,
@@ -25,7 +24,7 @@ from app.domain.export import (
     entry_record,
     json_line,
 )
-from app.domain.instants import iso_millis
+from app.domain.export_seal import ExportHeader, ExportTally, end_record
 from app.domain.models import AuditAction, AuditOutcome
 from app.domain.reads import AuditFilter
 from app.domain.signing import public_pem
@@ -97,29 +96,14 @@ def parse_filter(request: Request) -> tuple[str, AuditFilter]:
 
 
 def manifest(
-    plan: ExportPlan,
-    fmt: str,
-    key_id: str | None,
-    pem: str | None,
-    keys: list[str] | None = None,
-    signed_from: int = 1,
+    header: ExportHeader, pem: str | None, keys: list[str] | None = None
 ) -> dict[str, object]:
+    """The first record: what the export holds (the members its seal signs again at the
+    end) and the public keys."""
     return {
-        "format": FORMAT,
-        "encoding": fmt,
-        "exportedAt": iso_millis(plan.exported_at),
-        "filter": plan.where.describe(),
-        "partial": not plan.where.empty,
-        "count": plan.count,
-        "firstSequence": plan.first_sequence,
-        "lastSequence": plan.last_sequence,
-        "headSequence": plan.head_sequence,
-        "headHash": plan.head_hash,
-        "checkpoints": len(plan.checkpoints),
-        "keyId": key_id,
+        **header.record(),
         "publicKeyPem": pem,
         "publicKeysPem": keys or ([pem] if pem else []),
-        "signedFromSequence": signed_from,
     }
 
 
@@ -154,17 +138,15 @@ class AuditExport:
         await audit.record_access(request_meta(request, principal), "export", details)
         signer = audit.signer
         keys = audit.public_keys() or {}
+        header = audit.export_header(plan, fmt)
         head = manifest(
-            plan,
-            fmt,
-            signer.key_id if signer else None,
+            header,
             public_pem(signer.public) if signer else None,
             [public_pem(k) for k in keys.values()],
-            audit.signed_from,
         )
         stamp = plan.exported_at.strftime("%Y%m%dT%H%M%SZ")
         return StreamingResponse(
-            self._lines(plan, fmt, head),
+            self._lines(plan, header, head),
             media_type="text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson",
             headers={
                 "Content-Disposition": f'attachment; filename="confid-audit-{stamp}.{fmt}"',
@@ -174,28 +156,26 @@ class AuditExport:
         )
 
     async def _lines(
-        self, plan: ExportPlan, fmt: str, head: dict[str, object]
+        self, plan: ExportPlan, header: ExportHeader, head: dict[str, object]
     ) -> AsyncIterator[str]:
-        written = 0
-        if fmt == "csv":
-            yield comment_line("manifest", head)
-            for cp in plan.checkpoints:
-                yield comment_line("checkpoint", checkpoint_record(cp))
+        """The file, record by record; the end record carries the seal over what was
+        written."""
+        audit = self.services.audit
+        written = ExportTally()
+        csv = header.encoding == "csv"
+        record = comment_line if csv else json_line
+        yield record("manifest", head)
+        for cp in plan.checkpoints:
+            yield record("checkpoint", checkpoint_record(cp))
+        if csv:
             yield csv_text(CSV_COLUMNS)
-            async for entry in self.services.audit.export_entries(plan):
-                written += 1
-                yield csv_text(csv_row(entry))
-            yield comment_line("end", {"count": written})
-        else:
-            yield json_line("manifest", head)
-            for cp in plan.checkpoints:
-                yield json_line("checkpoint", checkpoint_record(cp))
-            async for entry in self.services.audit.export_entries(plan):
-                written += 1
-                yield json_line("entry", entry_record(entry))
-            yield json_line("end", {"count": written})
-        if written != plan.count:
-            log.warning("export wrote %d entries, planned %d", written, plan.count)
+        async for entry in audit.export_entries(plan):
+            written.add(entry.sequence, entry.hash)
+            yield csv_text(csv_row(entry)) if csv else json_line("entry", entry_record(entry))
+        statement, signature = audit.seal_export(header, written)
+        yield record("end", end_record(written.count, statement, signature))
+        if written.count != plan.count:
+            log.warning("export wrote %d entries, planned %d", written.count, plan.count)
 
     async def public_key(self, request: Request) -> Response:
         signer = self.services.audit.signer

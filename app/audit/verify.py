@@ -1,4 +1,5 @@
-"""Verifying an audit export file with no database: chain, sequence, signatures, checkpoints."""
+"""Verifying an audit export file with no database: chain, sequence, signatures, checkpoints,
+and (format 4 on) the export's seal over what the file holds."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from app.domain.checkpoint import Checkpoint
-from app.domain.export import ExportFormatError, read_export
+from app.domain.export import UNSEALED_FORMATS, ExportFormatError, read_export
+from app.domain.export_seal import ExportTally, seal_problem
 from app.domain.signing import SigningKeyError, key_id, load_public_pem, load_public_pems
 from app.domain.verifier import ChainVerifier
 
@@ -27,15 +29,20 @@ class FileVerification:
     partial: bool
     manifest: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    sealed: bool = False  # a seal signed by a key verified with vouches for the file's end
 
     def render(self) -> str:
         lines = [f"warning: {w}" for w in self.warnings]
         scope = "filtered (partial) export" if self.partial else "full export"
         if self.ok:
+            seal = ", the export's seal is valid" if self.sealed else ""
             lines.append(
                 f"OK: {self.checked} entries verified ({scope}), "
-                f"{self.checkpoints_checked} checkpoint(s) agree"
+                f"{self.checkpoints_checked} checkpoint(s) agree{seal}"
             )
+        elif self.first_invalid_sequence is None:  # the file, not one entry, is at fault
+            lines.append(f"INVALID: {self.reason}")
+            lines.append(f"({self.checked} entries verified; {scope})")
         else:
             lines.append(f"INVALID at sequence {self.first_invalid_sequence}: {self.reason}")
             lines.append(f"({self.checked} entries verified before it; {scope})")
@@ -48,10 +55,13 @@ def verify_export(
     extra_checkpoints: list[Checkpoint] | None = None,
     *,
     every_signature: bool = False,
+    require_seal: bool = False,
 ) -> FileVerification:
-    """Check an export as `verifyAuditTrail` checks the database, and that it is complete.
-    Entry signatures are checked where no checkpoint vouches for the entry, or for every
-    entry with `every_signature`."""
+    """Check an export as `verifyAuditTrail` checks the database, and that it is complete:
+    its seal (format 4 on) signed and stating exactly what the file holds. Entry signatures
+    are checked where no checkpoint vouches for the entry, or for every entry with
+    `every_signature`. An older file, which has no seal, verifies with a warning that its
+    end is not signed, or fails with `require_seal`."""
     records = read_export(lines)
     kind, manifest = next(records, ("", None))
     if kind != "manifest" or not isinstance(manifest, dict):
@@ -75,6 +85,16 @@ def verify_export(
         missing = _incompleteness(manifest, read, result.checked, partial)
         if missing is not None:
             ok, first, reason = False, result.checked + 1, missing
+    unsealed = manifest.get("format") in UNSEALED_FORMATS
+    if unsealed:
+        warnings.append(_unsealed_warning(manifest, partial))
+        if ok and require_seal:
+            ok, first = False, None
+            reason = f"the export has no seal ({manifest.get('format')}) and a seal is required"
+    elif ok and read.end is not None:
+        problem = seal_problem(read.end, manifest, read.tally, read.in_file, keys)
+        if problem is not None:
+            ok, first, reason = False, problem.sequence, problem.reason
     return FileVerification(
         ok=ok,
         checked=result.checked,
@@ -84,6 +104,20 @@ def verify_export(
         partial=partial,
         manifest=manifest,
         warnings=warnings,
+        sealed=ok and not unsealed and keys is not None,
+    )
+
+
+def _unsealed_warning(manifest: dict[str, Any], partial: bool) -> str:
+    where = (
+        "entries removed from anywhere in this filtered export"
+        if partial
+        else "entries removed from the end of the file after its newest checkpoint"
+    )
+    return (
+        f"the end of this export is not signed (format {manifest.get('format')} has no "
+        f"seal): {where}, with its counts edited to match, cannot be detected; a new export "
+        "is sealed"
     )
 
 
@@ -119,12 +153,15 @@ class _FileRead:
     verifier: ChainVerifier | None = None
     end: dict[str, Any] | None = None
     entries: int = 0
+    in_file: int = 0  # checkpoint records in the file (not those kept from earlier ones)
+    tally: ExportTally = field(default_factory=ExportTally)
 
     def take(self, kind: str, value: Any, make: Callable[[], ChainVerifier]) -> None:
         if kind == "checkpoint":
             if self.verifier is not None:
                 raise ExportFormatError("a checkpoint line comes after the entries")
             self.checkpoints.append(value)
+            self.in_file += 1
         elif kind == "entry":
             if self.verifier is None:  # every checkpoint is in: the verifier can start
                 self.verifier = make()
@@ -136,6 +173,7 @@ class _FileRead:
                 )
             else:
                 self.verifier.feed(entry)
+                self.tally.add(entry.sequence, entry.hash)
         elif kind == "end":
             self.end = value
         elif kind == "manifest":

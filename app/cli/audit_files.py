@@ -151,6 +151,7 @@ def _verification_json(result: FileVerification) -> dict[str, Any]:
         "reason": result.reason,
         "checkpointsChecked": result.checkpoints_checked,
         "partial": result.partial,
+        "sealed": result.sealed,
         "warnings": result.warnings,
     }
 
@@ -167,6 +168,7 @@ def _verify_file(
     public_key: Path | None,
     checkpoints: Path | None,
     every_signature: bool,
+    require_seal: bool,
 ) -> None:
     try:
         pinned = load_pinned_key(public_key.read_text()) if public_key else None
@@ -182,7 +184,11 @@ def _verify_file(
             ) as tracker,
         ):
             result = verify_export(
-                _counted(handle, tracker), pinned, extra, every_signature=every_signature
+                _counted(handle, tracker),
+                pinned,
+                extra,
+                every_signature=every_signature,
+                require_seal=require_seal,
             )
     except (OSError, UnicodeDecodeError, ExportFormatError, SigningKeyError) as exc:
         raise UsageError(f"cannot verify {file}: {exc}") from None
@@ -220,8 +226,10 @@ def _verify_online(session: Session, every_signature: bool) -> None:
 Examples:
   confid audit verify trail.jsonl --public-key confid.pem
   confid audit verify trail.jsonl --public-key confid.pem --checkpoints older-export.jsonl
+  confid audit verify trail.jsonl --public-key confid.pem --require-seal
   confid audit verify            # ask the server to check its own trail
-Exits 0 when it verifies, 1 when it does not, 2 when the file cannot be read.""",
+Exits 0 when it verifies, 1 when it does not (a missing, wrong or contradicted export
+seal included), 2 when the file cannot be read.""",
 )
 @click.argument(
     "file", required=False, type=click.Path(dir_okay=False, path_type=Path), metavar="[FILE]"
@@ -243,24 +251,37 @@ Exits 0 when it verifies, 1 when it does not, 2 when the file cannot be read."""
     is_flag=True,
     help="Check each entry's own signature too, even where a signed checkpoint vouches for it.",
 )
+@click.option(
+    "--require-seal",
+    is_flag=True,
+    help="Refuse a file without an export seal (formats 1-3, whose end is not signed).",
+)
 @connection_options
 def verify(
-    file: Path | None, public_key: Path | None, checkpoints: Path | None, every_signature: bool
+    file: Path | None,
+    public_key: Path | None,
+    checkpoints: Path | None,
+    every_signature: bool,
+    require_seal: bool,
 ) -> None:
     """Verify an export FILE offline (no server, no token), or without FILE ask the running
     confid to verify its trail (VerifyAuditTrail, admin and auditor).
 
     Offline it checks the hash chain, the gapless sequence, every checkpoint, the
     signatures of the entries no signed checkpoint vouches for (all of them with
-    --every-signature) and that the file is complete, and prints OK or the first bad
-    sequence.
+    --every-signature), that the file is complete, and the export's seal: confid's signed
+    statement of what the file holds, so entries cut from its end are noticed even when its
+    counts were edited. It prints OK or the first bad sequence; a file written before the
+    seal (format 1-3) verifies with a warning that its end is not signed.
     """
     session = Session.current()
     if file is not None:
-        _verify_file(session, file, public_key, checkpoints, every_signature)
+        _verify_file(session, file, public_key, checkpoints, every_signature, require_seal)
         return
-    if public_key or checkpoints:
-        raise UsageError("--public-key and --checkpoints go with a FILE to verify offline")
+    if public_key or checkpoints or require_seal:
+        raise UsageError(
+            "--public-key, --checkpoints and --require-seal go with a FILE to verify offline"
+        )
     _verify_online(session, every_signature)
 
 

@@ -3,7 +3,9 @@
 The specification an auditor can implement a reader from is docs/export-format.md.
 
 JSON Lines: a `manifest` line, the `checkpoint` lines, one `entry` line per entry in
-sequence order, and an `end` line with the count (so a cut-off file is noticed).
+sequence order, and an `end` line with the count (so a cut-off file is noticed) and, from
+format 4 on, the export's seal: confid's signed statement of what the file holds
+(app/domain/export_seal.py), so that a file cut short with its counts edited is noticed too.
 CSV (RFC 4180): `#manifest`, `#checkpoint` and `#end` rows with the JSON in the second
 cell, a header row, and one row per entry. Empty cells are absent values (confid stores no
 empty strings in hashed fields) and list cells are JSON arrays. From format 2 on, every
@@ -12,9 +14,9 @@ exactly, so every entry still round-trips to the exact bytes that were hashed.
 
 Versions: 1 the first release; 2 safe CSV cells and `clientRequestId`; 3 the actor's
 identity keys (`issuer`, `subject`, `displayName`; CSV columns `actorIssuer`,
-`actorSubject`, `actorDisplayName`). A reader of version N refuses a later version rather
-than misread it; this one reads all three (older files have none of the newer keys, and
-their entries hash as they always did).
+`actorSubject`, `actorDisplayName`); 4 the seal in the `end` record. A reader of version N
+refuses a later version rather than misread it; this one reads all four (older files have
+none of the newer keys, and their entries hash as they always did; their end is unsigned).
 """
 
 from __future__ import annotations
@@ -33,8 +35,11 @@ from app.domain.encoding import from_record, record
 from app.domain.entry import ACTOR, FIELDS, AuditEntry, Kind
 from app.domain.instants import iso_millis
 
-FORMAT = "confid-audit-export/3"
-READABLE_FORMATS = ("confid-audit-export/1", "confid-audit-export/2", FORMAT)
+FORMAT = "confid-audit-export/4"
+# Formats written before the seal: a reader verifies them as before, but nothing signs
+# their manifest or end record.
+UNSEALED_FORMATS = ("confid-audit-export/1", "confid-audit-export/2", "confid-audit-export/3")
+READABLE_FORMATS = (*UNSEALED_FORMATS, FORMAT)
 
 
 class ExportFormatError(ValueError):

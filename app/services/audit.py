@@ -11,6 +11,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from app.domain.chain import EntryFault, entry_fault
 from app.domain.checkpoint import Checkpoint
 from app.domain.entry import AuditEntry
+from app.domain.export import FORMAT
+from app.domain.export_seal import ExportHeader, ExportStatement, ExportTally
 from app.domain.models import AuditAction, Notification, NotificationKind, RequestMeta, User
 from app.domain.reads import AccessRecord, AuditFilter
 from app.domain.signing import Signer
@@ -164,6 +166,34 @@ class AuditService:
             checkpoints=checkpoints,
             exported_at=self._clock(),
         )
+
+    def export_header(self, plan: ExportPlan, encoding: str) -> ExportHeader:
+        """What the export's manifest states (and its seal signs again at the end)."""
+        signer = self.signer
+        return ExportHeader(
+            format=FORMAT,
+            encoding=encoding,
+            exported_at=plan.exported_at,
+            filter=plan.where.describe(),
+            partial=not plan.where.empty,
+            count=plan.count,
+            first_sequence=plan.first_sequence,
+            last_sequence=plan.last_sequence,
+            head_sequence=plan.head_sequence,
+            head_hash=plan.head_hash,
+            checkpoints=len(plan.checkpoints),
+            key_id=signer.key_id if signer else None,
+            signed_from_sequence=self.signed_from,
+        )
+
+    def seal_export(
+        self, header: ExportHeader, written: ExportTally
+    ) -> tuple[ExportStatement, str | None]:
+        """The export's seal once its entries are written: the header and what was
+        written, signed with the audit signing key (None: signing is off)."""
+        statement = ExportStatement(header, written.last_hash, written.entries_digest)
+        signer = self.signer
+        return statement, statement.sign(signer) if signer else None
 
     async def export_entries(self, plan: ExportPlan) -> AsyncIterator[AuditEntry]:
         """The plan's entries in sequence order, read in bounded pages."""

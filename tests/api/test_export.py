@@ -4,14 +4,20 @@ awkward text and never starts a spreadsheet formula."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+from dataclasses import replace
+from typing import Any
 
 import pytest
 
 from app.audit.verify import verify_export
-from tests.support.api import TOKENS, Api, error_code, operation
-from tests.support.audit import export_text, history, split_lines
+from app.domain.export_seal import SIGNED_MANIFEST_MEMBERS
+from app.domain.signing import key_id, load_public_pem, verify
+from app.settings import Settings
+from tests.support.api import TOKENS, Api, error_code, make_api, operation
+from tests.support.audit import ExportFile, export_text, history, split_lines
 
 
 async def test_full_export_has_a_manifest_and_verifies(api: Api) -> None:
@@ -22,12 +28,60 @@ async def test_full_export_has_a_manifest_and_verifies(api: Api) -> None:
     manifest, end = records[0], records[-1]
     entries = [r for r in records if r["type"] == "entry"]
     assert manifest["type"] == "manifest" and manifest["partial"] is False
+    assert manifest["format"] == "confid-audit-export/4"
     assert manifest["count"] == len(entries) == manifest["lastSequence"] == manifest["headSequence"]
     assert manifest["firstSequence"] == 1 and manifest["headHash"] == entries[-1]["hash"]
-    assert end == {"type": "end", "count": len(entries)}
+    assert set(end) == {"type", "count", "seal", "signature"} and end["count"] == len(entries)
     assert [r["type"] for r in records[1:3]] == ["checkpoint", "checkpoint"]
     result = verify_export(split_lines(text))
     assert result.ok and result.checked == len(entries) and result.checkpoints_checked == 2
+    assert result.sealed
+
+
+async def test_the_seal_signs_what_the_file_holds(api: Api) -> None:
+    """The end record's seal: the manifest's members, the last hash and the digest of the
+    entries written, signed with the audit signing key over its canonical JSON."""
+    await history(api)
+    user = await api.enabled_user()
+    key = load_public_pem((await api.client.get("/audit/public-key")).text)
+    for params in ({}, {"format": "csv"}, {"userId": user["id"]}):
+        text = await export_text(api, **params)
+        file = ExportFile.parse(text)
+        seal = file.end["seal"]
+        assert seal["type"] == "confid-audit-export-seal"
+        assert {k: seal[k] for k in SIGNED_MANIFEST_MEMBERS} == {
+            k: file.manifest[k] for k in SIGNED_MANIFEST_MEMBERS
+        }
+        assert seal["encoding"] == params.get("format", "jsonl")
+        assert seal["partial"] is ("userId" in params) and seal["count"] == len(file.entries)
+        assert seal["lastSequence"] == file.entries[-1][0]
+        assert seal["lastHash"] == file.entries[-1][1]
+        digest = hashlib.sha256("".join(h + "\n" for _, h, _ in file.entries).encode())
+        assert seal["entriesDigest"] == digest.hexdigest()
+        assert seal["keyId"] == key_id(key)
+        message = json.dumps(seal, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        assert verify(key, file.end["signature"], message.encode("utf-8"))
+
+
+async def test_without_a_signing_key_the_seal_is_unsigned(
+    settings: Settings, raw_database: Any
+) -> None:
+    """A confid that signs nothing still states what the file holds; the verifier, with
+    no key to check it by, says the export is unsigned."""
+    unsigned = replace(settings, mongodb_url="mongodb://not-used", signing_key_file=None)
+    api = await make_api(unsigned, raw_database)  # not embedded, no key: nothing is signed
+    try:
+        await history(api, changes=2)
+        text = await export_text(api)
+    finally:
+        await api.client.aclose()
+    end = json.loads(text.splitlines()[-1])
+    assert end["signature"] is None and end["seal"]["keyId"] is None
+    result = verify_export(split_lines(text))
+    assert result.ok and not result.sealed
+    assert result.warnings == ["the export is unsigned: only the hash chain can be checked"]
+    cut = verify_export(ExportFile.parse(text).cut().lines())
+    assert not cut.ok and "is missing: the export's seal says" in (cut.reason or "")
 
 
 async def test_csv_export_verifies_too(api: Api) -> None:

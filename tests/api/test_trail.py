@@ -214,7 +214,7 @@ async def test_a_change_made_by_a_person_names_them_and_verifies_online_and_offl
         run = verify(path)
         assert run.returncode == 0 and run.stdout.startswith("OK:"), run.stdout + run.stderr
     records = [json.loads(line) for line in (tmp_path / "trail.jsonl").read_text().splitlines()]
-    assert records[0]["format"] == "confid-audit-export/3"
+    assert records[0]["format"] == "confid-audit-export/4" and "seal" in records[-1]
     sequence = by_person["auditEvent"]["sequence"]
     (entry,) = [r for r in records if r["type"] == "entry" and r["sequence"] == sequence]
     assert entry["actor"] == {

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.api import ROOT, TOKENS
+from tests.support.audit import ExportFile
 from tests.support.cli import Confid, no_escape_codes
 
 
@@ -62,7 +63,15 @@ def test_export_then_verify_offline_both_formats(confid: Confid, tmp_path: Path)
         assert f"wrote {out}" in ran.stdout and "full export" in ran.stdout
         verified = confid.run("audit", "verify", str(out), "--public-key", str(pem), role=None)
         assert verified.code == 0, verified
-        assert verified.stdout.startswith("OK: ")
+        assert (
+            verified.stdout.startswith("OK: ") and "the export's seal is valid" in verified.stdout
+        )
+        # The newest entry cut off, the manifest's and end record's counts and head edited to
+        # match: the seal says what the file held.
+        cut = tmp_path / f"cut.{fmt}"
+        cut.write_bytes("".join(ExportFile.parse(out.read_bytes().decode()).cut().lines()).encode())
+        refused = confid.run("audit", "verify", str(cut), "--public-key", str(pem), role=None)
+        assert refused.code == 1 and "is missing: the export's seal" in refused.stdout, refused
         every = confid.run(
             "audit", "verify", str(out), "--public-key", str(pem), "--every-signature", role=None
         )

@@ -8,7 +8,13 @@ import json
 import pytest
 
 from app.audit.verify import verify_export
-from app.domain.export import FORMAT, READABLE_FORMATS, ExportFormatError, read_export
+from app.domain.export import (
+    FORMAT,
+    READABLE_FORMATS,
+    UNSEALED_FORMATS,
+    ExportFormatError,
+    read_export,
+)
 from tests.support.audit import FORMAT2, file_lines, split_lines
 
 
@@ -49,13 +55,14 @@ def test_a_first_format_csv_still_reads_and_verifies() -> None:
     assert verify_export(split_lines(text)).ok
 
 
-def test_the_current_format_is_3_and_older_ones_stay_readable() -> None:
-    assert FORMAT == "confid-audit-export/3"
-    assert set(READABLE_FORMATS) == {f"confid-audit-export/{n}" for n in (1, 2, 3)}
+def test_the_current_format_is_4_and_older_ones_stay_readable() -> None:
+    assert FORMAT == "confid-audit-export/4"
+    assert set(READABLE_FORMATS) == {f"confid-audit-export/{n}" for n in (1, 2, 3, 4)}
+    assert set(UNSEALED_FORMATS) == set(READABLE_FORMATS) - {FORMAT}
 
 
 def test_a_later_format_is_refused_not_misread() -> None:
     manifest = json.loads(file_lines(FORMAT2[0])[0])
-    manifest["format"] = "confid-audit-export/4"
+    manifest["format"] = "confid-audit-export/5"
     with pytest.raises(ExportFormatError, match="unknown export format"):
         list(read_export([json.dumps(manifest) + "\n"]))

@@ -9,7 +9,8 @@ conftest.py files):
     scenarios    concurrent workloads through the public API, and their invariants
     transports   email transports that count what was handed over
     mailserver   a real SMTP server (aiosmtpd) on loopback, scripted per message
-    audit        exports over HTTP, both verifiers side by side, a small history
+    audit        exports over HTTP, both verifiers side by side, a small history, files
+                 of older formats, an export taken apart to tamper with (`ExportFile`)
     entries      audit entries to hash, read and export
     bulk         starting bulk resets over the API, and the exactly-once check
     scrape       reading a /metrics answer
