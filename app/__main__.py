@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import sys
 
 import uvicorn
 
 from app.main import StartupError, create_app
-from app.server import header_deadline_protocol
+from app.server import connection_cap, header_deadline_protocol
 from app.services.tokens import TokenFileError
 from app.settings import Settings, SettingsError
 from app.telemetry.banner import announce
 from app.telemetry.logs import configure_logging
 
 STARTUP_FAILURE = 3  # uvicorn's own exit code when the server could not start
+
+log = logging.getLogger("confid")
 
 
 class _Server(uvicorn.Server):
@@ -45,8 +48,17 @@ def main() -> int:
         print(f"confid: {exc}", file=sys.stderr)
         return 2
     trusted = ",".join(str(network) for network in settings.trusted_proxies)
-    # Timeouts (headers, body, keep-alive) and the concurrency limit: docs/operations.md,
-    # "Behind a reverse proxy". The body deadline is the /graphql view's own.
+    connections = connection_cap(settings.http_max_connections)
+    if connections < settings.http_max_connections:
+        log.warning(
+            "at most %d open connections (CONFID_HTTP_MAX_CONNECTIONS is %d): the limit on "
+            "open files allows no more; raise it (ulimit -n, LimitNOFILE, --ulimit nofile)",
+            connections,
+            settings.http_max_connections,
+        )
+    # Timeouts (headers, body, keep-alive) and the connection cap: docs/operations.md,
+    # "Behind a reverse proxy". The body deadline is the /graphql view's own; requests in
+    # progress are bounded by the app (app.api.capacity), not by uvicorn.
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -63,7 +75,7 @@ def main() -> int:
         forwarded_allow_ips=trusted or None,
         http=header_deadline_protocol(settings.http_header_timeout_seconds),
         timeout_keep_alive=settings.http_keepalive_seconds,
-        limit_concurrency=settings.http_max_concurrency,
+        limit_concurrency=connections,  # a last resort: idle sockets count here too
     )
     server = _Server(config, settings)
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C: uvicorn has shut down already

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from app.api.auth import auth_config
+from app.api.capacity import Capacity, RequestCapacity
 from app.api.export import AuditExport
 from app.api.hygiene import ApiHeaders
 from app.api.origin import RequestOrigin
@@ -44,6 +45,7 @@ from app.wiring import (
     StartupError,
     build_api_limits,
     build_authenticator,
+    build_live_policy,
     build_services,
     build_vitals,
     load_tokens,
@@ -100,14 +102,17 @@ def create_app(
     # The pages may reach the OpenID provider only when the browser sign-in is configured.
     sign_in = authenticator.sign_in
     policies = PagePolicies.for_sign_in(sign_in.issuer if sign_in else None)
+    # Requests in progress are bounded here; /graphql counts its own once the body is in.
+    capacity = Capacity(settings.http_max_concurrency)
+    refused = metrics.refused if metrics is not None else _not_counted
     view = GraphQLView(
         services,
         authenticator,
         build_api_limits(settings, services, monotonic),
+        build_live_policy(settings, authenticator.clock.wall, refused),
         partial(graphiql_response, csp=policies.graphiql),
         body_timeout=settings.http_body_timeout_seconds,
-        subscriptions_per_connection=settings.subscriptions_per_connection,
-        subscriptions_per_token=settings.subscriptions_per_token,
+        capacity=capacity,
     )
     parts = _App(
         settings, connection, services, authenticator, metrics, _listener(settings, metrics),
@@ -119,6 +124,7 @@ def create_app(
             Middleware(RequestOrigin, trusted_proxies=settings.trusted_proxies),
             Middleware(RequestTelemetry, metrics=metrics),  # one log line per request
             Middleware(ApiHeaders),
+            Middleware(RequestCapacity, capacity=capacity, own=("/graphql",)),
         ],
         lifespan=partial(_lifespan, parts),
     )
@@ -126,6 +132,10 @@ def create_app(
     app.state.authenticator = authenticator
     app.state.metrics = metrics
     return app
+
+
+def _not_counted(limit: str) -> None:
+    """Refusals of websockets are counted only with metrics on."""
 
 
 def _timed(database: Database, metrics: Metrics | None) -> Database:

@@ -1,10 +1,12 @@
-"""How uvicorn serves confid: its timeouts and concurrency limit come from `Settings`, plus
+"""How uvicorn serves confid: its timeouts and connection cap come from `Settings`, plus
 the one deadline uvicorn lacks, for a request's headers (a slow or idle client is
-answered 408 and disconnected instead of holding a connection open for minutes)."""
+answered 408 and disconnected instead of holding a connection open for minutes), and a
+limit on open files that fits the connection cap."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -74,3 +76,30 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
 def header_deadline_protocol(seconds: float) -> type[HeaderDeadlineProtocol]:
     """The protocol class to pass as uvicorn's `http`, with this header deadline."""
     return type("HeaderDeadlineProtocol", (HeaderDeadlineProtocol,), {"header_timeout": seconds})
+
+
+# Descriptors kept for what is not a client connection: the database's connection pool
+# (PyMongo opens up to 100 per server), the metrics port, logs, the tokens and key files.
+RESERVED_FILES = 256
+
+
+def connection_cap(wanted: int) -> int:
+    """uvicorn's cap on open connections (`limit_concurrency`, past which it answers 503)
+    for CONFID_HTTP_MAX_CONNECTIONS: the process's soft limit on open files is raised
+    towards `wanted` + RESERVED_FILES (never past the hard limit), and where it stays lower
+    the cap is lowered to fit under it, so connections are refused with a 503 rather than
+    by the kernel (EMFILE), which stops every accept, probes included."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not a Unix
+        return wanted
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = wanted + RESERVED_FILES
+    if soft != resource.RLIM_INFINITY and soft < need:
+        target = need if hard == resource.RLIM_INFINITY else min(need, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(1, min(wanted, soft - RESERVED_FILES))

@@ -99,6 +99,9 @@ class Settings:
     live_queue_events: int = 1000
     subscriptions_per_connection: int = 10
     subscriptions_per_token: int = 20
+    websockets_per_token: int = 10
+    websockets_unauthenticated_per_address: int = 10
+    websocket_idle_seconds: float = 60.0
     max_query_cost: int = 1000
     rate_limit_admin: RateLimit | None = DEFAULT_RATE_LIMITS["admin"]
     rate_limit_helpdesk: RateLimit | None = DEFAULT_RATE_LIMITS["helpdesk"]
@@ -106,7 +109,8 @@ class Settings:
     http_header_timeout_seconds: float = 10.0
     http_body_timeout_seconds: float = 30.0
     http_keepalive_seconds: int = 5
-    http_max_concurrency: int = 256
+    http_max_concurrency: int = 256  # requests in progress (app.api.capacity)
+    http_max_connections: int = 4096  # open connections of any kind (uvicorn's last resort)
 
     @property
     def oidc(self) -> bool:
@@ -143,6 +147,14 @@ def _store(env: Env) -> dict[str, Any]:
 
 
 def _server(env: Env) -> dict[str, Any]:
+    concurrency = env.whole("CONFID_HTTP_MAX_CONCURRENCY", 256, 1)
+    connections = env.whole("CONFID_HTTP_MAX_CONNECTIONS", 4096, 2)
+    if connections < concurrency:
+        raise SettingsError(
+            f"CONFID_HTTP_MAX_CONNECTIONS ({connections}) must be at least "
+            f"CONFID_HTTP_MAX_CONCURRENCY ({concurrency}): each request in progress holds a "
+            "connection"
+        )
     return {
         "host": env.text("CONFID_HOST", "127.0.0.1"),
         "port": env.port("CONFID_PORT", 8000),
@@ -150,7 +162,8 @@ def _server(env: Env) -> dict[str, Any]:
         "http_header_timeout_seconds": env.number("CONFID_HTTP_HEADER_TIMEOUT_SECONDS", 10, 0.1),
         "http_body_timeout_seconds": env.number("CONFID_HTTP_BODY_TIMEOUT_SECONDS", 30, 0.1),
         "http_keepalive_seconds": env.whole("CONFID_HTTP_KEEPALIVE_SECONDS", 5, 1),
-        "http_max_concurrency": env.whole("CONFID_HTTP_MAX_CONCURRENCY", 256, 1),
+        "http_max_concurrency": concurrency,
+        "http_max_connections": connections,
     }
 
 
@@ -319,6 +332,11 @@ def _live(env: Env) -> dict[str, Any]:
         "live_queue_events": env.whole("CONFID_LIVE_QUEUE_EVENTS", 1000, 1),
         "subscriptions_per_connection": env.whole("CONFID_SUBSCRIPTIONS_PER_CONNECTION", 10, 1),
         "subscriptions_per_token": env.whole("CONFID_SUBSCRIPTIONS_PER_TOKEN", 20, 1),
+        "websockets_per_token": env.whole("CONFID_WEBSOCKETS_PER_TOKEN", 10, 1),
+        "websockets_unauthenticated_per_address": env.whole(
+            "CONFID_WEBSOCKETS_UNAUTHENTICATED_PER_ADDRESS", 10, 1
+        ),
+        "websocket_idle_seconds": env.bounded("CONFID_WEBSOCKET_IDLE_SECONDS", 60, 0.1, 86400),
     }
 
 

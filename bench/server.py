@@ -23,7 +23,7 @@ from mongomock_motor import AsyncMongoMockClient
 from starlette.applications import Starlette
 
 from app.main import create_app
-from app.server import header_deadline_protocol
+from app.server import connection_cap, header_deadline_protocol
 from app.settings import Settings
 from app.store.database import Database
 from bench.ceiling import create_ceiling, token_hashes
@@ -50,7 +50,7 @@ async def _serve(kind: str, snapshot: Path, tokens: Path, port: int) -> None:
         lifespan="on",
         http=header_deadline_protocol(settings.http_header_timeout_seconds),
         timeout_keep_alive=settings.http_keepalive_seconds,
-        limit_concurrency=settings.http_max_concurrency,
+        limit_concurrency=connection_cap(settings.http_max_connections),
     )
     print(f"bench.server: {kind} listening on 127.0.0.1:{port}", file=sys.stderr, flush=True)
     await uvicorn.Server(config).serve()

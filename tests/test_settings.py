@@ -190,3 +190,41 @@ def test_rate_limit_settings() -> None:
     for bad in ("300", "x/5", "0/5", "300/0", "-1/1"):
         with pytest.raises(SettingsError, match="CONFID_RATE_LIMIT_AUDITOR"):
             Settings.from_env({"CONFID_RATE_LIMIT_AUDITOR": bad})
+
+
+def test_connection_and_websocket_limits() -> None:
+    defaults = Settings.from_env({})
+    assert (defaults.http_max_concurrency, defaults.http_max_connections) == (256, 4096)
+    assert (defaults.websockets_per_token, defaults.websockets_unauthenticated_per_address) == (
+        10,
+        10,
+    )
+    assert defaults.websocket_idle_seconds == 60
+    settings = Settings.from_env(
+        {
+            "CONFID_HTTP_MAX_CONCURRENCY": "8",
+            "CONFID_HTTP_MAX_CONNECTIONS": "64",
+            "CONFID_WEBSOCKETS_PER_TOKEN": "3",
+            "CONFID_WEBSOCKETS_UNAUTHENTICATED_PER_ADDRESS": "2",
+            "CONFID_WEBSOCKET_IDLE_SECONDS": "0.5",
+        }
+    )
+    assert (settings.http_max_concurrency, settings.http_max_connections) == (8, 64)
+    assert (settings.websockets_per_token, settings.websockets_unauthenticated_per_address) == (
+        3,
+        2,
+    )
+    assert settings.websocket_idle_seconds == 0.5
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"CONFID_HTTP_MAX_CONNECTIONS": "100"}, "at least CONFID_HTTP_MAX_CONCURRENCY"),
+        ({"CONFID_WEBSOCKETS_PER_TOKEN": "0"}, "CONFID_WEBSOCKETS_PER_TOKEN"),
+        ({"CONFID_WEBSOCKET_IDLE_SECONDS": "0"}, "CONFID_WEBSOCKET_IDLE_SECONDS"),
+    ],
+)
+def test_bad_connection_limits_are_named(env: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(env)

@@ -1,10 +1,16 @@
 """Documented request limits, and the one extension that enforces them: the token limit,
 the cost rule, the per-token rate limit, and the caches of parsing and analysis (each
-Strawberry extension costs something on every request, so there is one)."""
+Strawberry extension costs something on every request, so there is one).
+
+A subscription (over the websocket, `app.api.live`) passes the same rules: a document over
+the maximum cost is refused before it starts, as a query is (its price is what resolving
+each event costs, which is not charged again); starting one takes SUBSCRIPTION_COST
+points from the token's bucket."""
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import AsyncIterator, Iterator
 from functools import lru_cache
 from typing import Any
@@ -33,7 +39,9 @@ from app.api.cost import (
     scan_points,
 )
 from app.api.exchange import Exchange, note_operation
-from app.api.throttle import RequestBudget
+from app.api.field_costs import SUBSCRIPTION
+from app.api.throttle import ApiLimits, RequestBudget
+from app.domain.access import Principal
 from app.domain.errors import QueryTooComplex, Throttled
 
 # Depth, aliases, expanded size and the price list live with the cost rule (app.api.cost,
@@ -42,6 +50,7 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_TOKENS = 2000
 MAX_JSON_NESTING = 64
 CACHE_SIZE = 256
+SUBSCRIPTION_COST = SUBSCRIPTION  # points a subscription's start takes from its bucket
 
 
 def _tokens(query: str, stop: int) -> int:
@@ -139,6 +148,11 @@ class RequestPipeline(SchemaExtension):
                 "(set `operationName`)."
             )
             errors = [GraphQLError(message)]
+        caller = self._subscriber() if budget is None else None
+        if caller is not None:  # a subscription's start, over the websocket
+            context.pre_execution_errors = await self._start(errors, figures, *caller)
+            yield
+            return
         if errors or budget is None or figures is None:
             if budget is not None:
                 budget.take(1)  # a refused document still costs a point
@@ -146,38 +160,73 @@ class RequestPipeline(SchemaExtension):
             context.pre_execution_errors = errors
             yield
             return
-        points = figures.cost
-        if figures.page_variables:
-            variables = context.variables or {}
-            relevant = {name: variables.get(name) for name in sorted(figures.page_variables)}
-            points = _priced(schema, context.query or "", figures, json.dumps(relevant))
         limits = budget.limits
-        if points.scans:
-            budget.per_scan = scan_points(await limits.trail_length.get(), limits.max_query_cost)
-        budget.requested = max(1, points.total(budget.per_scan))
+        points, budget.per_scan = await self._points(figures, limits)
+        budget.requested = points
         context.pre_execution_errors = []
-        status = limits.limiter.status(budget.principal)
-        # A request larger than the token's whole bucket could never run: too complex too.
-        maximum = min(limits.max_query_cost, status.limit if status else limits.max_query_cost)
+        maximum = _maximum(limits, budget.principal)
         if budget.requested > maximum:
             budget.take(1)
             budget.actual = budget.charged
-            message = (
-                f"The query costs {budget.requested} points; at most {maximum} are allowed "
-                "per request. Ask for smaller pages (`first`) or fewer nested lists."
-            )
-            cost = {"requestedQueryCost": budget.requested, "maximumAvailable": maximum}
-            context.pre_execution_errors = [
-                GraphQLError(
-                    message, original_error=QueryTooComplex(message), extensions={"cost": cost}
-                )
-            ]
+            context.pre_execution_errors = [_too_complex(budget.requested, maximum)]
         elif not budget.take(budget.requested):
             message = _throttled_message(budget)
             context.pre_execution_errors = [
                 GraphQLError(message, original_error=Throttled(message, budget.retry_after or 1))
             ]
         yield
+
+    async def _points(self, figures: OperationFigures, limits: ApiLimits) -> tuple[int, int]:
+        """What the operation costs (at least 1), and what one scan of the trail costs in
+        it (0 when it scans none)."""
+        context = self.execution_context
+        schema = context.schema._schema
+        points = figures.cost
+        if figures.page_variables:
+            variables = context.variables or {}
+            relevant = {name: variables.get(name) for name in sorted(figures.page_variables)}
+            points = _priced(schema, context.query or "", figures, json.dumps(relevant))
+        per_scan = 0
+        if points.scans:
+            per_scan = scan_points(await limits.trail_length.get(), limits.max_query_cost)
+        return max(1, points.total(per_scan)), per_scan
+
+    def _subscriber(self) -> tuple[ApiLimits, Principal] | None:
+        """The buckets and caller of a websocket connection (`LiveContext`), if this is one."""
+        live = self.execution_context.context
+        limits, principal = getattr(live, "limits", None), getattr(live, "principal", None)
+        if isinstance(limits, ApiLimits) and isinstance(principal, Principal):
+            return limits, principal
+        return None
+
+    async def _start(
+        self,
+        errors: list[GraphQLError],
+        figures: OperationFigures | None,
+        limits: ApiLimits,
+        principal: Principal,
+    ) -> list[GraphQLError]:
+        """A subscription's start: the errors that refuse it, or none (and its
+        SUBSCRIPTION_COST points taken). Like a query, a refused document costs a point, and
+        one over the maximum cost never runs: each event would cost that much again."""
+        limiter = limits.limiter
+        if errors or figures is None:
+            limiter.take(principal, 1)
+            return errors
+        points, _ = await self._points(figures, limits)
+        maximum = _maximum(limits, principal)
+        if points > maximum:
+            limiter.take(principal, 1)
+            return [_too_complex(points, maximum)]
+        wait = limiter.take(principal, SUBSCRIPTION_COST)
+        if wait <= 0:
+            return []
+        retry = 60 if math.isinf(wait) else max(1, math.ceil(wait))
+        message = (
+            f"Rate limit: this token's bucket lacks the {SUBSCRIPTION_COST} points a "
+            f"subscription costs; retry in {retry} s (see `rateLimit`)."
+        )
+        return [GraphQLError(message, original_error=Throttled(message, wait))]
 
     def on_execute(self) -> Iterator[None]:
         yield
@@ -195,6 +244,22 @@ class RequestPipeline(SchemaExtension):
     def get_results(self) -> dict[str, Any]:
         budget = self._budget()
         return {"cost": budget.extension()} if budget is not None else {}
+
+
+def _maximum(limits: ApiLimits, principal: Principal) -> int:
+    """The most one request of `principal` may cost: CONFID_MAX_QUERY_COST, or its token's
+    whole bucket if that is smaller (a request larger than the bucket could never run)."""
+    status = limits.limiter.status(principal)
+    return min(limits.max_query_cost, status.limit if status else limits.max_query_cost)
+
+
+def _too_complex(requested: int, maximum: int) -> GraphQLError:
+    message = (
+        f"The query costs {requested} points; at most {maximum} are allowed "
+        "per request. Ask for smaller pages (`first`) or fewer nested lists."
+    )
+    cost = {"requestedQueryCost": requested, "maximumAvailable": maximum}
+    return GraphQLError(message, original_error=QueryTooComplex(message), extensions={"cost": cost})
 
 
 def _throttled_message(budget: RequestBudget) -> str:

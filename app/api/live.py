@@ -1,33 +1,35 @@
 """Subscriptions over `graphql-transport-ws` on /graphql: the connection's life.
 
+- A socket arrives: its address may have at most CONFID_WEBSOCKETS_UNAUTHENTICATED_PER_ADDRESS
+  sockets that have not sent `connection_init` yet; one more is closed with 1013 (try again
+  later: the others are seconds from authenticating or from their 15 s deadline, 4408).
 - `connection_init` carries the token: `{"Authorization": "Bearer <token>"}`. A missing,
   malformed or unknown token closes the socket with 4401, a token without a role with 4403
   (the protocol's codes), an unreachable identity provider with 1013 (try again later).
+  A token may hold at most CONFID_WEBSOCKETS_PER_TOKEN sockets; one more closes with 4429.
+- The token is checked once, so the socket keeps its expiry: when the token expires (a
+  static token's `expires`, a JWT's `exp` plus the leeway) the socket closes with 4401,
+  on a timer, and nothing resolved after that moment is sent.
+- A socket that runs no subscription for CONFID_WEBSOCKET_IDLE_SECONDS closes with 1000.
 - Only subscriptions run over the socket (queries and mutations go to POST /graphql, where
   the body limits and one access-log record per request apply).
 - At most `per_connection` subscriptions on one socket and `per_token` over all the sockets
-  of one caller in this process; each start takes SUBSCRIPTION_COST points from the
-  token's rate-limit bucket (THROTTLED when it lacks them), and the document passes the
-  same depth, alias and cost rules as any query.
+  of one caller in this process. The document passes the same depth, alias and cost rules
+  as any query, and each start takes SUBSCRIPTION_COST points from the token's bucket
+  (THROTTLED when it lacks them): both in `app.api.limits`.
 - Errors carry `extensions.code` and the connection's request id, internal ones masked,
   exactly as over HTTP; reads of the trail made while resolving an event are recorded.
 - A subscriber that falls behind is dropped by closing the socket with 1013 and a reason
   (a stalled client does not read the socket at all, so nothing else would reach it).
+- Refusals by a limit are counted with `refused(limit)` (confid_throttled_requests_total).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import math
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
-from starlette.websockets import WebSocket
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
@@ -43,92 +45,27 @@ from strawberry.types import ExecutionResult
 from app.api.auth import request_meta
 from app.api.context import Context
 from app.api.errors import BAD_REQUEST, THROTTLED, format_error
-from app.api.field_costs import SUBSCRIPTION
-from app.api.throttle import ApiLimits
+from app.api.live_context import (
+    EXPIRED,
+    FORBIDDEN,
+    NORMAL,
+    TOO_MANY,
+    TRY_AGAIN_LATER,
+    UNAUTHORIZED,
+    LiveConnection,
+    LiveContext,
+    LivePolicy,
+)
+from app.api.live_limits import SocketPass
 from app.domain.access import Principal
-from app.domain.errors import BadRequest, Forbidden, IdentityUnavailable, Unauthenticated
+from app.domain.errors import Forbidden, IdentityUnavailable, Unauthenticated
 
-log = logging.getLogger("confid.live")
+__all__ = ["LiveContext", "LiveHandler", "LivePolicy", "is_subscription"]
 
-UNAUTHORIZED = 4401  # graphql-transport-ws: no usable token
-FORBIDDEN = 4403  # graphql-transport-ws: a token without a role
-TRY_AGAIN_LATER = 1013  # RFC 6455: a temporary condition (slow subscriber, provider down)
 _QUERY_TOKEN_PARAMS = ("access_token", "token", "bearer", "authorization", "api_key")
-
-# What starting one subscription costs in the cost model (app.api.limits), in the same
-# units as a query: it holds a slot, a queue and a share of the tail until it ends.
-SUBSCRIPTION_COST = SUBSCRIPTION  # points a subscription takes from its token's bucket
-
-
-class TokenSlots:
-    """Subscriptions open per caller (token name) in this process, bounded."""
-
-    def __init__(self, per_token: int) -> None:
-        self.per_token = per_token
-        self._open: Counter[str] = Counter()
-
-    def check(self, principal: Principal) -> None:
-        """BadRequest when `principal` has no slot left."""
-        if self._open[principal.name] >= self.per_token:
-            raise BadRequest(
-                f"At most {self.per_token} subscriptions may be open at once for one token; "
-                "complete one first."
-            )
-
-    @asynccontextmanager
-    async def hold(self, principal: Principal) -> AsyncIterator[None]:
-        """A slot for one subscription of `principal`, for as long as it runs."""
-        self.check(principal)
-        self._open[principal.name] += 1
-        try:
-            yield
-        finally:
-            self._open[principal.name] -= 1
-            if not self._open[principal.name]:
-                del self._open[principal.name]
-
-
-class LiveConnection:
-    """What a subscription may do to its socket: close it when it fell behind."""
-
-    def __init__(self, close: Callable[[int, str], Any]) -> None:
-        self._close = close
-        self._closing: asyncio.Task[Any] | None = None
-
-    def drop(self, reason: str) -> None:
-        if self._closing is None:
-            log.warning("closing a live connection: %s", reason)
-            self._closing = asyncio.ensure_future(self._close(TRY_AGAIN_LATER, reason[:120]))
-
-
-@dataclass(slots=True)
-class LiveContext(Context):
-    """The context of one websocket connection, shared by its subscriptions."""
-
-    websocket: WebSocket | None = None
-    authenticate: Callable[[str], Awaitable[Principal]] | None = None
-    slots: TokenSlots | None = None
-    per_connection: int = 10
-    limits: ApiLimits | None = None  # the token buckets that subscription starts draw on
-    connection: LiveConnection | None = None
-    connection_params: dict[str, Any] = field(default_factory=dict)
-
-    def forget_loaded(self) -> None:
-        """Start each event with empty loaders: a connection lives for hours, and users
-        and entries change under it."""
-        self._users = self._bridges = self._events = self._latest = None
-
-    def slots_free(self) -> None:
-        """BadRequest unless the caller may open one more subscription."""
-        if self.slots is None or self.principal is None:
-            raise BadRequest("Subscriptions run over a websocket (graphql-transport-ws).")
-        self.slots.check(self.principal)
-
-    @property
-    def live(self) -> LiveConnection:
-        if self.connection is None or self.slots is None:
-            raise BadRequest("Subscriptions run over a websocket (graphql-transport-ws).")
-        return self.connection
+# The expiry timer sleeps until the token's expiry, but wakes at least this often to read
+# the wall clock again (it may be stepped, e.g. by NTP, while the timer sleeps).
+EXPIRY_RECHECK_SECONDS = 10.0
 
 
 def is_subscription(query: object, operation_name: object) -> bool:
@@ -164,12 +101,17 @@ class _Operation(Operation[Context, None]):
     async def send_initial_errors(self, errors: list[GraphQLError]) -> None:
         handler: LiveHandler = self.handler  # type: ignore[assignment]
         payload = [format_error(e, handler.request_id) for e in errors]
+        if any(error["extensions"]["code"] == THROTTLED for error in payload):
+            handler.refused("token_bucket")
         await self.send_operation_message(
             cast("ErrorMessage", {"id": self.id, "type": "error", "payload": payload})
         )
 
     async def send_next(self, execution_result: ExecutionResult) -> None:
         handler: LiveHandler = self.handler  # type: ignore[assignment]
+        if handler.context.expired():  # the timer may not have fired yet: send nothing
+            handler.close(UNAUTHORIZED, EXPIRED)
+            return
         payload: dict[str, Any] = {"data": execution_result.data}
         if execution_result.errors:
             payload["errors"] = [
@@ -185,10 +127,54 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws as Strawberry speaks it, with confid's rules at the edges."""
 
     context: LiveContext
+    _place: SocketPass | None = None
+    _expiry: asyncio.Task[None] | None = None
+    _idle: asyncio.TimerHandle | None = None
+    _over = False  # shut down: no timer is armed again
 
     @property
     def request_id(self) -> str:
         return self.context.request_id
+
+    @property
+    def policy(self) -> LivePolicy:
+        assert self.context.policy is not None
+        return self.context.policy
+
+    def refused(self, limit: str) -> None:
+        self.policy.refused(limit)
+
+    def close(self, code: int, reason: str) -> None:
+        """Close the socket soon (once), from anywhere: a timer, a subscription."""
+        assert self.context.connection is not None
+        self.context.connection.close(code, reason)
+
+    async def handle(self) -> None:
+        assert self.context.websocket is not None
+        self.context.connection = LiveConnection(self.websocket.close)
+        address = self.context.websocket.scope.get("state", {}).get("client_ip")
+        self._place = self.policy.sockets.arrive(address)
+        if self._place is None:
+            self.refused("websockets_per_address")
+            limit = self.policy.sockets.unauthenticated_per_address
+            await self.websocket.close(
+                TRY_AGAIN_LATER,
+                f"{limit} websockets from this address are waiting for connection_init; "
+                "try again shortly.",
+            )
+            return
+        try:
+            await super().handle()
+        finally:
+            self._place.leave()
+
+    async def shutdown(self) -> None:
+        self._over = True
+        if self._expiry is not None:
+            self._expiry.cancel()
+        if self._idle is not None:
+            self._idle.cancel()
+        await super().shutdown()
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         payload = message.get("payload") or {}
@@ -209,12 +195,24 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
             )
             await self.websocket.close(code=code, reason=str(exc)[:120])
             return
-        assert self.context.websocket is not None
+        assert self.context.websocket is not None and self._place is not None
+        if not self._place.authenticated(principal):
+            if self.connection_init_timeout_task:
+                self.connection_init_timeout_task.cancel()
+            self.refused("websockets_per_token")
+            limit = self.policy.sockets.per_token
+            await self.websocket.close(
+                TOO_MANY, f"At most {limit} websockets may be open at once for one token."
+            )
+            return
         self.context.principal = principal
         self.context.meta = request_meta(self.context.websocket, principal)
         self.context.connection_params = payload
-        self.context.connection = LiveConnection(self.websocket.close)
         await super().handle_connection_init(message)
+        if self.connection_acknowledged:
+            if principal.expires is not None:
+                self._expiry = asyncio.create_task(self._expire_at(principal.expires))
+            self._watch_idle()
 
     async def _authenticate(self, payload: dict[str, Any]) -> Principal:
         websocket, authenticate = self.context.websocket, self.context.authenticate
@@ -223,17 +221,38 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
             raise Unauthenticated("Tokens are never accepted in the query string.")
         return await authenticate(bearer(payload))
 
+    async def _expire_at(self, expires: float) -> None:
+        """Close the socket with 4401 once the token has expired by the identity clock."""
+        wall = self.policy.wall
+        while (left := expires - wall()) > 0:
+            await asyncio.sleep(min(left, EXPIRY_RECHECK_SECONDS))
+        self.close(UNAUTHORIZED, EXPIRED)
+
+    def _watch_idle(self) -> None:
+        """Arm the idle timer when no subscription runs; disarm it when one does."""
+        if self.operations or self._over:
+            if self._idle is not None:
+                self._idle.cancel()
+                self._idle = None
+        elif self._idle is None and self.connection_acknowledged:
+            loop = asyncio.get_running_loop()
+            self._idle = loop.call_later(self.policy.idle_seconds, self._idle_over)
+
+    def _idle_over(self) -> None:
+        self._idle = None
+        if not self.operations:
+            seconds = self.policy.idle_seconds
+            self.close(NORMAL, f"Idle: no subscription ran for {seconds:g} s.")
+
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         if not self.connection_acknowledged or message["id"] in self.operations:
             await super().handle_subscribe(message)  # 4401 / 4409, as the protocol says
             return
-        code, refusal = BAD_REQUEST, self._refusal(message)
-        if refusal is None:
-            code, refusal = THROTTLED, self._throttled()
+        refusal = self._refusal(message)
         if refusal is not None:
             error = {
                 "message": refusal,
-                "extensions": {"code": code, "requestId": self.request_id},
+                "extensions": {"code": BAD_REQUEST, "requestId": self.request_id},
             }
             await self.send_message(
                 cast("ErrorMessage", {"id": message["id"], "type": "error", "payload": [error]})
@@ -249,25 +268,25 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
         operation.task = asyncio.create_task(self.run_operation(operation))
         operation.task.add_done_callback(self._task_done)
         self.operations[message["id"]] = operation
+        self._watch_idle()
 
-    def _throttled(self) -> str | None:
-        """A subscription start draws SUBSCRIPTION_COST points from the token's bucket, like
-        a query; None when they are there (taken), the refusal's words when not."""
-        limits, principal = self.context.limits, self.context.principal
-        if limits is None or principal is None:
-            return None
-        wait = limits.limiter.take(principal, SUBSCRIPTION_COST)
-        if wait <= 0:
-            return None
-        retry = 60 if math.isinf(wait) else max(1, math.ceil(wait))
-        return (
-            f"Rate limit: this token's bucket lacks the {SUBSCRIPTION_COST} points a "
-            f"subscription costs; retry in {retry} s (see `rateLimit`)."
-        )
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        try:
+            await super().run_operation(operation)
+        finally:
+            self._watch_idle()
+
+    def forget_id(self, id: str) -> None:
+        super().forget_id(id)
+        self._watch_idle()
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        await super().cleanup_operation(operation_id)
+        self._watch_idle()
 
     def _refusal(self, message: SubscribeMessage) -> str | None:
         """Why this subscribe message is refused before it runs, if it is."""
-        limit = self.context.per_connection
+        limit = self.policy.per_connection
         if len(self.operations) >= limit:
             return f"At most {limit} subscriptions may run on one connection."
         payload = message.get("payload")

@@ -15,7 +15,7 @@ import strawberry
 from app.api import enums
 from app.api.context import Info
 from app.api.ids import require_id
-from app.api.live import LiveContext
+from app.api.live_context import LiveContext
 from app.api.permissions import requires
 from app.api.types import AuditEvent, Notification
 from app.domain.access import Capability

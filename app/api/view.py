@@ -21,6 +21,7 @@ from strawberry.types import ExecutionResult
 
 from app.api.auth import authenticate, refusal, request_id_of, request_meta
 from app.api.body import declared_too_large, decode_body, read_body, replay
+from app.api.capacity import Capacity
 from app.api.context import Context
 from app.api.errors import (
     BAD_REQUEST,
@@ -34,7 +35,7 @@ from app.api.errors import (
 )
 from app.api.exchange import exchange_of, note_errors, note_throttled
 from app.api.limits import MAX_BODY_BYTES
-from app.api.live import LiveContext, LiveHandler, TokenSlots, is_subscription
+from app.api.live import LiveContext, LiveHandler, LivePolicy, is_subscription
 from app.api.media import GRAPHQL_RESPONSE, wants_graphql_response
 from app.api.schema import schema
 from app.api.throttle import ApiLimits, RequestBudget
@@ -60,11 +61,10 @@ class GraphQLView(GraphQL[Context, None]):
         services: Services,
         authenticator: Authenticator,
         limits: ApiLimits,
+        live: LivePolicy,
         ide_page: IdePage | None = None,
         body_timeout: float = 30.0,
-        *,
-        subscriptions_per_connection: int = 10,
-        subscriptions_per_token: int = 20,
+        capacity: Capacity | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -79,8 +79,8 @@ class GraphQLView(GraphQL[Context, None]):
         self.limits = limits
         self.ide_page = ide_page
         self.body_timeout = body_timeout
-        self.per_connection = subscriptions_per_connection
-        self.slots = TokenSlots(subscriptions_per_token)
+        self.live = live
+        self.capacity = capacity or Capacity(None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -112,8 +112,13 @@ class GraphQLView(GraphQL[Context, None]):
                 status_code=408,
                 headers={"Connection": "close"},
             )
+        elif not self.capacity.enter():  # counted from here: the body has arrived
+            response = self.capacity.busy(scope)
         else:
-            response = await self._respond(scope, replay(body), request_id)
+            try:
+                response = await self._respond(scope, replay(body), request_id)
+            finally:
+                self.capacity.leave()  # the answer is ready; sending it is not work
         response.headers["X-Request-Id"] = request_id
         if wants_graphql_response(scope) and response.media_type == "application/json":
             # GraphQL over HTTP: a document that was never executed (it did not parse or
@@ -226,8 +231,7 @@ class GraphQLView(GraphQL[Context, None]):
                 request_id,
                 websocket=request,
                 authenticate=self.authenticator.principal,
-                slots=self.slots,
-                per_connection=self.per_connection,
+                policy=self.live,
                 limits=self.limits,
             )
         if self.should_render_graphql_ide(self.request_adapter_class(request)):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from app.domain.models import Actor, Role
@@ -49,6 +49,10 @@ class Principal:
     token `issuer` and `subject` (`iss`, `sub`: the person's stable, unique id at that
     provider) and `display_name` (`name`) say who it is; they are None for static tokens.
     All of it is recorded as the actor of the caller's audit entries and trail reads.
+
+    `expires` is when the credential stops being accepted (Unix time): a static token's
+    `expires`, an OpenID Connect token's `exp` plus the allowed clock skew; None for never.
+    A websocket authenticated once is closed then (it is not part of who the caller is).
     """
 
     name: str
@@ -56,6 +60,7 @@ class Principal:
     issuer: str | None = None
     subject: str | None = None
     display_name: str | None = None
+    expires: float | None = field(default=None, compare=False)
 
     @property
     def key(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from app.domain.access import Principal
@@ -42,15 +43,19 @@ class Authenticator:
         tokens: TokenRegistry,
         oidc: OidcValidator | None = None,
         sign_in: BrowserSignIn | None = None,
+        clock: IdentityClock | None = None,
     ) -> None:
         self.tokens = tokens
         self.oidc = oidc
         self.sign_in = sign_in
+        self.clock = clock or IdentityClock()
 
     async def principal(self, token: str) -> Principal:
-        """The caller; InvalidToken, Forbidden (no role) or IdentityUnavailable otherwise."""
+        """The caller; InvalidToken, Forbidden (no role) or IdentityUnavailable otherwise.
+        Its `expires` says until when the token is accepted (websockets close then)."""
+        now = datetime.fromtimestamp(self.clock.wall(), UTC)
         try:
-            principal = self.tokens.authenticate(token)
+            principal = self.tokens.authenticate(token, now)
         except TokenExpired:
             raise InvalidToken("This token has expired; ask for a new one.") from None
         if principal is not None:

@@ -143,7 +143,7 @@ class OidcValidator:
             raise InvalidToken(f"The token has no `{exc.claim}` claim.") from None
         except (DecodeError, PyJWTError):
             raise InvalidToken("The token is not a valid JWT.") from None
-        self._check_times(claims)
+        exp = self._check_times(claims)
         subject = claims["sub"]
         if not isinstance(subject, str) or not subject or len(subject) > SUBJECT_MAX:
             raise InvalidToken("The token's `sub` is not a string of 1 to 255 characters.")
@@ -154,9 +154,11 @@ class OidcValidator:
             issuer=policy.issuer,
             subject=subject,
             display_name=_text(claims.get("name"), DISPLAY_NAME_MAX),
+            expires=exp + policy.leeway,  # refused from then on, as checked below
         )
 
-    def _check_times(self, claims: Mapping[str, Any]) -> None:
+    def _check_times(self, claims: Mapping[str, Any]) -> float:
+        """`exp`, once `exp`, `nbf` and `iat` are found acceptable now."""
         now, leeway = self._now(), self.policy.leeway
         exp = _number(claims, "exp")
         if exp is None:
@@ -173,6 +175,7 @@ class OidcValidator:
             raise InvalidToken("The token's `iat` is not a number.")
         if iat is not None and iat > now + leeway:
             raise InvalidToken("The token was issued in the future (`iat`).")
+        return exp
 
     def _role(self, claims: Mapping[str, Any]) -> Role:
         names = _strings(_claim(claims, self.policy.roles_claim))

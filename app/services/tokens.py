@@ -101,7 +101,8 @@ class TokenRegistry:
                 elif expires.tzinfo is None:
                     expires = expires.replace(tzinfo=UTC)
                 expiry[digest.lower()] = expires
-            by_hash[digest.lower()] = Principal(name.strip(), _ROLES[role])
+            until = expiry[digest.lower()].timestamp() if digest.lower() in expiry else None
+            by_hash[digest.lower()] = Principal(name.strip(), _ROLES[role], expires=until)
         return cls(by_hash, expiry)
 
     @classmethod

@@ -184,6 +184,10 @@ class Metrics:
 
     # --- requests -----------------------------------------------------------------------
 
+    def refused(self, limit: str) -> None:
+        """Count one refusal by `limit` outside an HTTP request's line (a websocket)."""
+        self.throttled.labels(limit if _LIMIT.fullmatch(limit) else OTHER).inc()
+
     def request_finished(
         self, route: str, method: str, status: int, seconds: float, exchange: Exchange
     ) -> None:

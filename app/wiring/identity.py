@@ -20,7 +20,7 @@ def build_authenticator(
 ) -> Authenticator:
     """Static tokens, plus the OpenID provider's JWTs when CONFID_OIDC_ISSUER is set."""
     if settings.oidc_issuer is None:
-        return Authenticator(tokens)
+        return Authenticator(tokens, clock=clock)
     issuer = settings.oidc_issuer
     policy = OidcPolicy.build(
         issuer,
@@ -66,4 +66,4 @@ def build_authenticator(
         ", ".join(settings.oidc_audiences),
         source.description,
     )
-    return Authenticator(tokens, OidcValidator(policy, cache, now=clock.wall), sign_in)
+    return Authenticator(tokens, OidcValidator(policy, cache, now=clock.wall), sign_in, clock)

@@ -1,10 +1,13 @@
-"""The API's limits: per-role token buckets, the maximum query cost, trail-length pricing."""
+"""The API's limits: per-role token buckets, the maximum query cost, trail-length pricing,
+and what one caller may hold of the websockets."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 
+from app.api.live_context import LivePolicy
+from app.api.live_limits import SocketGate, TokenSlots
 from app.api.throttle import ApiLimits, RateLimiter, TrailLength
 from app.domain.bucket import BucketSize
 from app.domain.models import Role
@@ -31,4 +34,19 @@ def build_api_limits(
         RateLimiter(sizes, monotonic),
         settings.max_query_cost,
         TrailLength(services.audit.trail_length, monotonic),
+    )
+
+
+def build_live_policy(
+    settings: Settings, wall: Callable[[], float], refused: Callable[[str], None]
+) -> LivePolicy:
+    """Websockets and subscriptions per token and per address, the idle time, the clock of
+    token expiry, and where refusals are counted."""
+    return LivePolicy(
+        TokenSlots(settings.subscriptions_per_token),
+        SocketGate(settings.websockets_per_token, settings.websockets_unauthenticated_per_address),
+        per_connection=settings.subscriptions_per_connection,
+        idle_seconds=settings.websocket_idle_seconds,
+        wall=wall,
+        refused=refused,
     )

@@ -32,11 +32,14 @@ def live_settings(settings: Settings) -> Settings:
 
 @pytest.fixture
 async def serve() -> AsyncIterator[Callable[..., Any]]:
-    """serve(settings, database, send_buffer=None) -> Instance, stopped at the end."""
+    """serve(settings, database, send_buffer=None, **create_app_options) -> Instance,
+    stopped at the end."""
     running: list[tuple[uvicorn.Server, asyncio.Task[None], httpx.AsyncClient]] = []
 
-    async def start(settings: Settings, database: Any, send_buffer: int | None = None) -> Instance:
-        app = create_app(settings, database=database)
+    async def start(
+        settings: Settings, database: Any, send_buffer: int | None = None, **options: Any
+    ) -> Instance:
+        app = create_app(settings, database=database, **options)
         sock = listening_socket(send_buffer)
         port = sock.getsockname()[1]
         config = uvicorn.Config(app, log_level="warning", lifespan="on", ws="websockets-sansio")

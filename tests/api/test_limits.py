@@ -1,10 +1,17 @@
-"""The documented request limits (app.api.limits): depth, aliases, tokens."""
+"""The documented request limits (app.api.limits): depth, aliases, tokens; subscriptions
+pass the same cost rule (over a real websocket) and their start takes points."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 import pytest
 
-from tests.support.api import Api, error_code, response_codes
+from app.settings import RateLimit, Settings
+from tests.support.api import TOKENS, Api, error_code, operation, response_codes
+from tests.support.live import Connect, Instance, Live, enabled_user_ids, head
+from tests.support.scrape import Scrape
 
 
 async def test_depth_limit(api: Api) -> None:
@@ -62,3 +69,76 @@ async def test_the_token_limit_is_recognised_by_counting(
 ) -> None:
     body = await api.gql(query)
     assert response_codes(body) == ([code] if code else [])
+
+
+# --- subscriptions: the same cost rule, and a start's points ----------------------------
+
+SELECTION = (
+    "user { conferenceIdHistory(first: 100) { edges { node { user { "
+    "conferenceIdHistory(first: 100) { totalCount } } } } } }"
+)
+# Priced 1,615 by the cost rule: a page of 100 histories, each with a count, per event.
+EXPENSIVE = f"subscription {{ auditEventAppended(afterSequence: 1) {{ sequence {SELECTION} }} }}"
+AS_QUERY = f"{{ auditEvents(first: 1) {{ edges {{ node {{ sequence {SELECTION} }} }} }} }}"
+CHEAP = "subscription { auditEventAppended { sequence } }"
+REMAINING = "{ rateLimit { remaining } }"
+
+
+async def _remaining(instance: Instance) -> int:
+    data = await instance.data(REMAINING, token="auditor")
+    remaining: int = data["rateLimit"]["remaining"]
+    return remaining
+
+
+async def test_a_subscription_over_the_maximum_cost_never_starts(
+    serve: Any, live_settings: Settings, raw_database: Any, live: Connect
+) -> None:
+    """Refused at `subscribe` as a query is over HTTP (QUERY_TOO_COMPLEX with
+    extensions.cost, a point taken); the socket stays open for documents within it."""
+    settings = replace(live_settings, rate_limit_auditor=RateLimit(1000, 0.001))
+    instance = await serve(settings, raw_database)
+    watcher: Live = await live(instance, "auditor")
+    before = await _remaining(instance)
+    refused = await watcher.first(await watcher.subscribe(EXPENSIVE))
+    assert refused["type"] == "error", refused
+    (error,) = refused["payload"]
+    assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert error["extensions"]["cost"] == {"requestedQueryCost": 1615, "maximumAvailable": 1000}
+    over_http = await instance.client.post(
+        "/graphql",
+        json={"query": AS_QUERY},
+        headers={"Authorization": f"Bearer {TOKENS['auditor']}"},
+    )
+    (http_error,) = over_http.json()["errors"]
+    assert http_error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert set(error) == set(http_error)  # the same shape as over HTTP
+    assert set(error["extensions"]) == set(http_error["extensions"])
+    assert error["message"].split(" points")[1] == http_error["message"].split(" points")[1]
+
+    start = await head(instance)
+    sid = await watcher.subscribe(CHEAP)
+    users = await enabled_user_ids(instance)
+    await instance.data(operation("ResetConferenceId"), {"input": {"userId": users[0]}})
+    (event,) = await watcher.events(sid, 1)  # the first message on the socket since
+    assert event["data"]["auditEventAppended"]["sequence"] == start + 1
+    # The refusal took 1 point, the cheap start 10, the HTTP refusal 1 and each
+    # `rateLimit` query 1 (its own).
+    assert await _remaining(instance) == before - 1 - 10 - 1 - 1
+
+
+async def test_starting_a_subscription_takes_ten_points(
+    serve: Any, live_settings: Settings, raw_database: Any, live: Connect
+) -> None:
+    settings = replace(live_settings, rate_limit_auditor=RateLimit(25, 0.001), metrics=True)
+    instance = await serve(settings, raw_database)
+    watcher: Live = await live(instance, "auditor")
+    first, second = await watcher.subscribe(CHEAP), await watcher.subscribe(CHEAP)  # 25 → 5
+    third = await watcher.first(await watcher.subscribe(CHEAP))
+    assert third["type"] == "error", third
+    (error,) = third["payload"]
+    assert error["extensions"]["code"] == "THROTTLED"
+    assert "lacks the 10 points a subscription costs" in error["message"]
+    assert await _remaining(instance) == 5 - 1  # each start took 10; this query takes 1
+    scrape = Scrape.parse((await instance.client.get("/metrics")).text)
+    assert scrape.value("confid_throttled_requests_total", limit="token_bucket") == 1
+    assert first != second

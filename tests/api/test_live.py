@@ -1,18 +1,30 @@
-"""Subscriptions over graphql-transport-ws (app.api.live, app.api.subscriptions) with a
-real websocket, against two confid instances on one database."""
+"""Subscriptions over graphql-transport-ws (app.api.live, app.api.live_context,
+app.api.subscriptions) with a real websocket, against confid instances served in this
+process (two on one database where it matters): roles, limits, delivery, the token's
+expiry, idle sockets."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 
+from app.api import live as live_module
+from app.api.live_context import EXPIRED
 from app.services import tail as tail_module
+from app.services.identity import IdentityClock
+from app.services.tokens import hash_token
 from app.settings import Settings
-from tests.support.api import operation
+from tests.support.api import operation, write_tokens
+from tests.support.idp import Provider
 from tests.support.live import Connect, Instance, Live, enabled_user_ids, head
+from tests.support.oidc import LEEWAY, Clock, oidc_settings
 
 EVENTS = operation("AuditEventAppended")
 EMAILS = operation("NotificationUpdated")
@@ -283,3 +295,113 @@ async def test_each_example_subscription_runs_as_written(
     assert "errors" not in event, event
     (payload,) = event["data"].values()
     assert payload["id"]
+
+
+# --- the token's expiry -----------------------------------------------------------------
+
+SHORT_LIVED = "test-short-lived-auditor-token"
+VIEWER = {"query": "{ viewer { name } }"}
+
+
+def _expiring_tokens(folder: Path, expires: datetime) -> Path:
+    """The test tokens, and an auditor token that expires at `expires`."""
+    path = write_tokens(folder / "tokens.toml")
+    with path.open("a", encoding="utf-8") as file:
+        file.write(
+            f'[[tokens]]\nname = "short-lived"\nrole = "auditor"\n'
+            f'sha256 = "{hash_token(SHORT_LIVED)}"\n'
+            f"expires = {expires:%Y-%m-%dT%H:%M:%SZ}\n"
+        )
+    return path
+
+
+async def test_nothing_is_sent_once_the_token_has_expired(
+    serve: Any, live_settings: Settings, raw_database: Any, live: Connect, tmp_path: Path
+) -> None:
+    """The clock passes the token's `expires` between two entries: the next entry is not
+    sent, the socket closes with 4401 at once (not when the timer next looks, up to
+    EXPIRY_RECHECK_SECONDS later), and HTTP refuses the token as well."""
+    clock = Clock()
+    tokens = _expiring_tokens(tmp_path, datetime.now(UTC) + timedelta(hours=1))
+    instance = await serve(
+        replace(live_settings, tokens_file=tokens),
+        raw_database,
+        identity_clock=IdentityClock(wall=clock.wall),
+    )
+    watcher: Live = await live(instance, SHORT_LIVED)
+    start = await head(instance)
+    sid = await watcher.subscribe(EVENTS, {"afterSequence": start})
+    user = (await enabled_user_ids(instance))[0]
+    await instance.data(RESET, {"input": {"userId": user}})
+    (before,) = await watcher.events(sid, 1)
+    assert before["data"]["auditEventAppended"]["sequence"] == start + 1
+
+    clock.offset = 3600 + 1  # an hour later: the token has expired
+    refused = await instance.client.post(
+        "/graphql", json=VIEWER, headers={"Authorization": f"Bearer {SHORT_LIVED}"}
+    )
+    assert refused.status_code == 401 and "expired" in refused.json()["errors"][0]["message"]
+    await instance.data(RESET, {"input": {"userId": user}})  # an entry after the expiry
+    messages, code, reason = await watcher.until_closed()
+    assert code == 4401 and reason is not None and "expired" in reason
+    assert messages == []  # the entry appended after the expiry never went out
+
+
+async def test_a_signed_in_persons_socket_closes_when_their_token_expires(
+    serve: Any,
+    live_settings: Settings,
+    raw_database: Any,
+    live: Connect,
+    idp: Provider,
+    tokens: dict[str, str],
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A JWT's `exp` (plus the leeway HTTP allows) closes the socket by the timer alone:
+    nothing happens on the socket, no entry is appended."""
+    monkeypatch.setattr(live_module, "EXPIRY_RECHECK_SECONDS", 0.05)  # the test steps the clock
+    instance = await serve(
+        oidc_settings(live_settings, idp),
+        raw_database,
+        identity_clock=IdentityClock(wall=clock.wall, monotonic=clock.monotonic),
+    )
+    token = tokens["audrey"]  # an auditor
+    watcher: Live = await live(instance, token)
+    await watcher.subscribe(EVENTS)
+    ok = await instance.client.post(
+        "/graphql", json=VIEWER, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert ok.json()["data"]["viewer"]["name"] == "audrey@example.test"
+
+    exp = jwt.decode(token, options={"verify_signature": False})["exp"]
+    clock.offset = exp + LEEWAY + 1 - time.time()  # past `exp` and the leeway
+    messages, code, reason = await watcher.until_closed()
+    assert (code, reason, messages) == (4401, EXPIRED, [])
+    refused = await instance.client.post(
+        "/graphql", json=VIEWER, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert refused.status_code == 401
+
+
+# --- idle sockets -----------------------------------------------------------------------
+
+
+async def test_a_socket_without_a_subscription_is_closed_when_idle(
+    serve: Any, live_settings: Settings, raw_database: Any, live: Connect
+) -> None:
+    instance = await serve(replace(live_settings, websocket_idle_seconds=0.2), raw_database)
+    idle: Live = await live(instance, "auditor")  # authenticated, subscribes to nothing
+    busy: Live = await live(instance, "auditor")
+    start = await head(instance)
+    sid = await busy.subscribe(EVENTS, {"afterSequence": start})
+    messages, code, reason = await idle.until_closed()
+    assert code == 1000 and reason == "Idle: no subscription ran for 0.2 s." and messages == []
+
+    await asyncio.sleep(0.4)  # twice the idle time: a running subscription keeps its socket
+    user = (await enabled_user_ids(instance))[0]
+    await instance.data(RESET, {"input": {"userId": user}})
+    (event,) = await busy.events(sid, 1)
+    assert event["data"]["auditEventAppended"]["sequence"] == start + 1
+    await busy.send({"id": sid, "type": "complete"})  # idle from now on
+    messages, code, _ = await busy.until_closed()
+    assert code == 1000 and messages == []

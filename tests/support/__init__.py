@@ -3,7 +3,8 @@ conftest.py files):
 
     api          an in-process confid (`make_api`, `Api`), the operation files, the tokens
     served       a served confid: `python -m app` under uvicorn in a subprocess
-    database     THE database wrapper: interleaving, outages, killed processes, round trips
+    database     THE database wrapper: interleaving, outages, killed processes, round trips,
+                 held calls
     faults       stopping a change between its steps (`Fault`), `ProcessDied`
     invariants   what must hold in the database after any change, crash or race
     scenarios    concurrent workloads through the public API, and their invariants

@@ -18,6 +18,9 @@ database's `command` and `list_collection_names`. Each option acts on those:
     log=CallLog()       log every round trip as (collection, method), in order.
     after_write=hook    `hook(collection, method, args, kwargs)` runs after each write has
                         landed; it may raise (a write that landed but whose answer was lost).
+    hold=Hold("users")  while `hold.closed()`, every round trip on that collection (or any,
+                        with no name) waits before it is sent, until `hold.release()`;
+                        `hold.waiting` counts the calls held (requests kept in progress).
 
 Anything else passes through untouched.
 """
@@ -87,6 +90,33 @@ class Killer:
             raise ProcessDied(f"killed at write {self.at}: {what}")
 
 
+class Hold:
+    """Round trips that wait (on one collection, or all) until released."""
+
+    def __init__(self, collection: str | None = None) -> None:
+        self.collection = collection
+        self.waiting = 0
+        self._open: asyncio.Event | None = None
+
+    def close(self) -> None:
+        self._open = asyncio.Event()
+
+    def release(self) -> None:
+        if self._open is not None:
+            self._open.set()
+            self._open = None
+
+    async def wait(self, collection: str) -> None:
+        gate = self._open
+        if gate is None or self.collection not in (None, collection):
+            return
+        self.waiting += 1
+        try:
+            await gate.wait()
+        finally:
+            self.waiting -= 1
+
+
 @dataclass
 class CallLog:
     """Every round trip since the last `clear`, in order."""
@@ -117,6 +147,11 @@ class _Options:
     killer: Killer | None = None
     log: CallLog | None = None
     after_write: AfterWrite | None = None
+    hold: Hold | None = None
+
+    async def held(self, collection: str) -> None:
+        if self.hold is not None:
+            await self.hold.wait(collection)
 
     async def pause(self) -> None:
         if self.rng is not None:
@@ -137,6 +172,7 @@ class _Options:
     ) -> Any:
         """One awaited round trip, with every option around it."""
         self.starting(collection, method)
+        await self.held(collection)
         await self.pause()
         result = await target(*args, **kwargs)
         if self.after_write is not None and method in WRITES:
@@ -168,6 +204,7 @@ class WrappedCursor:
 
     async def to_list(self, length: int | None = None) -> list[Any]:
         self._options.starting(self._collection, self._method)
+        await self._options.held(self._collection)
         await self._options.pause()
         result = list(await self._cursor.to_list(length))
         await self._options.pause()
@@ -175,6 +212,7 @@ class WrappedCursor:
 
     async def __aiter__(self) -> AsyncIterator[Any]:
         self._options.starting(self._collection, self._method)
+        await self._options.held(self._collection)
         await self._options.pause()
         async for doc in self._cursor:
             yield doc
@@ -253,10 +291,11 @@ class WrappedDatabase:
         killer: Killer | None = None,
         log: CallLog | None = None,
         after_write: AfterWrite | None = None,
+        hold: Hold | None = None,
     ) -> None:
         self._database = database
         self._options = _Options(
-            random.Random(seed) if interleave else None, outage, killer, log, after_write
+            random.Random(seed) if interleave else None, outage, killer, log, after_write, hold
         )
 
     @property

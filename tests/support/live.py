@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx2 as httpx
 from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
 from app.services.container import Services
 from tests.support.api import TOKENS, operation
@@ -96,6 +97,23 @@ class Live:
             assert message["type"] == "next", message
             out.append(message["payload"])
         return out
+
+    async def until_closed(self) -> tuple[list[dict[str, Any]], int | None, str | None]:
+        """Every message until the server closes the socket, and the close's code and reason
+        (AssertionError when it stays open for WAIT seconds)."""
+        messages, self.backlog = list(self.backlog), []
+        try:
+            while True:
+                text = await asyncio.wait_for(self.socket.recv(), WAIT)
+                messages.append(json.loads(text))
+        except TimeoutError:
+            raise AssertionError(f"the server did not close the socket; got {messages}") from None
+        except ConnectionClosed:
+            pass
+        received = self.socket.protocol.close_rcvd
+        if received is None:
+            return messages, None, None
+        return messages, received.code, received.reason
 
     async def close_code(self) -> tuple[int | None, str | None]:
         """Wait for the server to close the socket: (code, reason)."""
