@@ -42,7 +42,8 @@ def address_key(address: str | None) -> str:
 
 class SocketGate:
     """Websockets open in this process: waiting ones by address, authenticated ones by
-    token (the principal's name, as the rate limits and `TokenSlots` count)."""
+    caller (`Principal.key`, as the rate limits and `TokenSlots` count: a token's name, or a
+    signed-in person's issuer and subject)."""
 
     def __init__(self, per_token: int, unauthenticated_per_address: int) -> None:
         self.per_token = per_token
@@ -59,9 +60,9 @@ class SocketGate:
         self._waiting[key] += 1
         return SocketPass(self, key)
 
-    def open_for(self, name: str) -> int:
-        """Authenticated sockets of the token named `name`."""
-        return self._open[name]
+    def open_for(self, principal: Principal) -> int:
+        """Authenticated sockets of `principal` (counted by its `key`)."""
+        return self._open[principal.key]
 
     def waiting_from(self, address: str | None) -> int:
         """Sockets from `address` that have not authenticated yet."""
@@ -87,22 +88,22 @@ class SocketPass:
     def __init__(self, gate: SocketGate, address: str) -> None:
         self._gate = gate
         self._address: str | None = address
-        self._name: str | None = None
+        self._key: str | None = None
 
     def authenticated(self, principal: Principal) -> bool:
         """Move from the address's count to the token's; False (and the socket holds
         nothing any more) when the token has `per_token` sockets open already."""
         self._leave_address()
-        if not self._gate._enter(principal.name):
+        if not self._gate._enter(principal.key):
             return False
-        self._name = principal.name
+        self._key = principal.key
         return True
 
     def leave(self) -> None:
         self._leave_address()
-        if self._name is not None:
-            self._gate._release(self._gate._open, self._name)
-            self._name = None
+        if self._key is not None:
+            self._gate._release(self._gate._open, self._key)
+            self._key = None
 
     def _leave_address(self) -> None:
         if self._address is not None:
@@ -111,7 +112,7 @@ class SocketPass:
 
 
 class TokenSlots:
-    """Subscriptions open per caller (token name) in this process, bounded."""
+    """Subscriptions open per caller (`Principal.key`) in this process, bounded."""
 
     def __init__(self, per_token: int) -> None:
         self.per_token = per_token
@@ -119,7 +120,7 @@ class TokenSlots:
 
     def check(self, principal: Principal) -> None:
         """BadRequest when `principal` has no slot left."""
-        if self._open[principal.name] >= self.per_token:
+        if self._open[principal.key] >= self.per_token:
             raise BadRequest(
                 f"At most {self.per_token} subscriptions may be open at once for one token; "
                 "complete one first."
@@ -129,10 +130,10 @@ class TokenSlots:
     async def hold(self, principal: Principal) -> AsyncIterator[None]:
         """A slot for one subscription of `principal`, for as long as it runs."""
         self.check(principal)
-        self._open[principal.name] += 1
+        self._open[principal.key] += 1
         try:
             yield
         finally:
-            self._open[principal.name] -= 1
-            if not self._open[principal.name]:
-                del self._open[principal.name]
+            self._open[principal.key] -= 1
+            if not self._open[principal.key]:
+                del self._open[principal.key]

@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 
-from app.api.live_limits import address_key
+from app.api.live_limits import SocketGate, TokenSlots, address_key
+from app.domain.access import Principal
+from app.domain.errors import BadRequest
+from app.domain.models import Role
 from app.settings import Settings
 from tests.support.live import Connect, Instance, Live
 from tests.support.scrape import Scrape
@@ -119,3 +122,22 @@ async def _first_or_close(connection: Live) -> dict[str, Any] | int | None:
 )
 def test_addresses_count_by_host_or_ipv6_64(address: str | None, key: str) -> None:
     assert address_key(address) == key
+
+
+async def test_a_person_and_a_token_sharing_a_name_are_counted_apart() -> None:
+    """Sockets and subscription slots count by `Principal.key`: a signed-in person whose
+    username is also a static token's name does not use up that token's share."""
+    token = Principal("ops", Role.AUDITOR)
+    person = Principal("ops", Role.AUDITOR, "https://idp.example.test", "subject-1")
+    gate = SocketGate(per_token=1, unauthenticated_per_address=10)
+    first, second, third = (gate.arrive("203.0.113.7") for _ in range(3))
+    assert first is not None and second is not None and third is not None
+    assert first.authenticated(token)
+    assert second.authenticated(person)
+    assert not third.authenticated(token)  # the token's one socket is taken
+    assert gate.open_for(token) == gate.open_for(person) == 1
+
+    slots = TokenSlots(per_token=1)
+    async with slots.hold(token), slots.hold(person):
+        with pytest.raises(BadRequest):
+            slots.check(token)
