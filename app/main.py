@@ -105,10 +105,11 @@ def create_app(
     # Requests in progress are bounded here; /graphql counts its own once the body is in.
     capacity = Capacity(settings.http_max_concurrency)
     refused = metrics.refused if metrics is not None else _not_counted
+    limits = build_api_limits(settings, services, monotonic)
     view = GraphQLView(
         services,
         authenticator,
-        build_api_limits(settings, services, monotonic),
+        limits,
         build_live_policy(settings, authenticator.clock.wall, refused),
         partial(graphiql_response, csp=policies.graphiql),
         body_timeout=settings.http_body_timeout_seconds,
@@ -116,7 +117,7 @@ def create_app(
     )
     parts = _App(
         settings, connection, services, authenticator, metrics, _listener(settings, metrics),
-        view, AuditExport(services, authenticator), policies,
+        view, AuditExport(services, authenticator, limits), policies,
     )  # fmt: skip
     app = Starlette(
         routes=_routes(parts),

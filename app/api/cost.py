@@ -310,6 +310,25 @@ def analyse(schema: GraphQLSchema, document: DocumentNode) -> Analysis:
     return analysis
 
 
+def page_values(variables: Mapping[str, Any], names: frozenset[str]) -> dict[str, int | None]:
+    """The values of the `first: $x` variables `names` as pricing reads them: an Int
+    clamped to the page range, None for null, MAX_PAGE for anything else (refused later by
+    coercion). Unset variables are left out, so their defaults apply. Small and bounded
+    whatever was sent: what the cache of priced operations is keyed by."""
+    values: dict[str, int | None] = {}
+    for name in sorted(names):
+        if name not in variables:
+            continue
+        raw = variables[name]
+        if raw is None:
+            values[name] = None
+        elif isinstance(raw, int) and not isinstance(raw, bool):
+            values[name] = max(0, min(raw, MAX_PAGE))
+        else:
+            values[name] = MAX_PAGE
+    return values
+
+
 def priced(
     schema: GraphQLSchema,
     document: DocumentNode,

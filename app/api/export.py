@@ -1,19 +1,33 @@
 """GET /audit/export (JSON Lines or CSV, streamed in bounded pages) and
-GET /audit/public-key (the PEM auditors pin)."""
+GET /audit/public-key (the PEM auditors pin).
+
+An export reads the whole (filtered) trail while it streams, so it is priced like a
+verification (`SCAN` points plus 1 per 10 entries of the trail, at most half the maximum
+query cost) and taken from the caller's rate-limit bucket (HTTP 429 `THROTTLED` when it
+lacks them), and at most EXPORTS_AT_ONCE run in one process (HTTP 503 with `Retry-After`
+past that): the capacity limit on requests in progress lets a request go once its answer
+starts, and an export's work is in its answer."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import math
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from app.api.auth import authenticate, refusal, request_id_of, request_meta
-from app.api.errors import BAD_REQUEST, FORBIDDEN, top_level_error
+from app.api.cost import scan_points
+from app.api.errors import BAD_REQUEST, FORBIDDEN, INTERNAL, THROTTLED, top_level_error
+from app.api.exchange import note_throttled
+from app.api.field_costs import SCAN
 from app.api.ids import require_id
-from app.domain.access import Capability
+from app.api.throttle import ApiLimits
+from app.domain.access import Capability, Principal
 from app.domain.errors import BadRequest, Forbidden, IdentityUnavailable, Unauthenticated
 from app.domain.export import (
     CSV_COLUMNS,
@@ -33,6 +47,9 @@ from app.services.container import Services
 from app.services.identity import Authenticator
 
 log = logging.getLogger("confid.export")
+
+EXPORTS_AT_ONCE = 4  # exports streaming at once in one process
+BUSY_RETRY_SECONDS = 5
 
 _FILTERS = {
     "format",
@@ -107,12 +124,36 @@ def manifest(
     }
 
 
+class _Streamed(StreamingResponse):
+    """A streamed answer that runs `done` once it has ended, however it ends (sent,
+    failed, or the client went away before the first line)."""
+
+    def __init__(self, done: Callable[[], None], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._done = done
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._done()
+
+
 class AuditExport:
     """The two /audit endpoints."""
 
-    def __init__(self, services: Services, authenticator: Authenticator) -> None:
+    def __init__(
+        self,
+        services: Services,
+        authenticator: Authenticator,
+        limits: ApiLimits | None = None,
+        at_once: int = EXPORTS_AT_ONCE,
+    ) -> None:
         self.services = services
         self.authenticator = authenticator
+        self.limits = limits
+        self.at_once = at_once
+        self.running = 0
 
     async def export(self, request: Request) -> Response:
         request_id = request_id_of(request.scope)
@@ -132,6 +173,61 @@ class AuditExport:
             return refusal(exc, request_id)
         except BadRequest as exc:
             return JSONResponse(top_level_error(BAD_REQUEST, str(exc), request_id), status_code=400)
+        if self.running >= self.at_once:
+            message = (
+                f"{self.at_once} audit exports are running in this process; retry in "
+                f"{BUSY_RETRY_SECONDS} s."
+            )
+            note_throttled(request.scope, "exports")
+            return JSONResponse(
+                top_level_error(INTERNAL, message, request_id),
+                status_code=503,
+                headers={"Retry-After": str(BUSY_RETRY_SECONDS)},
+            )
+        throttled = await self._charge(request, principal, request_id)
+        if throttled is not None:
+            return throttled
+        self.running += 1
+        try:
+            return await self._stream(request, principal, fmt, where, request_id)
+        except BaseException:
+            self.running -= 1
+            raise
+
+    async def _charge(
+        self, request: Request, principal: Principal, request_id: str
+    ) -> Response | None:
+        """Take the export's price from the caller's bucket; the 429 when it lacks it."""
+        if self.limits is None:
+            return None
+        limits = self.limits
+        points = SCAN + scan_points(await limits.trail_length.get(), limits.max_query_cost)
+        wait = limits.limiter.take(principal, points)
+        if wait <= 0:
+            return None
+        note_throttled(request.scope, "token_bucket")
+        retry = 60 if math.isinf(wait) else max(1, math.ceil(wait))
+        message = (
+            f"Rate limit: an export of this trail costs {points} points, which this "
+            f"token's bucket lacks; retry in {retry} s (see `rateLimit`)."
+        )
+        return JSONResponse(
+            top_level_error(THROTTLED, message, request_id),
+            status_code=429,
+            headers={"Retry-After": str(retry)},
+        )
+
+    def _finished(self) -> None:
+        self.running -= 1
+
+    async def _stream(
+        self,
+        request: Request,
+        principal: Principal,
+        fmt: str,
+        where: AuditFilter,
+        request_id: str,
+    ) -> Response:
         audit = self.services.audit
         plan = await audit.plan_export(where)
         details = {**where.describe(), "format": fmt, "count": str(plan.count)}
@@ -145,7 +241,8 @@ class AuditExport:
             [public_pem(k) for k in keys.values()],
         )
         stamp = plan.exported_at.strftime("%Y%m%dT%H%M%SZ")
-        return StreamingResponse(
+        return _Streamed(
+            self._finished,
             self._lines(plan, header, head),
             media_type="text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson",
             headers={

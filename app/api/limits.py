@@ -3,9 +3,9 @@ the cost rule, the per-token rate limit, and the caches of parsing and analysis 
 Strawberry extension costs something on every request, so there is one).
 
 A subscription (over the websocket, `app.api.live`) passes the same rules: a document over
-the maximum cost is refused before it starts, as a query is (its price is what resolving
-each event costs, which is not charged again); starting one takes SUBSCRIPTION_COST
-points from the token's bucket."""
+SUBSCRIPTION_MAX_COST is refused before it starts, as a query over the maximum is (its
+price is what resolving each event costs, which is not charged again); starting one takes
+SUBSCRIPTION_COST points from the token's bucket."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from app.api.cost import (
     OperationFigures,
     Points,
     bound_rule,
+    page_values,
     priced,
     scan_points,
 )
@@ -51,6 +52,10 @@ MAX_TOKENS = 2000
 MAX_JSON_NESTING = 64
 CACHE_SIZE = 256
 SUBSCRIPTION_COST = SUBSCRIPTION  # points a subscription's start takes from its bucket
+# The most a subscription document may cost (or CONFID_MAX_QUERY_COST, if lower): it is
+# resolved again for every event and its events are not charged, so it is held to a tenth
+# of a query's maximum (the example subscriptions and the admin page's feed cost 13).
+SUBSCRIPTION_MAX_COST = 100
 
 
 def _tokens(query: str, stop: int) -> int:
@@ -72,6 +77,12 @@ def _tokens(query: str, stop: int) -> int:
     except GraphQLSyntaxError:
         pass
     return count
+
+
+def parsed(query: str) -> DocumentNode:
+    """The document, parsed once per query text (shared with the websocket's own checks);
+    GraphQLError when it does not parse or is over MAX_TOKENS (QUERY_TOO_COMPLEX)."""
+    return _parse(query)
 
 
 @lru_cache(maxsize=CACHE_SIZE)
@@ -184,7 +195,7 @@ class RequestPipeline(SchemaExtension):
         points = figures.cost
         if figures.page_variables:
             variables = context.variables or {}
-            relevant = {name: variables.get(name) for name in sorted(figures.page_variables)}
+            relevant = page_values(variables, figures.page_variables)  # bounded: a cache key
             points = _priced(schema, context.query or "", figures, json.dumps(relevant))
         per_scan = 0
         if points.scans:
@@ -214,10 +225,10 @@ class RequestPipeline(SchemaExtension):
             limiter.take(principal, 1)
             return errors
         points, _ = await self._points(figures, limits)
-        maximum = _maximum(limits, principal)
+        maximum = min(SUBSCRIPTION_MAX_COST, _maximum(limits, principal))
         if points > maximum:
             limiter.take(principal, 1)
-            return [_too_complex(points, maximum)]
+            return [_too_complex(points, maximum, "per subscription (each event costs it)")]
         wait = limiter.take(principal, SUBSCRIPTION_COST)
         if wait <= 0:
             return []
@@ -253,10 +264,10 @@ def _maximum(limits: ApiLimits, principal: Principal) -> int:
     return min(limits.max_query_cost, status.limit if status else limits.max_query_cost)
 
 
-def _too_complex(requested: int, maximum: int) -> GraphQLError:
+def _too_complex(requested: int, maximum: int, per: str = "per request") -> GraphQLError:
     message = (
         f"The query costs {requested} points; at most {maximum} are allowed "
-        "per request. Ask for smaller pages (`first`) or fewer nested lists."
+        f"{per}. Ask for smaller pages (`first`) or fewer nested lists."
     )
     cost = {"requestedQueryCost": requested, "maximumAvailable": maximum}
     return GraphQLError(message, original_error=QueryTooComplex(message), extensions={"cost": cost})

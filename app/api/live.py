@@ -27,9 +27,10 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any, cast
 
-from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from graphql import GraphQLError, OperationType, get_operation_ast
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
@@ -45,6 +46,7 @@ from strawberry.types import ExecutionResult
 from app.api.auth import request_meta
 from app.api.context import Context
 from app.api.errors import BAD_REQUEST, THROTTLED, format_error
+from app.api.limits import MAX_BODY_BYTES, parsed
 from app.api.live_context import (
     EXPIRED,
     FORBIDDEN,
@@ -74,7 +76,7 @@ def is_subscription(query: object, operation_name: object) -> bool:
     if not isinstance(query, str) or "subscription" not in query:
         return False
     try:
-        document = parse(query, max_tokens=2000)
+        document = parsed(query)
     except GraphQLError:
         return False  # the request pipeline reports the syntax error
     name = operation_name if isinstance(operation_name, str) else None
@@ -100,6 +102,9 @@ class _Operation(Operation[Context, None]):
 
     async def send_initial_errors(self, errors: list[GraphQLError]) -> None:
         handler: LiveHandler = self.handler  # type: ignore[assignment]
+        if handler.context.expired():  # nothing is answered on behalf of an expired token
+            handler.close(UNAUTHORIZED, EXPIRED)
+            return
         payload = [format_error(e, handler.request_id) for e in errors]
         if any(error["extensions"]["code"] == THROTTLED for error in payload):
             handler.refused("token_bucket")
@@ -248,14 +253,13 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if not self.connection_acknowledged or message["id"] in self.operations:
             await super().handle_subscribe(message)  # 4401 / 4409, as the protocol says
             return
+        if self.context.expired():  # the timer may not have fired yet
+            self.close(UNAUTHORIZED, EXPIRED)
+            return
         refusal = self._refusal(message)
         if refusal is not None:
-            error = {
-                "message": refusal,
-                "extensions": {"code": BAD_REQUEST, "requestId": self.request_id},
-            }
             await self.send_message(
-                cast("ErrorMessage", {"id": message["id"], "type": "error", "payload": [error]})
+                cast("ErrorMessage", {"id": message["id"], "type": "error", "payload": [refusal]})
             )
             return
         operation = _Operation(
@@ -284,8 +288,30 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().cleanup_operation(operation_id)
         self._watch_idle()
 
-    def _refusal(self, message: SubscribeMessage) -> str | None:
-        """Why this subscribe message is refused before it runs, if it is."""
+    def _refusal(self, message: SubscribeMessage) -> dict[str, Any] | None:
+        """The error that refuses this subscribe message before it runs, if one does. Like
+        a refused request over HTTP, a refusal takes a point from the caller's bucket, and
+        an empty bucket is THROTTLED before the document is even parsed."""
+        context = self.context
+        limits, principal = context.limits, context.principal
+        assert limits is not None and principal is not None
+        wait = limits.limiter.wait(principal, 1)
+        if wait > 0:
+            self.refused("token_bucket")
+            retry = 60 if math.isinf(wait) else max(1, math.ceil(wait))
+            return self._error(
+                THROTTLED, f"Rate limit: this token's bucket is empty; retry in {retry} s."
+            )
+        reason = self._why_refused(message)
+        if reason is None:
+            return None
+        limits.limiter.take(principal, 1)
+        return self._error(BAD_REQUEST, reason)
+
+    def _error(self, code: str, message: str) -> dict[str, Any]:
+        return {"message": message, "extensions": {"code": code, "requestId": self.request_id}}
+
+    def _why_refused(self, message: SubscribeMessage) -> str | None:
         limit = self.policy.per_connection
         if len(self.operations) >= limit:
             return f"At most {limit} subscriptions may run on one connection."
@@ -293,10 +319,12 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
         query = payload.get("query") if isinstance(payload, dict) else None
         if not isinstance(query, str):
             return None  # the protocol's own checks answer
+        if len(query) > MAX_BODY_BYTES:
+            return f"The document is larger than {MAX_BODY_BYTES} bytes."
         try:
-            document = parse(query, max_tokens=2000)
+            document = parsed(query)  # cached, as over HTTP
         except GraphQLError:
-            return None  # a syntax error closes the socket (4400), as the protocol says
+            return None  # the pipeline takes its point; the protocol closes with 4400
         name = payload.get("operationName") if isinstance(payload, dict) else None
         operation = get_operation_ast(document, name if isinstance(name, str) else None)
         if operation is not None and operation.operation is not OperationType.SUBSCRIPTION:

@@ -50,6 +50,10 @@ log = logging.getLogger("confid.http")
 IdePage = Callable[[str], Response | None]
 
 
+# A websocket that has not sent `connection_init` by then is closed with 4408.
+CONNECTION_INIT_SECONDS = 15.0
+
+
 class GraphQLView(GraphQL[Context, None]):
     """Strawberry's ASGI view, made strict: every client mistake is a JSON error with a code.
     Websockets speak graphql-transport-ws, for subscriptions only (`app.api.live`)."""
@@ -71,7 +75,7 @@ class GraphQLView(GraphQL[Context, None]):
             graphql_ide="graphiql",
             allow_queries_via_get=True,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
-            connection_init_wait_timeout=timedelta(seconds=15),
+            connection_init_wait_timeout=timedelta(seconds=CONNECTION_INIT_SECONDS),
             max_subscriptions_per_connection=None,  # LiveHandler counts, with a code
         )
         self.services = services

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from graphql import parse
 
-from app.api.cost import analyse, scan_points
+from app.api.cost import analyse, page_values, scan_points
 from app.api.schema import schema
 from app.api.throttle import ApiLimits, TrailLength
 from tests.support.api import Api, operation, response_codes
@@ -199,3 +199,36 @@ async def test_invalid_documents_are_bad_requests_and_not_logged(
     assert response.status_code in (200, 400)
     assert set(response_codes(response.json())) == {"BAD_REQUEST"}, response.text
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+
+
+def test_page_values_are_small_whatever_was_sent() -> None:
+    """What the cache of priced operations is keyed by: the values pricing reads, never
+    the raw variables (an 8 MiB string as `first` would otherwise be kept, 256 times)."""
+    sent = {"huge": "x" * 1_000_000, "big": 500, "low": -3, "none": None, "flag": True}
+    names = frozenset({*sent, "unset"})
+    assert page_values(sent, names) == {
+        "big": 100,
+        "flag": 100,
+        "huge": 100,
+        "low": 0,
+        "none": None,
+    }
+
+
+async def test_the_price_cache_key_holds_no_raw_variable(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.api import limits
+
+    keys: list[str] = []
+    real = limits._priced
+
+    def spy(*args: Any) -> Any:
+        keys.append(args[-1])
+        return real(*args)
+
+    monkeypatch.setattr(limits, "_priced", spy)
+    query = "query Q($n: Int) { users(first: $n) { edges { node { id } } } }"
+    body = await api.gql(query, {"n": "x" * 200_000})
+    assert response_codes(body) == ["BAD_REQUEST"]  # not an Int: refused by coercion
+    assert keys and max(len(key) for key in keys) < 100

@@ -1,9 +1,11 @@
 """GET /audit/export (app.api.export): manifests, filters and both formats, verified
 offline; refusals; no secret in what is stored, exported or logged; CSV that survives
-awkward text and never starts a spreadsheet formula."""
+awkward text and never starts a spreadsheet formula; what an export costs and how many run
+at once."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -12,12 +14,14 @@ from typing import Any
 
 import pytest
 
+from app.api.export import AuditExport
 from app.audit.verify import verify_export
 from app.domain.export_seal import SIGNED_MANIFEST_MEMBERS
 from app.domain.signing import key_id, load_public_pem, verify
-from app.settings import Settings
+from app.settings import RateLimit, Settings
 from tests.support.api import TOKENS, Api, error_code, make_api, operation
 from tests.support.audit import ExportFile, export_text, history, split_lines
+from tests.support.database import Hold, WrappedDatabase
 
 
 async def test_full_export_has_a_manifest_and_verifies(api: Api) -> None:
@@ -211,3 +215,70 @@ async def test_out_of_range_export_times_and_cursors(api: Api) -> None:
     for key in (10**30, 0, -5):
         body = await api.gql(operation("ListAuditEvents"), {"after": encode_cursor("audit", [key])})
         assert error_code(body) == "BAD_REQUEST"
+
+
+def _exporter(api: Api) -> AuditExport:
+    route = next(r for r in api.app.routes if getattr(r, "path", None) == "/audit/export")
+    exporter: AuditExport = route.endpoint.__self__  # type: ignore[attr-defined]
+    return exporter
+
+
+async def _export(api: Api) -> Any:
+    return await api.client.get(
+        "/audit/export", headers={"Authorization": f"Bearer {TOKENS['auditor']}"}
+    )
+
+
+async def test_an_export_costs_points_like_a_verification(
+    settings: Settings, raw_database: Any
+) -> None:
+    """10 points plus 1 per 10 entries of the trail, from the caller's bucket: with 15
+    points and no refill, one export runs and the next gets 429 THROTTLED."""
+    api = await make_api(replace(settings, rate_limit_auditor=RateLimit(15, 0.001)), raw_database)
+    try:
+        assert (await _export(api)).status_code == 200
+        refused = await _export(api)
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+        body = refused.json()
+        assert (
+            error_code(body) == "THROTTLED"
+            and "export of this trail costs" in (body["errors"][0]["message"])
+        )
+        admin = await _export_as(api, "admin")  # another caller has its own bucket
+        assert admin.status_code == 200
+    finally:
+        await api.client.aclose()
+
+
+async def _export_as(api: Api, token: str) -> Any:
+    return await api.client.get(
+        "/audit/export", headers={"Authorization": f"Bearer {TOKENS[token]}"}
+    )
+
+
+async def test_at_most_a_few_exports_run_at_once(settings: Settings, raw_database: Any) -> None:
+    """An export's work is in its answer, which the limit on requests in progress does not
+    count: exports are counted apart (here 2), and a third waits for neither: 503."""
+    hold = Hold("audit_checkpoints")  # an export's first read: it waits there
+    api = await make_api(settings, WrappedDatabase(raw_database, hold=hold))
+    _exporter(api).at_once = 2
+    try:
+        assert (await _export(api)).status_code == 200  # prices the trail once, unheld
+        hold.close()
+        running = [asyncio.ensure_future(_export(api)) for _ in range(2)]
+        for _ in range(1000):
+            if hold.waiting == 2:
+                break
+            await asyncio.sleep(0.005)
+        assert hold.waiting == 2
+        busy = await asyncio.wait_for(_export(api), 10)
+        assert busy.status_code == 503 and busy.headers["Retry-After"] == "5"
+        assert "2 audit exports are running" in busy.json()["errors"][0]["message"]
+        hold.release()
+        for done in await asyncio.gather(*running):
+            assert done.status_code == 200
+        assert _exporter(api).running == 0  # every place given back
+        assert (await _export(api)).status_code == 200
+    finally:
+        hold.release()
+        await api.client.aclose()

@@ -103,7 +103,7 @@ async def test_a_subscription_over_the_maximum_cost_never_starts(
     assert refused["type"] == "error", refused
     (error,) = refused["payload"]
     assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
-    assert error["extensions"]["cost"] == {"requestedQueryCost": 1615, "maximumAvailable": 1000}
+    assert error["extensions"]["cost"] == {"requestedQueryCost": 1615, "maximumAvailable": 100}
     over_http = await instance.client.post(
         "/graphql",
         json={"query": AS_QUERY},
@@ -113,7 +113,7 @@ async def test_a_subscription_over_the_maximum_cost_never_starts(
     assert http_error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
     assert set(error) == set(http_error)  # the same shape as over HTTP
     assert set(error["extensions"]) == set(http_error["extensions"])
-    assert error["message"].split(" points")[1] == http_error["message"].split(" points")[1]
+    assert "at most 100 are allowed per subscription" in error["message"]
 
     start = await head(instance)
     sid = await watcher.subscribe(CHEAP)
@@ -141,4 +141,78 @@ async def test_starting_a_subscription_takes_ten_points(
     assert await _remaining(instance) == 5 - 1  # each start took 10; this query takes 1
     scrape = Scrape.parse((await instance.client.get("/metrics")).text)
     assert scrape.value("confid_throttled_requests_total", limit="token_bucket") == 1
-    assert first != second
+    for sid in (first, second):  # both started: they deliver the next entry
+        assert sid not in {m.get("id") for m in watcher.backlog}
+
+
+HISTORY = (
+    "subscription {{ auditEventAppended {{ sequence user {{ conferenceIdHistory(first: {n}) "
+    "{{ edges {{ node {{ sequence }} }} }} }} }} }}"
+)
+
+
+async def test_a_subscription_may_cost_a_tenth_of_a_query(
+    serve: Any, live_settings: Settings, raw_database: Any, live: Connect
+) -> None:
+    """Each event resolves the document again, uncharged: 100 points at most, where a query
+    may cost 1,000. A history of 30 entries per event (75 points) starts; one of 100 (215
+    points, which runs as a query over HTTP) is refused."""
+    instance = await serve(live_settings, raw_database)
+    watcher: Live = await live(instance, "auditor")
+    refused = await watcher.first(await watcher.subscribe(HISTORY.format(n=100)))
+    assert refused["type"] == "error", refused
+    (error,) = refused["payload"]
+    assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert error["extensions"]["cost"] == {"requestedQueryCost": 215, "maximumAvailable": 100}
+    as_query = (
+        HISTORY.format(n=100)
+        .replace("subscription {", "{")
+        .replace("auditEventAppended {", "auditEvents(first: 1) { edges { node {")
+        .removesuffix("} }")
+        + "} } } }"
+    )
+    over_http = await instance.data(as_query, token="auditor")
+    assert over_http["auditEvents"]["edges"]
+
+    start = await head(instance)
+    sid = await watcher.subscribe(HISTORY.format(n=30))
+    users = await enabled_user_ids(instance)
+    await instance.data(operation("ResetConferenceId"), {"input": {"userId": users[0]}})
+    (event,) = await watcher.events(sid, 1)
+    assert event["data"]["auditEventAppended"]["sequence"] == start + 1
+
+
+async def test_refused_subscribes_cost_a_point_and_an_empty_bucket_parses_nothing(
+    serve: Any,
+    live_settings: Settings,
+    raw_database: Any,
+    live: Connect,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A query sent over the socket (refused: BAD_REQUEST) costs 1 point like any refused
+    request; once the bucket is empty, a subscribe is THROTTLED before it is parsed, so a
+    flood of large refused documents costs the process nothing but the bucket check."""
+    from app.api import live as live_module
+
+    settings = replace(live_settings, rate_limit_auditor=RateLimit(4, 0.001), metrics=True)
+    instance = await serve(settings, raw_database)
+    watcher: Live = await live(instance, "auditor")
+    parsed: list[str] = []
+    real = live_module.parsed
+
+    def counting(query: str) -> Any:
+        parsed.append(query)
+        return real(query)
+
+    monkeypatch.setattr(live_module, "parsed", counting)
+    for n in range(4):  # 4 points: 4 refusals
+        query = f"{{ viewer {{ name }} }} # {n}"
+        answer = await watcher.first(await watcher.subscribe(query))
+        assert answer["type"] == "error"
+        assert answer["payload"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert len(parsed) == 4
+    throttled = await watcher.first(await watcher.subscribe("{ viewer { name } } # 5"))
+    assert throttled["payload"][0]["extensions"]["code"] == "THROTTLED"
+    assert len(parsed) == 4  # not parsed
+    scrape = Scrape.parse((await instance.client.get("/metrics")).text)
+    assert scrape.value("confid_throttled_requests_total", limit="token_bucket") == 1

@@ -383,6 +383,50 @@ async def test_a_signed_in_persons_socket_closes_when_their_token_expires(
     assert refused.status_code == 401
 
 
+async def test_an_expired_token_starts_nothing_before_the_timer_fires(
+    serve: Any, live_settings: Settings, raw_database: Any, live: Connect, tmp_path: Path
+) -> None:
+    """The clock is stepped past `expires` while the timer sleeps (it looks again only
+    every EXPIRY_RECHECK_SECONDS): a subscribe sent now starts nothing, is charged nothing
+    and gets no answer but the socket's close with 4401."""
+    clock = Clock()
+    tokens = _expiring_tokens(tmp_path, datetime.now(UTC) + timedelta(hours=1))
+    instance = await serve(
+        replace(live_settings, tokens_file=tokens),
+        raw_database,
+        identity_clock=IdentityClock(wall=clock.wall),
+    )
+    watcher: Live = await live(instance, SHORT_LIVED)
+    clock.offset = 3600 + 1
+    await watcher.subscribe(EVENTS)
+    messages, code, reason = await watcher.until_closed()
+    assert (code, reason, messages) == (4401, EXPIRED, [])
+
+
+async def test_a_static_tokens_socket_closes_on_the_timer_alone(
+    serve: Any,
+    live_settings: Settings,
+    raw_database: Any,
+    live: Connect,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Nothing happens on the socket and nothing is appended: the timer closes it."""
+    monkeypatch.setattr(live_module, "EXPIRY_RECHECK_SECONDS", 0.05)  # the test steps the clock
+    clock = Clock()
+    tokens = _expiring_tokens(tmp_path, datetime.now(UTC) + timedelta(hours=1))
+    instance = await serve(
+        replace(live_settings, tokens_file=tokens),
+        raw_database,
+        identity_clock=IdentityClock(wall=clock.wall),
+    )
+    watcher: Live = await live(instance, SHORT_LIVED)
+    await watcher.subscribe(EVENTS)
+    clock.offset = 3600 + 1
+    messages, code, reason = await watcher.until_closed()
+    assert (code, reason, messages) == (4401, EXPIRED, [])
+
+
 # --- idle sockets -----------------------------------------------------------------------
 
 

@@ -141,3 +141,25 @@ async def test_a_person_and_a_token_sharing_a_name_are_counted_apart() -> None:
     async with slots.hold(token), slots.hold(person):
         with pytest.raises(BadRequest):
             slots.check(token)
+
+
+async def test_a_socket_that_never_authenticates_gives_its_place_back(
+    serve: Any,
+    live_settings: Settings,
+    raw_database: Any,
+    live: Connect,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Closed with 4408 when `connection_init` does not come in time: its address's place
+    is free again (else a client could lock its address out by waiting)."""
+    from app.api import view
+
+    monkeypatch.setattr(view, "CONNECTION_INIT_SECONDS", 0.3)
+    settings = replace(live_settings, websockets_unauthenticated_per_address=1)
+    instance: Instance = await serve(settings, raw_database)
+    silent: Live = await live(instance, token=None)
+    await _ponged(silent)
+    messages, code, _ = await silent.until_closed()
+    assert (code, messages) == (4408, [])
+    again: Live = await live(instance, token=None)
+    assert await again.init("auditor") == {"type": "connection_ack"}
