@@ -28,6 +28,15 @@ def _token_like(name: str) -> bool:
     return name.lower().replace("_", "").replace("-", "") in _QUERY_TOKEN_PARAMS
 
 
+def refuse_query_tokens(connection: HTTPConnection) -> None:
+    """Unauthenticated when the URL carries a token-like parameter (HTTP and websockets)."""
+    if any(_token_like(name) for name in connection.query_params):
+        raise Unauthenticated(
+            "Tokens are never accepted in the query string (URLs end up in logs). "
+            "Send `Authorization: Bearer <token>`."
+        )
+
+
 # The answer to a request without a token (no header, or an empty `Bearer `): the usual
 # first request of a newcomer, in GraphiQL or with curl, so it says what to do.
 NO_TOKEN = (
@@ -54,11 +63,7 @@ async def authenticate(connection: HTTPConnection, authenticator: Authenticator)
     Forbidden (a valid OpenID Connect token that maps to no role) or IdentityUnavailable
     (the provider's keys cannot be fetched) otherwise.
     """
-    if any(_token_like(name) for name in connection.query_params):
-        raise Unauthenticated(
-            "Tokens are never accepted in the query string (URLs end up in logs). "
-            "Send `Authorization: Bearer <token>`."
-        )
+    refuse_query_tokens(connection)
     header = connection.headers.get("authorization", "").strip()
     scheme, _, token = header.partition(" ")
     if not header or (scheme.lower() == "bearer" and not token.strip()):

@@ -142,8 +142,24 @@ class RequestPipeline(SchemaExtension):
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
-        context.graphql_document = _parse(context.query or "")
+        try:
+            context.graphql_document = _parse(context.query or "")
+        except GraphQLError:  # a syntax error, or over MAX_TOKENS: refused, for a point
+            self._charge_refusal()
+            raise
         yield
+
+    def _charge_refusal(self) -> None:
+        """A document refused before validation costs 1 point, as any refused one does."""
+        budget = self._budget()
+        if budget is not None:
+            budget.take(1)
+            budget.actual = budget.charged
+            return
+        caller = self._subscriber()
+        if caller is not None:
+            limits, principal = caller
+            limits.limiter.take(principal, 1)
 
     async def on_validate(self) -> AsyncIterator[None]:
         context = self.execution_context

@@ -43,7 +43,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 from strawberry.types import ExecutionResult
 
-from app.api.auth import request_meta
+from app.api.auth import refuse_query_tokens, request_meta
 from app.api.context import Context
 from app.api.errors import BAD_REQUEST, THROTTLED, format_error
 from app.api.limits import MAX_BODY_BYTES, parsed
@@ -64,7 +64,6 @@ from app.domain.errors import Forbidden, IdentityUnavailable, Unauthenticated
 
 __all__ = ["LiveContext", "LiveHandler", "LivePolicy", "is_subscription"]
 
-_QUERY_TOKEN_PARAMS = ("access_token", "token", "bearer", "authorization", "api_key")
 # The expiry timer sleeps until the token's expiry, but wakes at least this often to read
 # the wall clock again (it may be stepped, e.g. by NTP, while the timer sleeps).
 EXPIRY_RECHECK_SECONDS = 10.0
@@ -222,8 +221,7 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def _authenticate(self, payload: dict[str, Any]) -> Principal:
         websocket, authenticate = self.context.websocket, self.context.authenticate
         assert websocket is not None and authenticate is not None
-        if any(p in websocket.query_params for p in _QUERY_TOKEN_PARAMS):
-            raise Unauthenticated("Tokens are never accepted in the query string.")
+        refuse_query_tokens(websocket)  # as over HTTP: any case or spelling
         return await authenticate(bearer(payload))
 
     async def _expire_at(self, expires: float) -> None:

@@ -127,10 +127,15 @@ class RateLimiter:
             self._log(principal, seen, now)
 
     def _served(self, principal: Principal) -> None:
-        """The token is served again: log the refusals not logged yet."""
+        """The token is served again: log the refusals not logged yet, unless a line was
+        logged for it within the minute (then the next refusal or service after the minute
+        does: a caller that alternates between the two gets one line a minute too)."""
         seen = self._refusals.get(principal.key)
-        if seen is not None and seen.count:
-            self._log(principal, seen, self._clock())
+        if seen is None or not seen.count:
+            return
+        now = self._clock()
+        if seen.logged_at is None or now - seen.logged_at >= REFUSALS_LOGGED_EVERY:
+            self._log(principal, seen, now)
 
     def _log(self, principal: Principal, seen: _Refusals, now: float) -> None:
         since = "" if seen.logged_at is None else f" in the last {now - seen.logged_at:.0f} s"

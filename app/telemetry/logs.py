@@ -71,12 +71,34 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+class NoQueryStrings(logging.Filter):
+    """uvicorn logs each websocket handshake itself (`"WebSocket /graphql?…" [accepted]`,
+    `403`, a status) with the URL's query string, which may hold a token someone put there
+    (confid refuses it, but the line would keep it): the query string is cut from those
+    lines, whatever else is in them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (
+            record.name.startswith("uvicorn")
+            and isinstance(record.msg, str)
+            and '"WebSocket %s"' in record.msg
+            and isinstance(record.args, tuple)
+            and len(record.args) >= 2
+            and isinstance(record.args[1], str)
+        ):
+            path, _, query = record.args[1].partition("?")
+            redacted = f"{path}?…" if query else path
+            record.args = (record.args[0], redacted, *record.args[2:])
+        return True
+
+
 def configure_logging(log_format: str, level: str) -> None:
     """Send every logger's records to stderr in `log_format` (plain or json). `level`
     applies to confid's own loggers; libraries stay at INFO or above (their debug output
     is a flood, and pymongo's would include commands)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else PlainFormatter())
+    handler.addFilter(NoQueryStrings())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -449,3 +449,24 @@ async def test_a_socket_without_a_subscription_is_closed_when_idle(
     await busy.send({"id": sid, "type": "complete"})  # idle from now on
     messages, code, _ = await busy.until_closed()
     assert code == 1000 and messages == []
+
+
+@pytest.mark.parametrize("query", ["?access_token=x", "?Access_Token=x", "?apiKey=x", "?jwt=x"])
+async def test_token_like_query_parameters_are_refused_in_any_spelling(
+    serve: Any, live_settings: Settings, raw_database: Any, query: str
+) -> None:
+    """As over HTTP: a valid token in `connection_init` does not excuse a URL that carries
+    something token-like (URLs end up in logs and histories)."""
+    from websockets.asyncio.client import connect
+
+    from tests.support.live import PROTOCOL
+
+    instance = await serve(live_settings, raw_database)
+    async with connect(instance.ws_url + query, subprotocols=[PROTOCOL]) as socket:  # type: ignore[list-item]
+        watcher = Live(socket)
+        await watcher.send(
+            {"type": "connection_init", "payload": {"Authorization": "Bearer test-auditor-token"}}
+        )
+        messages, code, reason = await watcher.until_closed()
+    assert (code, messages) == (4401, [])
+    assert reason is not None and "query string" in reason

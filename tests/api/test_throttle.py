@@ -103,14 +103,42 @@ async def test_a_flood_of_resets_stops_before_the_trail(
         {"query": reset, "variables": {"input": {"userId": encode_id("User", "x")}}}, "helpdesk"
     )
     clock.now += int(response.headers["Retry-After"])
+    caplog.clear()
     with caplog.at_level(logging.WARNING, logger="confid.ratelimit"):
         again = await limited.post(
             {"query": reset, "variables": {"input": {"userId": encode_id("User", "y")}}},
             "helpdesk",
         )
-    assert again.status_code == 200
-    # ... and the refusals not logged yet are logged then: all but the first, plus the probe.
+        assert again.status_code == 200
+        # Served again within the minute of the last line: no new line yet ...
+        assert not [r for r in caplog.records if r.name == "confid.ratelimit"]
+        clock.now += 60
+        later = await limited.post(
+            {"query": reset, "variables": {"input": {"userId": encode_id("User", "z")}}},
+            "helpdesk",
+        )
+    assert later.status_code == 200
+    # ... then the refusals not logged yet are: all but the first, plus the probe.
     assert f": {3000 - accepted} request(s) throttled" in caplog.records[-1].getMessage()
+
+
+async def test_alternating_refusals_and_service_log_once_a_minute(
+    limited: Api, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A caller at the edge of its bucket, served and refused in turn, gets one log line a
+    minute, not one per refusal."""
+    viewer = {"query": "{ viewer { name } }"}
+    statuses: list[int] = []
+    with caplog.at_level(logging.WARNING, logger="confid.ratelimit"):
+        while (await limited.post(viewer, token="helpdesk")).status_code != 429:
+            pass  # drain the bucket (the clock is frozen)
+        for _ in range(50):  # 2.5 s: one point refilled before each pair
+            clock.now += 0.05
+            statuses.append((await limited.post(viewer, token="helpdesk")).status_code)
+            statuses.append((await limited.post(viewer, token="helpdesk")).status_code)
+    assert statuses.count(200) >= 40 and statuses.count(429) >= 40  # they alternate
+    lines = [r for r in caplog.records if r.name == "confid.ratelimit"]
+    assert len(lines) == 1  # the first refusal's
 
 
 async def test_other_tokens_keep_their_own_buckets(limited: Api) -> None:
@@ -252,3 +280,24 @@ def test_idle_buckets_are_forgotten_when_there_are_many(monkeypatch: pytest.Monk
         limiter.status(Principal(f"p{n}", Role.AUDITOR, "https://idp.example", f"s{n}"))
     assert len(limiter._buckets) <= 6
     assert limiter.take(busy, 1) > 0  # a bucket in use is never forgotten
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "{ viewer { name }",  # a syntax error
+        "{ viewer { " + "name " * 2100 + "} }",  # over the token limit
+    ],
+)
+async def test_documents_that_do_not_parse_cost_a_point(limited: Api, document: str) -> None:
+    """Like any refused document: a flood of them meets the rate limit (1,000 points for
+    helpdesk: the 1,001st is THROTTLED before it is parsed)."""
+    bucket = DEFAULT_RATE_LIMITS["helpdesk"].points
+    statuses = [(await limited.post({"query": document}, token="helpdesk")).status_code]
+    assert statuses == [200]
+    body = (await limited.post({"query": document}, token="helpdesk")).json()
+    assert body["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] == bucket - 2
+    for _ in range(int(bucket) - 2):
+        await limited.post({"query": document}, token="helpdesk")
+    refused = await limited.post({"query": document}, token="helpdesk")
+    assert refused.status_code == 429
