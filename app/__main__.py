@@ -9,8 +9,10 @@ import sys
 
 import uvicorn
 
+from app.admission import ConnectionGate, Refusals
+from app.api.limits import MAX_BODY_BYTES
 from app.main import StartupError, create_app
-from app.server import connection_cap, header_deadline_protocol
+from app.server import connection_cap, protocols
 from app.services.tokens import TokenFileError
 from app.settings import Settings, SettingsError
 from app.telemetry.banner import announce
@@ -47,7 +49,6 @@ def main() -> int:
     except (TokenFileError, StartupError) as exc:
         print(f"confid: {exc}", file=sys.stderr)
         return 2
-    trusted = ",".join(str(network) for network in settings.trusted_proxies)
     connections = connection_cap(settings.http_max_connections)
     if connections < settings.http_max_connections:
         log.warning(
@@ -56,7 +57,18 @@ def main() -> int:
             connections,
             settings.http_max_connections,
         )
-    # Timeouts (headers, body, keep-alive) and the connection cap: docs/operations.md,
+    # Connections in all and per address are capped by confid's protocol classes (never by
+    # uvicorn's limit_concurrency, which spares websockets and answers 503 to everything).
+    gate = ConnectionGate(
+        connections, settings.http_max_connections_per_address, settings.trusted_proxies
+    )
+    metrics = app.state.metrics
+    http, ws = protocols(
+        settings.http_header_timeout_seconds,
+        gate,
+        Refusals(gate, count=metrics.refused if metrics is not None else None),
+    )
+    # Timeouts (headers, body, keep-alive) and the connection caps: docs/operations.md,
     # "Behind a reverse proxy". The body deadline is the /graphql view's own; requests in
     # progress are bounded by the app (app.api.capacity), not by uvicorn.
     config = uvicorn.Config(
@@ -67,15 +79,17 @@ def main() -> int:
         # confid logs one line per request itself (app.telemetry.requests).
         access_log=False,
         # Subscriptions: the maintained (sans-I/O) websockets implementation, whose
-        # keepalive pings also cut off a client that stopped reading.
-        ws="websockets-sansio",
-        # Forwarded headers are believed only from CONFID_TRUSTED_PROXIES (never uvicorn's
-        # own 127.0.0.1 default); confid's RequestOrigin applies the same rule in the app.
-        proxy_headers=bool(trusted),
-        forwarded_allow_ips=trusted or None,
-        http=header_deadline_protocol(settings.http_header_timeout_seconds),
+        # keepalive pings also cut off a client that stopped reading (and which leaves the
+        # connection gate when the socket closes).
+        ws=ws,
+        # Forwarded headers are read by confid's RequestOrigin alone, from
+        # CONFID_TRUSTED_PROXIES only, and only when every hop is an address: uvicorn's own
+        # handling (trusting 127.0.0.1 by default, keeping any text) is off.
+        proxy_headers=False,
+        # Websocket messages are bounded like request bodies (uvicorn allows 16 MiB).
+        ws_max_size=MAX_BODY_BYTES,
+        http=http,
         timeout_keep_alive=settings.http_keepalive_seconds,
-        limit_concurrency=connections,  # a last resort: idle sockets count here too
     )
     server = _Server(config, settings)
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C: uvicorn has shut down already

@@ -27,6 +27,7 @@ from app.notify.transport import Transport
 from app.services.container import Services
 from app.services.identity import Authenticator, IdentityClock
 from app.services.observer import NO_OBSERVER
+from app.services.readiness import Readiness
 from app.services.steps import FaultHook, no_faults
 from app.settings import Settings
 from app.store.database import Connection, Database, connect
@@ -56,6 +57,7 @@ __all__ = ["StartupError", "create_app"]
 log = logging.getLogger("confid")
 
 VITALS_TTL_SECONDS = 5.0  # the database-backed gauges are read at most this often
+READY_TTL_SECONDS = 1.0  # /readyz pings the database at most this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,7 @@ class _App:
     view: GraphQLView
     export: AuditExport
     policies: PagePolicies
+    ready: Readiness  # /readyz
 
 
 def create_app(
@@ -83,7 +86,7 @@ def create_app(
     monotonic: Callable[[], float] = time.monotonic,
 ) -> Starlette:
     """Build confid. `database`, when given, is an open async database used as is;
-    `monotonic` is the clock of the rate limits (tests freeze it)."""
+    `monotonic` is the clock of the rate limits and of /readyz's reuse (tests freeze it)."""
     settings = settings or Settings.from_env()
     connection = (
         Connection(database, None, embedded=settings.embedded)
@@ -118,6 +121,7 @@ def create_app(
     parts = _App(
         settings, connection, services, authenticator, metrics, _listener(settings, metrics),
         view, AuditExport(services, authenticator, limits), policies,
+        Readiness(services.ready, READY_TTL_SECONDS, monotonic),
     )  # fmt: skip
     app = Starlette(
         routes=_routes(parts),
@@ -155,13 +159,13 @@ def _listener(settings: Settings, metrics: Metrics | None) -> MetricsListener | 
 
 
 def _routes(parts: _App) -> list[BaseRoute]:
-    services, view, export = parts.services, parts.view, parts.export
+    view, export = parts.view, parts.export
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        if await services.ready():
+        if await parts.ready():
             return JSONResponse({"status": "ready"})
         return JSONResponse({"status": "database unavailable"}, status_code=503)
 

@@ -110,7 +110,8 @@ class Settings:
     http_body_timeout_seconds: float = 30.0
     http_keepalive_seconds: int = 5
     http_max_concurrency: int = 256  # requests in progress (app.api.capacity)
-    http_max_connections: int = 4096  # open connections of any kind (uvicorn's last resort)
+    http_max_connections: int = 4096  # open connections of any kind (app.admission)
+    http_max_connections_per_address: int = 256  # ... from one client address (not proxies)
 
     @property
     def oidc(self) -> bool:
@@ -155,6 +156,12 @@ def _server(env: Env) -> dict[str, Any]:
             f"CONFID_HTTP_MAX_CONCURRENCY ({concurrency}): each request in progress holds a "
             "connection"
         )
+    per_address = env.whole("CONFID_HTTP_MAX_CONNECTIONS_PER_ADDRESS", min(256, connections), 1)
+    if per_address > connections:
+        raise SettingsError(
+            f"CONFID_HTTP_MAX_CONNECTIONS_PER_ADDRESS ({per_address}) must be at most "
+            f"CONFID_HTTP_MAX_CONNECTIONS ({connections})"
+        )
     return {
         "host": env.text("CONFID_HOST", "127.0.0.1"),
         "port": env.port("CONFID_PORT", 8000),
@@ -164,6 +171,7 @@ def _server(env: Env) -> dict[str, Any]:
         "http_keepalive_seconds": env.whole("CONFID_HTTP_KEEPALIVE_SECONDS", 5, 1),
         "http_max_concurrency": concurrency,
         "http_max_connections": connections,
+        "http_max_connections_per_address": per_address,
     }
 
 

@@ -22,8 +22,9 @@ import uvicorn
 from mongomock_motor import AsyncMongoMockClient
 from starlette.applications import Starlette
 
+from app.admission import ConnectionGate, Refusals
 from app.main import create_app
-from app.server import connection_cap, header_deadline_protocol
+from app.server import connection_cap, protocols
 from app.settings import Settings
 from app.store.database import Database
 from bench.ceiling import create_ceiling, token_hashes
@@ -41,6 +42,12 @@ async def _serve(kind: str, snapshot: Path, tokens: Path, port: int) -> None:
         app = create_app(settings, database=database)
     else:
         app = create_ceiling(database, token_hashes(tokens))
+    gate = ConnectionGate(
+        connection_cap(settings.http_max_connections),
+        settings.http_max_connections_per_address,
+        settings.trusted_proxies,
+    )
+    http, ws = protocols(settings.http_header_timeout_seconds, gate, Refusals(gate))
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
@@ -48,9 +55,9 @@ async def _serve(kind: str, snapshot: Path, tokens: Path, port: int) -> None:
         log_level="warning",
         access_log=False,
         lifespan="on",
-        http=header_deadline_protocol(settings.http_header_timeout_seconds),
+        http=http,
+        ws=ws,
         timeout_keep_alive=settings.http_keepalive_seconds,
-        limit_concurrency=connection_cap(settings.http_max_connections),
     )
     print(f"bench.server: {kind} listening on 127.0.0.1:{port}", file=sys.stderr, flush=True)
     await uvicorn.Server(config).serve()

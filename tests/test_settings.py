@@ -195,6 +195,7 @@ def test_rate_limit_settings() -> None:
 def test_connection_and_websocket_limits() -> None:
     defaults = Settings.from_env({})
     assert (defaults.http_max_concurrency, defaults.http_max_connections) == (256, 4096)
+    assert defaults.http_max_connections_per_address == 256
     assert (defaults.websockets_per_token, defaults.websockets_unauthenticated_per_address) == (
         10,
         10,
@@ -210,6 +211,13 @@ def test_connection_and_websocket_limits() -> None:
         }
     )
     assert (settings.http_max_concurrency, settings.http_max_connections) == (8, 64)
+    assert settings.http_max_connections_per_address == 64  # the default, cut to the total
+    assert (
+        Settings.from_env(
+            {"CONFID_HTTP_MAX_CONNECTIONS": "600", "CONFID_HTTP_MAX_CONNECTIONS_PER_ADDRESS": "1"}
+        ).http_max_connections_per_address
+        == 1
+    )
     assert (settings.websockets_per_token, settings.websockets_unauthenticated_per_address) == (
         3,
         2,
@@ -221,6 +229,18 @@ def test_connection_and_websocket_limits() -> None:
     ("env", "named"),
     [
         ({"CONFID_HTTP_MAX_CONNECTIONS": "100"}, "at least CONFID_HTTP_MAX_CONCURRENCY"),
+        (
+            {
+                "CONFID_HTTP_MAX_CONNECTIONS": "300",
+                "CONFID_HTTP_MAX_CONNECTIONS_PER_ADDRESS": "301",
+            },
+            "_PER_ADDRESS \\(301\\) must be at most CONFID_HTTP_MAX_CONNECTIONS \\(300\\)",
+        ),
+        (
+            {"CONFID_HTTP_MAX_CONNECTIONS_PER_ADDRESS": "0"},
+            "CONFID_HTTP_MAX_CONNECTIONS_PER_ADDRESS",
+        ),
+        ({"CONFID_HTTP_MAX_CONNECTIONS_PER_ADDRESS": "2.5"}, "must be a whole number"),
         ({"CONFID_WEBSOCKETS_PER_TOKEN": "0"}, "CONFID_WEBSOCKETS_PER_TOKEN"),
         ({"CONFID_WEBSOCKET_IDLE_SECONDS": "0"}, "CONFID_WEBSOCKET_IDLE_SECONDS"),
     ],

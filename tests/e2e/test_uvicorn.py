@@ -94,3 +94,38 @@ async def test_a_loopback_client_cannot_forge_where_a_change_came_from(server: s
     assert event["sourceIp"] == "127.0.0.1"
     assert event["requestId"] == response.headers["X-Request-Id"] != "victim-request-0001"
     assert event["clientRequestId"] == "victim-request-0001"
+
+
+def test_behind_a_trusted_proxy_only_addresses_are_believed(tmp_path: Path) -> None:
+    """With CONFID_TRUSTED_PROXIES, the forwarded client is recorded, but a hop that is not
+    an address (or a header over 2,048 characters) is ignored: the proxy's own address is
+    recorded, never the text (uvicorn's own proxy handling, which kept any text, is off)."""
+    with running_confid(
+        tmp_path, CONFID_DEMO_USERS="3", CONFID_TRUSTED_PROXIES="127.0.0.1", **VAST_RATE_LIMITS
+    ) as base:
+        admin = {"Authorization": f"Bearer {TOKENS['admin']}"}
+        with httpx.Client(base_url=base, timeout=30) as client:
+            users = client.post(
+                "/graphql",
+                json={"query": "{ users(first: 1) { edges { node { id } } } }"},
+                headers=admin,
+            )
+            user_id = users.json()["data"]["users"]["edges"][0]["node"]["id"]
+
+            def source_ip(forwarded: str) -> str:
+                response = client.post(
+                    "/graphql",
+                    json={
+                        "query": "mutation($input: ResetConferenceIdInput!) { "
+                        "resetConferenceId(input: $input) { auditEvent { sourceIp } } }",
+                        "variables": {"input": {"userId": user_id}},
+                    },
+                    headers={**admin, "X-Forwarded-For": forwarded},
+                )
+                found: str = response.json()["data"]["resetConferenceId"]["auditEvent"]["sourceIp"]
+                return found
+
+            assert source_ip("198.51.100.7") == "198.51.100.7"
+            assert source_ip("203.0.113.66, not-an-ip") == "127.0.0.1"
+            assert source_ip("unknown") == "127.0.0.1"
+            assert source_ip("198.51.100.7, " * 300 + "198.51.100.8") == "127.0.0.1"

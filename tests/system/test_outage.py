@@ -15,8 +15,11 @@ async def test_outage_is_503_and_the_service_recovers(
     settings: Settings, raw_database: Any
 ) -> None:
     switch = Outage()
+    ticks = [0.0]  # the clock of /readyz's reuse of its last answer (and the rate limits)
     api = await make_api(
-        replace(settings, recovery_grace_seconds=0), WrappedDatabase(raw_database, outage=switch)
+        replace(settings, recovery_grace_seconds=0),
+        WrappedDatabase(raw_database, outage=switch),
+        monotonic=lambda: ticks[0],
     )
     user = await api.enabled_user()
     reset = {
@@ -39,6 +42,8 @@ async def test_outage_is_503_and_the_service_recovers(
     assert (await api.client.get("/healthz")).status_code == 200
 
     switch.down = False
+    assert (await api.client.get("/readyz")).status_code == 503  # answered a moment ago
+    ticks[0] += 1.0  # /readyz pings again once its last answer is a second old
     assert (await api.client.get("/readyz")).status_code == 200
     await api.services.recovery.sweep()
     response = await api.post(reset)
