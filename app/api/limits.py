@@ -51,6 +51,7 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_TOKENS = 2000
 MAX_JSON_NESTING = 64
 CACHE_SIZE = 256
+SAFE_INTEGER = 2**53 - 1  # the largest cost reported (JSON numbers are doubles in browsers)
 SUBSCRIPTION_COST = SUBSCRIPTION  # points a subscription's start takes from its bucket
 # The most a subscription document may cost (or CONFID_MAX_QUERY_COST, if lower): it is
 # resolved again for every event and its events are not charged, so it is held to a tenth
@@ -184,6 +185,9 @@ class RequestPipeline(SchemaExtension):
             if budget is not None:
                 budget.take(1)  # a refused document still costs a point
                 budget.actual = budget.charged
+                _price_refusals(errors, figures, _maximum(budget.limits, budget.principal))
+                if figures is not None and any(_too_complex_error(e) for e in errors):
+                    budget.requested = min(figures.cost.total(0), SAFE_INTEGER)
             context.pre_execution_errors = errors
             yield
             return
@@ -278,6 +282,23 @@ def _maximum(limits: ApiLimits, principal: Principal) -> int:
     whole bucket if that is smaller (a request larger than the bucket could never run)."""
     status = limits.limiter.status(principal)
     return min(limits.max_query_cost, status.limit if status else limits.max_query_cost)
+
+
+def _too_complex_error(error: GraphQLError) -> bool:
+    return isinstance(error.original_error, QueryTooComplex)
+
+
+def _price_refusals(
+    errors: list[GraphQLError], figures: OperationFigures | None, maximum: int
+) -> None:
+    """Refusals by depth, aliases or size carry `extensions.cost` too, as a refusal by
+    points does: what the operation would cost (null when it was not priced: too deep to
+    walk) and the most a request may cost."""
+    requested = min(figures.cost.total(0), SAFE_INTEGER) if figures is not None else None
+    for error in errors:
+        if _too_complex_error(error) and "cost" not in (error.extensions or {}):
+            cost = {"requestedQueryCost": requested, "maximumAvailable": maximum}
+            error.extensions = {**(error.extensions or {}), "cost": cost}
 
 
 def _too_complex(requested: int, maximum: int, per: str = "per request") -> GraphQLError:

@@ -6,6 +6,7 @@ retrying a lost place is the chain's job (`app.services.chain`), not the store's
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -195,6 +196,10 @@ class AuditRepository:
             docs = await self._events.find({**base, "_id": span}).sort("_id", 1).to_list(None)
             for doc in docs:
                 yield _stored(doc)
+            # Let other requests run between pages: a scan of a long trail (verification,
+            # export, evidence) never holds the event loop for more than one page, even
+            # on a driver that answers without yielding (the embedded store).
+            await asyncio.sleep(0)
 
 
 def _stored(doc: dict[str, Any]) -> StoredEntry:

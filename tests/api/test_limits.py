@@ -216,3 +216,22 @@ async def test_refused_subscribes_cost_a_point_and_an_empty_bucket_parses_nothin
     assert len(parsed) == 4  # not parsed
     scrape = Scrape.parse((await instance.client.get("/metrics")).text)
     assert scrape.value("confid_throttled_requests_total", limit="token_bucket") == 1
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ " + " ".join(f"a{i}: viewer {{ name }}" for i in range(31)) + " }",  # aliases
+        "query { viewer { ...F0 } } "  # fan-out fragments, 40 levels
+        + " ".join(f"fragment F{i} on Viewer {{ ...F{i + 1} ...F{i + 1} }}" for i in range(40))
+        + " fragment F40 on Viewer { name }",
+    ],
+)
+async def test_refusals_by_shape_carry_the_cost_figures_too(api: Api, query: str) -> None:
+    body = await api.gql(query)
+    (error,) = [e for e in body["errors"] if e["extensions"]["code"] == "QUERY_TOO_COMPLEX"]
+    cost = error["extensions"]["cost"]
+    assert cost["maximumAvailable"] == 1000
+    assert isinstance(cost["requestedQueryCost"], int) and cost["requestedQueryCost"] >= 1
+    assert cost["requestedQueryCost"] <= 2**53 - 1
+    assert body["extensions"]["cost"]["requestedQueryCost"] == cost["requestedQueryCost"]
