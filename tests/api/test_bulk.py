@@ -167,9 +167,23 @@ async def test_an_idempotency_key_returns_the_same_job(api: Api) -> None:
     assert first["replayed"] is False and again["replayed"] is True
     assert again["job"]["id"] == first["job"]["id"]
     assert again["auditEvent"]["sequence"] == first["auditEvent"]["sequence"]
+    # The same key with another input is refused, and audited like every refused start.
     variables["input"]["reason"] = "another reason"
+    before = await trail_length(api)
     reused = (await api.data(START, variables))["startBulkReset"]
+    assert reused["job"] is None and reused["replayed"] is False
     assert [e["code"] for e in reused["userErrors"]] == ["IDEMPOTENCY_KEY_REUSED"]
+    assert [e["field"] for e in reused["userErrors"]] == [["input", "idempotencyKey"]]
+    event = reused["auditEvent"]
+    assert event is not None, "a refused start is audited"
+    assert (event["action"], event["outcome"], event["errorCodes"]) == (
+        "BULK_RESET_STARTED", "REJECTED", ["IDEMPOTENCY_KEY_REUSED"],
+    )  # fmt: skip
+    assert event["incidentId"] is None
+    assert await trail_length(api) == before + 1
+    latest = await api.data(operation("ListAuditEvents"), {"first": 1})
+    node = latest["auditEvents"]["edges"][0]["node"]
+    assert (node["sequence"], node["reason"]) == (event["sequence"], "another reason")
     jobs = await api.data(operation("ListBulkResetJobs"))
     assert len(jobs["bulkResetJobs"]["edges"]) == 1
 
