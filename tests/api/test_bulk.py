@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from app.api.ids import encode_id
 from app.audit.verify import verify_export
 from app.services.steps import Step
 from app.settings import Settings
@@ -97,6 +98,26 @@ async def test_preview_by_bridge_and_by_search(api: Api) -> None:
     limited = await api.data(PREVIEW, {"selection": {"bridgeId": bridge}, "first": 2})
     assert len(limited["previewBulkReset"]["users"]) == 2
     assert limited["previewBulkReset"]["count"] == len(enabled)
+
+
+async def test_users_selected_by_id_are_named_by_the_id_as_given(api: Api) -> None:
+    users = await enabled_users(api)
+    disabled = await api.disabled_user()
+    nobody = encode_id("User", "u99999")
+    selection = {"userIds": [users[0]["id"], disabled["id"], nobody]}
+    result = await preview(api, selection)
+    assert [(s["selector"], s["reason"]) for s in result["skipped"]] == [
+        (disabled["id"], "NOT_ENABLED"),
+        (nobody, "UNKNOWN_USER"),
+    ]
+    job = await start_job(api, selection)
+    assert await api.services.bulk.worker.run_once()
+    lines = [e["node"] for e in (await job_state(api, job.id))["results"]["edges"]]
+    assert [(r["outcome"], r["selector"]) for r in lines] == [
+        ("RESET", users[0]["id"]),
+        ("SKIPPED", disabled["id"]),
+        ("SKIPPED", nobody),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -153,6 +153,14 @@ def test_users_file_with_json_prints_the_ended_job(confid: Confid, tmp_path: Pat
     )  # fmt: skip
     outcomes = {(r["outcome"], r["skipReason"]) for r in job["results"]}
     assert outcomes == {("RESET", None), ("SKIPPED", "NOT_ENABLED"), ("SKIPPED", "UNKNOWN_USER")}
+    # Each line names its user as the file did: the email as written, the id as given.
+    selectors = {r["selector"] for r in job["results"]}
+    assert selectors == {
+        users[0]["email"].upper(),
+        users[1]["id"],
+        disabled["email"],
+        "nobody@contoso.example",
+    }
     api = confid.graphql("BulkResetJob", {"jobId": job["id"], "first": 100})["data"]
     assert [e["node"] for e in api["bulkResetJob"]["results"]["edges"]] == job["results"]
     # The same key again follows the same job instead of starting another.
