@@ -164,7 +164,10 @@ class BulkResetResult:
     def index(self) -> int:
         return self._item.index
 
-    @strawberry.field(description="What happened (PENDING until the job reaches it).")
+    @strawberry.field(
+        description="What happened: PENDING until the job reaches it; NOT_RUN when the job "
+        "ended (cancelled or failed) before it did."
+    )
     def outcome(self) -> enums.BulkResetOutcome:
         return self._item.outcome
 

@@ -71,6 +71,7 @@ class ItemOutcome(Enum):
     RESET = "RESET"
     SKIPPED = "SKIPPED"
     FAILED = "FAILED"
+    NOT_RUN = "NOT_RUN"  # the job ended (cancelled or failed) before this user
 
 
 @dataclass(frozen=True, slots=True)

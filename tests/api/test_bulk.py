@@ -320,7 +320,14 @@ async def test_cancel_stops_between_users_and_an_ended_job_never_runs_again(
     state = await job_state(api, job.id)
     assert (state["status"], state["done"], state["processed"]) == ("CANCELLED", 2, 2)
     outcomes = [e["node"]["outcome"] for e in state["results"]["edges"]]
-    assert outcomes == ["RESET", "RESET", "PENDING", "PENDING", "PENDING", "PENDING"]
+    assert outcomes == ["RESET", "RESET", "NOT_RUN", "NOT_RUN", "NOT_RUN", "NOT_RUN"]
+    # The lines it never reached are final, and the filters and counts say so.
+    for outcome, count in (("NOT_RUN", 4), ("PENDING", 0), ("RESET", 2)):
+        only = await api.data(
+            operation("BulkResetJob"), {"jobId": job.id, "first": 100, "outcome": outcome}
+        )
+        results = only["bulkResetJob"]["results"]
+        assert results["totalCount"] == len(results["edges"]) == count, outcome
     untouched = {u["id"]: u["audioConferencing"]["conferenceId"] for u in users[:6]}
     after = {u["id"]: u["audioConferencing"]["conferenceId"] for u in await enabled_users(api)}
     changed = [uid for uid in untouched if after[uid] != untouched[uid]]
@@ -351,6 +358,7 @@ async def test_a_queued_job_cancelled_ends_at_once(api: Api) -> None:
     assert not await api.services.bulk.worker.run_once()
     state = await job_state(api, job.id)
     assert state["startedAt"] is None and state["finishedAt"] is not None
+    assert [e["node"]["outcome"] for e in state["results"]["edges"]] == ["NOT_RUN"]
     finished = await api.data(
         operation("ListAuditEvents"), {"incidentId": job.incident_id, "first": 1}
     )

@@ -123,7 +123,7 @@ def test_bulk_reset_follows_the_job_with_plain_progress_lines(
     counts = [int(m.group(1)) for m in progress if m]
     assert counts and counts[-1] == 5 and counts == sorted(counts)
     assert all(m.group(2) == "5" for m in progress if m)
-    assert "Job SUCCEEDED: 5 reset, 0 failed, 0 skipped, 0 not reached" in ran.stdout
+    assert "Job SUCCEEDED: 5 reset, 0 failed, 0 skipped, 0 not run" in ran.stdout
     after = current_ids(confid)
     for user in users:
         assert after[user["id"]] != user["audioConferencing"]["conferenceId"]
@@ -195,12 +195,15 @@ def test_jobs_list_show_and_cancel(confid: Confid) -> None:
     followed = confid.run("jobs", "show", job["id"], "--follow")
     assert followed.code == 1, followed
     assert "the job ended CANCELLED" in followed.stderr
-    shown = confid.run("jobs", "show", job["incidentId"], "--json", "--outcome", "PENDING")
+    shown = confid.run("jobs", "show", job["incidentId"], "--json", "--outcome", "NOT_RUN")
     assert shown.code == 0
     state = shown.json()["bulkResetJob"]
     assert state["status"] == "CANCELLED" and 0 < len(state["results"]) == (
         state["total"] - state["processed"]
     )
+    assert {r["outcome"] for r in state["results"]} == {"NOT_RUN"}
+    waiting = confid.run("jobs", "show", job["id"], "--json", "--outcome", "pending")
+    assert waiting.json()["bulkResetJob"]["results"] == [], "an ended job has nothing waiting"
     listed = confid.run("jobs", "list", "--json")
     assert listed.json()["bulkResetJobs"]["edges"][0]["node"]["id"] == job["id"]
     table = confid.run("jobs", "list")
