@@ -173,11 +173,40 @@ def test_users_file_with_json_prints_the_ended_job(confid: Confid, tmp_path: Pat
     assert jobs_count(confid) == before + 1
 
 
-def test_nothing_to_reset_exits_1(confid: Confid, tmp_path: Path) -> None:
+def latest_entry(confid: Confid) -> dict[str, Any]:
+    data = confid.graphql("ListAuditEvents", {"first": 1})["data"]
+    node: dict[str, Any] = data["auditEvents"]["edges"][0]["node"]
+    return node
+
+
+def test_nothing_to_reset_is_the_servers_refusal(confid: Confid, tmp_path: Path) -> None:
+    """The command does not refuse by itself: it asks confid to start, and prints confid's
+    refusal word for word, which the trail records like any refused start."""
     ids_file = write(tmp_path, "ids.txt", "5550002", "5550003")
-    ran = confid.run("bulk-reset", "--ids-file", ids_file, "--reason", "leak", "--yes")
-    assert ran.code == 1 and "NOTHING_TO_RESET" in ran.stderr
-    assert "Would reset 0 users; 2 skipped." in ran.stdout
+    selection = {"conferenceIds": ["5550002", "5550003"]}
+    api = confid.graphql("StartBulkReset", {"input": {"selection": selection, "reason": "leak"}})
+    [error] = api["data"]["startBulkReset"]["userErrors"]
+    words = f"confid: refused: NOTHING_TO_RESET [input.selection]: {error['message']}"
+    before = jobs_count(confid)
+    # No --yes and no terminal: with nobody to reset there is nothing to confirm.
+    for extra in ((), ("--yes",)):
+        ran = confid.run("bulk-reset", "--ids-file", ids_file, "--reason", "leak", *extra)
+        assert ran.code == 1, ran
+        assert "Would reset 0 users; 2 skipped." in ran.stdout
+        entry = latest_entry(confid)
+        assert ran.stderr.splitlines() == [
+            words,
+            f"  (recorded in the audit trail as entry #{entry['sequence']})",
+        ]
+        assert (entry["action"], entry["outcome"], entry["errorCodes"], entry["reason"]) == (
+            "BULK_RESET_STARTED", "REJECTED", ["NOTHING_TO_RESET"], "leak",
+        )  # fmt: skip
+    as_json = confid.run("bulk-reset", "--ids-file", ids_file, "--reason", "leak", "--json")
+    assert as_json.code == 1
+    payload = as_json.json()["startBulkReset"]
+    assert payload["userErrors"] == [error] and payload["job"] is None
+    assert payload["auditEvent"]["sequence"] == latest_entry(confid)["sequence"]
+    assert jobs_count(confid) == before
 
 
 def test_jobs_list_show_and_cancel(confid: Confid) -> None:
