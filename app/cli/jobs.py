@@ -178,7 +178,16 @@ def show_ending(session: Session, job: dict[str, Any]) -> None:
 # -- commands --------------------------------------------------------------------------------
 
 
-@click.group(short_help="Bulk reset jobs: list, show, cancel.")
+@click.group(
+    short_help="Bulk reset jobs: list, show, cancel.",
+    epilog="""\b
+Examples:
+  confid jobs list
+  confid jobs show inc_6b0f38cab9e9baef4ed8af65 --follow
+  confid jobs show inc_6b0f38cab9e9baef4ed8af65 --outcome NOT_RUN --json
+  confid jobs cancel inc_6b0f38cab9e9baef4ed8af65
+`confid jobs COMMAND --help` shows each command's options and more examples.""",
+)
 def jobs() -> None:
     """Bulk reset jobs (started with `confid bulk-reset`): list, show, cancel.
 
