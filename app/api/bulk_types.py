@@ -63,14 +63,16 @@ class BulkResetSelectionInput:
 
     def selection(self, path: str) -> bulk.Selection:
         """The domain selection; a malformed id is a BAD_REQUEST naming `path`."""
+        given = [str(u) for u in self.user_ids or []]
         return bulk.Selection.of(
             conference_ids=self.conference_ids,
-            user_ids=[require_id(u, "User", f"{path}.userIds") for u in self.user_ids or []],
+            user_ids=[require_id(u, "User", f"{path}.userIds") for u in given],
             emails=self.emails,
             bridge_id=require_id(self.bridge_id, "Bridge", f"{path}.bridgeId")
             if self.bridge_id is not None
             else None,
             search=self.search,
+            given_user_ids=given,  # results name each user as the caller did
         )
 
 
@@ -162,11 +164,17 @@ class BulkResetResult:
     def index(self) -> int:
         return self._item.index
 
-    @strawberry.field(description="What happened (PENDING until the job reaches it).")
+    @strawberry.field(
+        description="What happened: PENDING until the job reaches it; NOT_RUN when the job "
+        "ended (cancelled or failed) before it did."
+    )
     def outcome(self) -> enums.BulkResetOutcome:
         return self._item.outcome
 
-    @strawberry.field(description="What selected this line: a conference ID, email or user id.")
+    @strawberry.field(
+        description="What selected this line: the conference ID, email address or user id as "
+        "given (for a bridge or search selection, the user's email)."
+    )
     def selector(self) -> str | None:
         return self._item.selector
 

@@ -147,9 +147,9 @@ graphql_enum(
         bulk.JobStatus.SUCCEEDED: "Every selected user was worked through; `failed` counts "
         "those whose reset was refused.",
         bulk.JobStatus.FAILED: "Stopped by an unexpected error (`error` says where); the "
-        "users not reached were not reset.",
+        "users not reached were not reset (their results are NOT_RUN).",
         bulk.JobStatus.CANCELLED: "Stopped by `cancelBulkReset` between two users; the users "
-        "not reached were not reset.",
+        "not reached were not reset (their results are NOT_RUN).",
     },
     name="BulkResetStatus",
 )
@@ -173,11 +173,13 @@ graphql_enum(
     bulk.ItemOutcome,
     "What happened to one line of a bulk reset.",
     {
-        bulk.ItemOutcome.PENDING: "Not reached yet.",
+        bulk.ItemOutcome.PENDING: "Not reached yet (the job is queued or running).",
         bulk.ItemOutcome.RESET: "The user's conference ID was reset (a RESET entry with the "
         "job's incident id).",
         bulk.ItemOutcome.SKIPPED: "Skipped when the job was started; `skipReason` says why.",
         bulk.ItemOutcome.FAILED: "The reset was refused (a REJECTED entry); `errorCodes` say why.",
+        bulk.ItemOutcome.NOT_RUN: "The job ended — cancelled or failed — before it reached this "
+        "user: nothing was changed.",
     },
     name="BulkResetOutcome",
 )

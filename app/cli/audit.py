@@ -75,7 +75,19 @@ def _detail(event: dict[str, Any]) -> str | None:
     return "; ".join(parts) or None
 
 
-@click.group(short_help="The audit trail: events, export, verify, ...")
+@click.group(
+    short_help="The audit trail: events, export, verify, ...",
+    epilog="""\b
+Examples:
+  confid audit events --user adele.garcia.22@contoso.example
+  confid audit events --incident inc_6b0f38cab9e9baef4ed8af65 --all --json
+  confid audit key --pem > confid.pem
+  confid audit export --out trail.jsonl
+  confid audit verify trail.jsonl --public-key confid.pem     # offline, no token
+  confid audit verify                                         # the server checks its trail
+  confid audit checkpoints list
+`confid audit COMMAND --help` shows each command's options and more examples.""",
+)
 def audit() -> None:
     """The audit trail: events, evidence, export, verify, checkpoints, key, access log."""
 
@@ -204,7 +216,14 @@ def evidence(user: str) -> None:
         raise Refused("the evidence does not verify")
 
 
-@audit.group("checkpoints", short_help="Signed checkpoints: list, or sign one now.")
+@audit.group(
+    "checkpoints",
+    short_help="Signed checkpoints: list, or sign one now.",
+    epilog="""\b
+Examples:
+  confid audit checkpoints list
+  confid audit checkpoints create""",
+)
 def checkpoints() -> None:
     """Signed checkpoints of the chain head: list them, or sign one now."""
 

@@ -20,7 +20,7 @@ def resolve_bridge(session: Session, ref: str) -> dict[str, Any]:
     raise UsageError(f"no bridge has the id or name {ref!r}; the bridges are: {names}")
 
 
-@click.group()
+@click.group(epilog="\b\nExamples:\n  confid bridges list\n  confid bridges list --json")
 def bridges() -> None:
     """Audio-conferencing bridges."""
 

@@ -140,10 +140,12 @@ Examples:
 Lines starting with # are comments. At most 10,000 entries.
 \b
 Shows the preview (who would be reset, what is skipped and why), asks to confirm (unless
---yes; without a terminal --yes is required), starts the job and follows it: a live bar
-on a terminal, a plain line per twentieth otherwise. Ctrl-C stops following, not the job.
-Exits 0 when every selected user was reset; 1 when some were refused, nothing would be
-reset, the job was cancelled or failed, or it was not confirmed. Admin only (the preview:
+--yes; without a terminal --yes is required; with nobody to reset there is nothing to
+confirm, and confid's NOTHING_TO_RESET refusal is printed), starts the job and follows
+it: a live bar on a terminal, a plain line per twentieth otherwise. Ctrl-C stops
+following, not the job. Exits 0 when every selected user was reset; 1 when some were
+refused, nothing would be reset, the job was cancelled or failed, or it was not
+confirmed. Admin only (the preview:
 admin and helpdesk).""",
 )
 @click.option(
@@ -197,11 +199,10 @@ def bulk_reset(
         return
     if not session.json_mode:
         show_preview(session, preview)
-    if not preview["count"]:
-        if session.json_mode:
-            session.output.emit(data)
-        raise Refused("NOTHING_TO_RESET: nobody in this selection would be reset")
-    _confirm(session, preview["count"], yes)
+    if preview["count"]:
+        _confirm(session, preview["count"], yes)
+    # With nobody to reset there is nothing to confirm: confid refuses the start itself
+    # (NOTHING_TO_RESET, in its own words, recorded in the trail like any refused start).
     started = session.mutate(
         "StartBulkReset",
         "startBulkReset",

@@ -17,7 +17,7 @@ from app.cli.pages import fetch, more_hint, page_options
 from app.cli.session import Session, connection_options, refusal
 
 ENDED = {"SUCCEEDED", "FAILED", "CANCELLED"}
-OUTCOMES = ("RESET", "FAILED", "SKIPPED", "PENDING")
+OUTCOMES = ("RESET", "FAILED", "SKIPPED", "PENDING", "NOT_RUN")
 POLL_SECONDS = 0.5
 RESULTS_PAGE = 100
 
@@ -161,7 +161,7 @@ def show_ending(session: Session, job: dict[str, Any]) -> None:
     out = session.output
     out.line(
         f"Job {job['status']}: {job['done']} reset, {job['failed']} failed, "
-        f"{job['skipped']} skipped, {job['total'] - job['processed']} not reached "
+        f"{job['skipped']} skipped, {job['total'] - job['processed']} not run "
         f"(incident {job['incidentId']})."
     )
     for outcome, title in (("FAILED", "Refused"), ("SKIPPED", "Skipped")):
@@ -178,7 +178,16 @@ def show_ending(session: Session, job: dict[str, Any]) -> None:
 # -- commands --------------------------------------------------------------------------------
 
 
-@click.group(short_help="Bulk reset jobs: list, show, cancel.")
+@click.group(
+    short_help="Bulk reset jobs: list, show, cancel.",
+    epilog="""\b
+Examples:
+  confid jobs list
+  confid jobs show inc_6b0f38cab9e9baef4ed8af65 --follow
+  confid jobs show inc_6b0f38cab9e9baef4ed8af65 --outcome NOT_RUN --json
+  confid jobs cancel inc_6b0f38cab9e9baef4ed8af65
+`confid jobs COMMAND --help` shows each command's options and more examples.""",
+)
 def jobs() -> None:
     """Bulk reset jobs (started with `confid bulk-reset`): list, show, cancel.
 
@@ -286,7 +295,8 @@ def raise_for_ending(job: dict[str, Any]) -> None:
     if job["status"] == "SUCCEEDED":
         raise Refused(f"{job['failed']} of {job['total']} resets were refused (listed above)")
     raise Refused(
-        f"the job ended {job['status']}: {job['total'] - job['processed']} users not reached"
+        f"the job ended {job['status']}: {job['total'] - job['processed']} users not run "
+        "(nothing was changed for them)"
     )
 
 

@@ -11,7 +11,12 @@ from app.cli.users import user_id
 from app.domain.models import NotificationKind
 
 
-@click.group()
+@click.group(
+    epilog="""\b
+Examples:
+  confid notifications list --user adele.garcia.22@contoso.example
+  confid notifications list --kind CONFERENCE_INFO --all --json""",
+)
 def notifications() -> None:
     """The emails confid recorded (and sent), newest first."""
 

@@ -68,7 +68,18 @@ def show_user(session: Session, user: dict[str, Any]) -> None:
     out.fields(pairs)
 
 
-@click.group(short_help="One user: get, set, reset, enable, send-info, history.")
+@click.group(
+    short_help="One user: get, set, reset, enable, send-info, history.",
+    epilog="""\b
+Examples:
+  confid user get adele.garcia.22@contoso.example
+  confid user reset adele.garcia.22@contoso.example --reason "ID was shared publicly"
+  confid user set adele.garcia.22@contoso.example --conference-id 4821395 --reason "asked"
+  confid user enable adele.dubois.24@contoso.example --no-send-email
+  confid user send-info adele.garcia.22@contoso.example --to assistant@contoso.example
+  confid user history VXNlcjp1MDAwMjI --all --json
+`confid user COMMAND --help` shows each command's options and more examples.""",
+)
 def user() -> None:
     """One user's audio conferencing: get, set, reset, enable, send-info, history.
 
@@ -154,7 +165,12 @@ def history(user: str, first: int | None, after: str | None, every_page: bool) -
 # -- users ---------------------------------------------------------------------------------
 
 
-@click.group()
+@click.group(
+    epilog="""\b
+Examples:
+  confid users list --search adele --first 3
+  confid users list --bridge "Contoso Audio Conferencing" --all --json > users.json""",
+)
 def users() -> None:
     """The user directory."""
 

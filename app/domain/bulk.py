@@ -71,6 +71,7 @@ class ItemOutcome(Enum):
     RESET = "RESET"
     SKIPPED = "SKIPPED"
     FAILED = "FAILED"
+    NOT_RUN = "NOT_RUN"  # the job ended (cancelled or failed) before this user
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +79,10 @@ class Selection:
     """Which users a bulk reset is about; the parts add up (a union), duplicates count once.
 
     `conference_ids` are leaked IDs (resolved to whoever holds them now, on any bridge);
-    `user_ids` stored ids; `emails` addresses (any case); `bridge_id` every user enabled
-    on that bridge; `search` every user whose name or email contains the text.
+    `user_ids` stored ids, and `given_user_ids` the same ids as the caller wrote them
+    (global ids; empty when they are the stored ids), which name them in the results;
+    `emails` addresses (any case); `bridge_id` every user enabled on that bridge; `search`
+    every user whose name or email contains the text.
     """
 
     conference_ids: tuple[str, ...] = ()
@@ -87,6 +90,7 @@ class Selection:
     emails: tuple[str, ...] = ()
     bridge_id: str | None = None
     search: str | None = None
+    given_user_ids: tuple[str, ...] = ()
 
     @classmethod
     def of(
@@ -96,16 +100,28 @@ class Selection:
         emails: list[str] | None = None,
         bridge_id: str | None = None,
         search: str | None = None,
+        given_user_ids: list[str] | None = None,
     ) -> Selection:
         """A selection with duplicates dropped (first occurrence kept) and a blank search
-        treated as none."""
+        treated as none. `given_user_ids`, when given, are `user_ids` as the caller wrote
+        them, one for one."""
+        stored = list(user_ids or ())
+        pairs: dict[str, str] = {}  # stored id -> as first written
+        given = stored if given_user_ids is None else given_user_ids
+        for stored_id, named_as in zip(stored, given, strict=True):
+            pairs.setdefault(stored_id, named_as)
         return cls(
             conference_ids=tuple(dict.fromkeys(conference_ids or ())),
-            user_ids=tuple(dict.fromkeys(user_ids or ())),
+            user_ids=tuple(pairs),
             emails=tuple(dict.fromkeys(emails or ())),
             bridge_id=bridge_id,
             search=search if search and search.strip() else None,
+            given_user_ids=tuple(pairs.values()) if given_user_ids is not None else (),
         )
+
+    def named_user_ids(self) -> list[tuple[str, str]]:
+        """(stored id, the id as the caller wrote it) for each of `user_ids`."""
+        return list(zip(self.user_ids, self.given_user_ids or self.user_ids, strict=True))
 
     @property
     def selectors(self) -> int:

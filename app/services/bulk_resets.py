@@ -110,7 +110,7 @@ class BulkResetService:
                 scoped = f"{meta.actor.name}\x1f{idempotency_key}"
         fingerprint = _fingerprint(selection, reason, email)
         if scoped is not None and not problems:
-            earlier = await self._replay(scoped, fingerprint)
+            earlier = await self._replay(meta, reason, scoped, fingerprint)
             if earlier is not None:
                 return earlier
         if problems:
@@ -133,7 +133,7 @@ class BulkResetService:
         if not await self._jobs.insert(job, idempotency):
             await self._jobs.delete_items(job.id)  # a concurrent request with the key won
             assert scoped is not None
-            earlier = await self._replay(scoped, fingerprint)
+            earlier = await self._replay(meta, reason, scoped, fingerprint)
             if earlier is not None:
                 return earlier
             raise RuntimeError("a bulk reset's idempotency key is taken by a job that is gone")
@@ -141,22 +141,23 @@ class BulkResetService:
         self.worker.wake()
         return StartOutcome(job=job, audit_event=entry)
 
-    async def _replay(self, scoped: str, fingerprint: str) -> StartOutcome | None:
+    async def _replay(
+        self, meta: RequestMeta, reason: str, scoped: str, fingerprint: str
+    ) -> StartOutcome | None:
+        """The job an earlier start with this key began (replayed), a refusal when that
+        start had another input (audited like every refused start), or None."""
         found = await self._jobs.by_idempotency_key(scoped)
         if found is None:
             return None
         job, earlier = found
         if earlier != fingerprint:
-            return StartOutcome(
-                problems=[
-                    Problem(
-                        UserErrorCode.IDEMPOTENCY_KEY_REUSED,
-                        "This idempotency key was already used with a different input; use a "
-                        "new key for a new job.",
-                        ("idempotencyKey",),
-                    )
-                ]
+            problem = Problem(
+                UserErrorCode.IDEMPOTENCY_KEY_REUSED,
+                "This idempotency key was already used with a different input; use a new key "
+                "for a new job.",
+                ("idempotencyKey",),
             )
+            return await self._refuse(meta, reason, [problem])
         entry = await self._entries.by_operation(started_operation_id(job.id))
         return StartOutcome(
             job=await self._jobs.get(job.id) or job, audit_event=entry, replayed=True

@@ -34,8 +34,8 @@ class Selector:
         await self._by_conference_id(selection, picked)
         if selection.user_ids:
             found = await self._users.get_many(list(selection.user_ids))
-            for user_id in selection.user_ids:
-                picked.take(found.get(user_id), user_id)
+            for user_id, given in selection.named_user_ids():
+                picked.take(found.get(user_id), given)
         if selection.emails:
             by_key = await self._users.by_emails(list(selection.emails))
             for email in selection.emails:

@@ -29,6 +29,12 @@ nor, once it holds the lock, for longer than the recovery grace period (which re
 rests on already). A worker that did would reset its user a second time -- two entries,
 two emails, but still consistent: its change has an id of its own, so it never touches
 the change of the worker that took over.
+
+Ending short (cancelled, or FAILED): the user at the position is looked at as above and
+counted as its change came out, then every user still PENDING is marked NOT_RUN, before
+the end entry and the end state are written; so an ended job's result list and counts
+say what was done to each user. A cancel that finds that user's change in flight leaves
+the job to a worker, which waits for it.
 """
 
 from __future__ import annotations
@@ -150,9 +156,11 @@ class BulkResetWorker:
         if job is None:
             return
         try:
-            if job.cancel_requested or job.ending is not None:
+            if (job.cancel_requested or job.ending is not None) and not (
+                await self._in_flight(await self._position_ids(job))
+            ):
                 await self._end(job, JobStatus.CANCELLED, owner=owner)
-            else:
+            else:  # a change of its user is in flight: a worker ends it once that is over
                 await self._jobs.release(job.id, owner)
         except LeaseLost:
             pass
@@ -231,21 +239,12 @@ class BulkResetWorker:
 
     async def _reset(self, job: BulkJob, index: int, user_id: str, resuming: bool) -> BulkItem:
         """Reset one user exactly once (see the module docstring), and say how it went."""
-        ids = [user_operation_id(job.id, user_id, e) for e in range(1, job.epoch + 1)]
+        ids = _operation_ids(job, user_id)
         if resuming:
-            while True:
-                held = False
-                for operation_id in ids:  # a change of an earlier attempt still locked?
-                    if await self._completion.repair_operation(operation_id):  # once stale
-                        held |= await self._users.holder_by_operation(operation_id) is not None
-                if held:  # in flight in a process that may be alive: wait, keeping the lease
-                    await asyncio.sleep(self._pacing.poll)
-                    job = await self._renewed(job)
-                    continue
-                over = await self._over(ids)
-                if over is not None:
-                    return _item(job, index, user_id, over)
-                break  # no reset of this user ever began (or it was undone): run it
+            over = await self._earlier(job, ids, self.owner)
+            if over is not None:
+                return _item(job, index, user_id, over)
+            # no reset of this user ever began (or it was undone): run it
         request = ChangeRequest(
             AuditAction.RESET,
             user_id,
@@ -257,6 +256,52 @@ class BulkResetWorker:
         )
         outcome = await self._changes.submit(request, None)
         return _item(job, index, user_id, outcome)
+
+    async def _in_flight(self, operation_ids: list[str]) -> bool:
+        """Whether a change under one of these operation ids still holds a user's lock
+        (each is repaired first, as recovery would, once it is stale)."""
+        held = False
+        for operation_id in operation_ids:
+            if await self._completion.repair_operation(operation_id):
+                held |= await self._users.holder_by_operation(operation_id) is not None
+        return held
+
+    async def _earlier(
+        self, job: BulkJob, operation_ids: list[str], owner: str
+    ) -> ChangeOutcome | None:
+        """How an earlier attempt at a user (under one of these ids) came out: waits while
+        one is in flight in a process that may be alive, keeping the lease; None when none
+        began (or it was undone)."""
+        while await self._in_flight(operation_ids):
+            await asyncio.sleep(self._pacing.poll)
+            job = await self._renewed(job, owner)
+        return await self._over(operation_ids)
+
+    async def _position_ids(self, job: BulkJob) -> list[str]:
+        """The operation ids every holder so far would have used for the user at the job's
+        position (none when it is past its last user)."""
+        if job.next_index >= job.total:
+            return []
+        return _operation_ids(job, await self._user_at(job, job.next_index))
+
+    async def _settle(self, job: BulkJob, owner: str) -> BulkJob:
+        """Before a job ends short of its last user: the user at its position may have
+        been under way (in a process that died, or in an attempt that failed). Wait for
+        that change and count it if it happened, so that the users after the position are
+        exactly those the job did nothing to."""
+        index = job.next_index
+        if index >= job.total:
+            return job
+        user_id = await self._user_at(job, index)
+        over = await self._earlier(job, _operation_ids(job, user_id), owner)
+        if over is None:
+            return job
+        item = _item(job, index, user_id, over)
+        await self._jobs.record_item(item)
+        advanced = await self._jobs.advance(job.id, owner, index, item.outcome, self._until())
+        if advanced is None:
+            raise LeaseLost
+        return advanced
 
     async def _over(self, operation_ids: list[str]) -> ChangeOutcome | None:
         """The outcome of whichever of these operations has an audit entry (a success over
@@ -271,8 +316,8 @@ class BulkResetWorker:
             found = found or outcome
         return found
 
-    async def _renewed(self, job: BulkJob) -> BulkJob:
-        renewed = await self._jobs.renew(job.id, self.owner, self._until())
+    async def _renewed(self, job: BulkJob, owner: str | None = None) -> BulkJob:
+        renewed = await self._jobs.renew(job.id, owner or self.owner, self._until())
         if renewed is None:
             raise LeaseLost
         return renewed
@@ -289,12 +334,18 @@ class BulkResetWorker:
         *,
         owner: str | None = None,
     ) -> None:
-        """Fix the end status (unless fixed already), write the end entry, then the end
-        state: each step may be repeated by whoever resumes after a crash."""
+        """Fix the end status (unless fixed already); if the job ends short of its last
+        user, count the user at its position as it came out and mark the users it never
+        reached NOT_RUN; then write the end entry, then the end state. Each step may be
+        repeated by whoever resumes after a crash."""
         owner = owner or self.owner
         ending = await self._jobs.begin_ending(job.id, owner, status, error)
         if ending is None or ending.ending is None:
             raise LeaseLost
+        if ending.next_index < ending.total:
+            ending = await self._settle(ending, owner)
+            await self._jobs.mark_not_run(job.id)
+        assert ending.ending is not None
         entry = await self._trail.finished(ending, ending.ending)
         if not await self._jobs.finish(job.id, owner, ending.ending, self._clock()):
             raise LeaseLost
@@ -306,6 +357,11 @@ def pause_after(spent: float, rate: float) -> float:
     users a second, and at least as long as that user took, so that a job never has more
     than half of the process however slow the database gets. Rate 0: no pause."""
     return max(1.0 / rate - spent, spent) if rate > 0 else 0.0
+
+
+def _operation_ids(job: BulkJob, user_id: str) -> list[str]:
+    """The operation ids of every lease holder's reset of this user, the current last."""
+    return [user_operation_id(job.id, user_id, e) for e in range(1, job.epoch + 1)]
 
 
 def _item(job: BulkJob, index: int, user_id: str, outcome: ChangeOutcome) -> BulkItem:

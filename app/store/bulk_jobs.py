@@ -290,6 +290,15 @@ class BulkJobRepository:
         doc = await self._jobs.find_one({"_id": job_id, "lease.owner": owner})
         return _job_from(doc) if doc else None
 
+    async def mark_not_run(self, job_id: str) -> int:
+        """The users an ending job never reached: PENDING becomes NOT_RUN (one update;
+        repeating it changes nothing). Returns how many were marked."""
+        result = await self._items.update_many(
+            {"jobId": job_id, "outcome": ItemOutcome.PENDING.value},
+            {"$set": {"outcome": ItemOutcome.NOT_RUN.value}},
+        )
+        return int(result.modified_count)
+
     async def finish(self, job_id: str, owner: str, status: JobStatus, now: datetime) -> bool:
         """Put the job in its end state and drop the lease; it never runs again."""
         result = await self._jobs.update_one(

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from app.api.ids import encode_id
 from app.audit.verify import verify_export
 from app.services.steps import Step
 from app.settings import Settings
@@ -99,6 +100,26 @@ async def test_preview_by_bridge_and_by_search(api: Api) -> None:
     assert limited["previewBulkReset"]["count"] == len(enabled)
 
 
+async def test_users_selected_by_id_are_named_by_the_id_as_given(api: Api) -> None:
+    users = await enabled_users(api)
+    disabled = await api.disabled_user()
+    nobody = encode_id("User", "u99999")
+    selection = {"userIds": [users[0]["id"], disabled["id"], nobody]}
+    result = await preview(api, selection)
+    assert [(s["selector"], s["reason"]) for s in result["skipped"]] == [
+        (disabled["id"], "NOT_ENABLED"),
+        (nobody, "UNKNOWN_USER"),
+    ]
+    job = await start_job(api, selection)
+    assert await api.services.bulk.worker.run_once()
+    lines = [e["node"] for e in (await job_state(api, job.id))["results"]["edges"]]
+    assert [(r["outcome"], r["selector"]) for r in lines] == [
+        ("RESET", users[0]["id"]),
+        ("SKIPPED", disabled["id"]),
+        ("SKIPPED", nobody),
+    ]
+
+
 @pytest.mark.parametrize(
     ("selection", "words"),
     [
@@ -167,9 +188,23 @@ async def test_an_idempotency_key_returns_the_same_job(api: Api) -> None:
     assert first["replayed"] is False and again["replayed"] is True
     assert again["job"]["id"] == first["job"]["id"]
     assert again["auditEvent"]["sequence"] == first["auditEvent"]["sequence"]
+    # The same key with another input is refused, and audited like every refused start.
     variables["input"]["reason"] = "another reason"
+    before = await trail_length(api)
     reused = (await api.data(START, variables))["startBulkReset"]
+    assert reused["job"] is None and reused["replayed"] is False
     assert [e["code"] for e in reused["userErrors"]] == ["IDEMPOTENCY_KEY_REUSED"]
+    assert [e["field"] for e in reused["userErrors"]] == [["input", "idempotencyKey"]]
+    event = reused["auditEvent"]
+    assert event is not None, "a refused start is audited"
+    assert (event["action"], event["outcome"], event["errorCodes"]) == (
+        "BULK_RESET_STARTED", "REJECTED", ["IDEMPOTENCY_KEY_REUSED"],
+    )  # fmt: skip
+    assert event["incidentId"] is None
+    assert await trail_length(api) == before + 1
+    latest = await api.data(operation("ListAuditEvents"), {"first": 1})
+    node = latest["auditEvents"]["edges"][0]["node"]
+    assert (node["sequence"], node["reason"]) == (event["sequence"], "another reason")
     jobs = await api.data(operation("ListBulkResetJobs"))
     assert len(jobs["bulkResetJobs"]["edges"]) == 1
 
@@ -285,7 +320,14 @@ async def test_cancel_stops_between_users_and_an_ended_job_never_runs_again(
     state = await job_state(api, job.id)
     assert (state["status"], state["done"], state["processed"]) == ("CANCELLED", 2, 2)
     outcomes = [e["node"]["outcome"] for e in state["results"]["edges"]]
-    assert outcomes == ["RESET", "RESET", "PENDING", "PENDING", "PENDING", "PENDING"]
+    assert outcomes == ["RESET", "RESET", "NOT_RUN", "NOT_RUN", "NOT_RUN", "NOT_RUN"]
+    # The lines it never reached are final, and the filters and counts say so.
+    for outcome, count in (("NOT_RUN", 4), ("PENDING", 0), ("RESET", 2)):
+        only = await api.data(
+            operation("BulkResetJob"), {"jobId": job.id, "first": 100, "outcome": outcome}
+        )
+        results = only["bulkResetJob"]["results"]
+        assert results["totalCount"] == len(results["edges"]) == count, outcome
     untouched = {u["id"]: u["audioConferencing"]["conferenceId"] for u in users[:6]}
     after = {u["id"]: u["audioConferencing"]["conferenceId"] for u in await enabled_users(api)}
     changed = [uid for uid in untouched if after[uid] != untouched[uid]]
@@ -316,6 +358,7 @@ async def test_a_queued_job_cancelled_ends_at_once(api: Api) -> None:
     assert not await api.services.bulk.worker.run_once()
     state = await job_state(api, job.id)
     assert state["startedAt"] is None and state["finishedAt"] is not None
+    assert [e["node"]["outcome"] for e in state["results"]["edges"]] == ["NOT_RUN"]
     finished = await api.data(
         operation("ListAuditEvents"), {"incidentId": job.incident_id, "first": 1}
     )

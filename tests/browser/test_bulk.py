@@ -105,6 +105,10 @@ def test_admin_resets_leaked_ids_as_one_incident(visit: Visit, server: Server) -
     expect(page.locator("#bulk-progress-text")).to_contain_text(
         "3 of 3 users (100%): 3 reset, 0 refused; 3 skipped."
     )
+    expect(page.locator("#bulk-ending-note")).to_have_text(
+        "3 users were reset: their old IDs no longer work, and meeting invites that carry them "
+        "must be rescheduled. Each was emailed the new ID."
+    )
     rows = page.locator("#bulk-results tbody tr")
     expect(rows).to_have_count(6)
     expect(page.locator("#bulk-results tr[data-outcome='RESET']")).to_have_count(3)
@@ -155,8 +159,22 @@ def test_admin_cancels_a_running_job(visit: Visit, server: Server) -> None:
     expect(cancel).to_have_count(0)
     done = int(page.locator("#bulk-progress").get_attribute("value") or "0")
     assert done < 12
-    expect(page.locator("#bulk-results tr[data-outcome='PENDING']")).to_have_count(12 - done)
+    # The lines it never reached are final: not run, nothing changed; none left waiting.
+    expect(page.locator("#bulk-results tr[data-outcome='NOT_RUN']")).to_have_count(12 - done)
+    expect(page.locator("#bulk-results tr[data-outcome='PENDING']")).to_have_count(0)
     expect(page.locator("#bulk-results tr[data-outcome='RESET']")).to_have_count(done)
+    expect(page.locator("#bulk-results tr[data-outcome='NOT_RUN']").first).to_contain_text(
+        "Not run"
+    )
+    note = page.locator("#bulk-ending-note")
+    expect(note).to_contain_text(
+        f"{12 - done} not run: the job was cancelled before it reached them, and nothing was "
+        "changed for them."
+    )
+    expect(note).not_to_contain_text("Each was emailed")
+    if done:
+        expect(note).to_contain_text("emailed the new ID")
+        expect(note).to_contain_text("Only the")
     visit.shot("bulk-3-cancelled")
     assert visit.problems == []
 

@@ -123,7 +123,7 @@ def test_bulk_reset_follows_the_job_with_plain_progress_lines(
     counts = [int(m.group(1)) for m in progress if m]
     assert counts and counts[-1] == 5 and counts == sorted(counts)
     assert all(m.group(2) == "5" for m in progress if m)
-    assert "Job SUCCEEDED: 5 reset, 0 failed, 0 skipped, 0 not reached" in ran.stdout
+    assert "Job SUCCEEDED: 5 reset, 0 failed, 0 skipped, 0 not run" in ran.stdout
     after = current_ids(confid)
     for user in users:
         assert after[user["id"]] != user["audioConferencing"]["conferenceId"]
@@ -153,6 +153,14 @@ def test_users_file_with_json_prints_the_ended_job(confid: Confid, tmp_path: Pat
     )  # fmt: skip
     outcomes = {(r["outcome"], r["skipReason"]) for r in job["results"]}
     assert outcomes == {("RESET", None), ("SKIPPED", "NOT_ENABLED"), ("SKIPPED", "UNKNOWN_USER")}
+    # Each line names its user as the file did: the email as written, the id as given.
+    selectors = {r["selector"] for r in job["results"]}
+    assert selectors == {
+        users[0]["email"].upper(),
+        users[1]["id"],
+        disabled["email"],
+        "nobody@contoso.example",
+    }
     api = confid.graphql("BulkResetJob", {"jobId": job["id"], "first": 100})["data"]
     assert [e["node"] for e in api["bulkResetJob"]["results"]["edges"]] == job["results"]
     # The same key again follows the same job instead of starting another.
@@ -165,11 +173,40 @@ def test_users_file_with_json_prints_the_ended_job(confid: Confid, tmp_path: Pat
     assert jobs_count(confid) == before + 1
 
 
-def test_nothing_to_reset_exits_1(confid: Confid, tmp_path: Path) -> None:
+def latest_entry(confid: Confid) -> dict[str, Any]:
+    data = confid.graphql("ListAuditEvents", {"first": 1})["data"]
+    node: dict[str, Any] = data["auditEvents"]["edges"][0]["node"]
+    return node
+
+
+def test_nothing_to_reset_is_the_servers_refusal(confid: Confid, tmp_path: Path) -> None:
+    """The command does not refuse by itself: it asks confid to start, and prints confid's
+    refusal word for word, which the trail records like any refused start."""
     ids_file = write(tmp_path, "ids.txt", "5550002", "5550003")
-    ran = confid.run("bulk-reset", "--ids-file", ids_file, "--reason", "leak", "--yes")
-    assert ran.code == 1 and "NOTHING_TO_RESET" in ran.stderr
-    assert "Would reset 0 users; 2 skipped." in ran.stdout
+    selection = {"conferenceIds": ["5550002", "5550003"]}
+    api = confid.graphql("StartBulkReset", {"input": {"selection": selection, "reason": "leak"}})
+    [error] = api["data"]["startBulkReset"]["userErrors"]
+    words = f"confid: refused: NOTHING_TO_RESET [input.selection]: {error['message']}"
+    before = jobs_count(confid)
+    # No --yes and no terminal: with nobody to reset there is nothing to confirm.
+    for extra in ((), ("--yes",)):
+        ran = confid.run("bulk-reset", "--ids-file", ids_file, "--reason", "leak", *extra)
+        assert ran.code == 1, ran
+        assert "Would reset 0 users; 2 skipped." in ran.stdout
+        entry = latest_entry(confid)
+        assert ran.stderr.splitlines() == [
+            words,
+            f"  (recorded in the audit trail as entry #{entry['sequence']})",
+        ]
+        assert (entry["action"], entry["outcome"], entry["errorCodes"], entry["reason"]) == (
+            "BULK_RESET_STARTED", "REJECTED", ["NOTHING_TO_RESET"], "leak",
+        )  # fmt: skip
+    as_json = confid.run("bulk-reset", "--ids-file", ids_file, "--reason", "leak", "--json")
+    assert as_json.code == 1
+    payload = as_json.json()["startBulkReset"]
+    assert payload["userErrors"] == [error] and payload["job"] is None
+    assert payload["auditEvent"]["sequence"] == latest_entry(confid)["sequence"]
+    assert jobs_count(confid) == before
 
 
 def test_jobs_list_show_and_cancel(confid: Confid) -> None:
@@ -187,12 +224,15 @@ def test_jobs_list_show_and_cancel(confid: Confid) -> None:
     followed = confid.run("jobs", "show", job["id"], "--follow")
     assert followed.code == 1, followed
     assert "the job ended CANCELLED" in followed.stderr
-    shown = confid.run("jobs", "show", job["incidentId"], "--json", "--outcome", "PENDING")
+    shown = confid.run("jobs", "show", job["incidentId"], "--json", "--outcome", "NOT_RUN")
     assert shown.code == 0
     state = shown.json()["bulkResetJob"]
     assert state["status"] == "CANCELLED" and 0 < len(state["results"]) == (
         state["total"] - state["processed"]
     )
+    assert {r["outcome"] for r in state["results"]} == {"NOT_RUN"}
+    waiting = confid.run("jobs", "show", job["id"], "--json", "--outcome", "pending")
+    assert waiting.json()["bulkResetJob"]["results"] == [], "an ended job has nothing waiting"
     listed = confid.run("jobs", "list", "--json")
     assert listed.json()["bulkResetJobs"]["edges"][0]["node"]["id"] == job["id"]
     table = confid.run("jobs", "list")

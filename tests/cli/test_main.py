@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import select
+import shlex
 import subprocess
 import sys
 import time
@@ -98,11 +100,26 @@ def test_help_everywhere_has_examples() -> None:
 
     commands = walk(cli, ())
     assert len(commands) > 20
-    for command, path in commands:
+    groups = [path for command, path in commands if hasattr(command, "commands")]
+    assert {(), ("user",), ("users",), ("jobs",), ("audit",)} <= set(groups)
+    for _command, path in commands:
         done = CliRunner().invoke(cli, [*path, "--help"], prog_name="confid")
         assert done.exit_code == 0, (path, done.output)
-        assert hasattr(command, "commands") or "Example" in done.stdout, path
+        # Groups too: an "Examples:" section that runs this very command (or its subcommands).
+        heading = re.search(r"^  Examples?:$", done.stdout, re.MULTILINE)
+        assert heading is not None, f"`confid {' '.join(path)} --help` shows no examples"
+        examples = done.stdout[heading.end() :]
+        assert re.search(rf"^    {re.escape(' '.join(('confid', *path)))}\b", examples, re.M), (
+            path,
+            examples,
+        )
         assert "--token " not in done.stdout
+        # Each example names commands and options that exist (parsed up to --help).
+        joined = re.sub(r"\\\n\s*", " ", examples)  # a line continued with a backslash
+        for line in re.findall(r"^    confid (.*)$", joined, re.M):
+            words = shlex.split(line.split(" #")[0].split(" > ")[0])
+            parsed = CliRunner().invoke(cli, [*words, "--help"], prog_name="confid")
+            assert parsed.exit_code == 0, (path, line, parsed.output)
     # and the installed script shows the same top-level help
     top = subprocess.run([str(CONFID), "--help"], capture_output=True, text=True, check=True)
     assert "Exit codes:" in top.stdout and "--token-file FILE" in top.stdout

@@ -14,7 +14,7 @@ from app.domain.bulk import user_operation_id
 from app.services.bulk_worker import pause_after
 from app.services.steps import Step
 from app.settings import Settings
-from tests.support.api import Api, make_api
+from tests.support.api import Api, make_api, operation
 from tests.support.bulk import Started, assert_exactly_once, start_job
 from tests.support.database import Killer, WrappedDatabase
 from tests.support.faults import ProcessDied
@@ -311,6 +311,13 @@ async def test_a_job_that_keeps_failing_ends_failed(settings: Settings, raw_data
         {"incidentId": job.incident_id, "action": "BULK_RESET_FINISHED"}
     )
     assert finished["summary"] == "FAILED total=4 reset=1 failed=0 skipped=1 notRun=3"
+    items = (
+        await raw_database.get_collection("bulk_reset_items")
+        .find({"jobId": job.raw_id})
+        .sort("index", 1)
+        .to_list(None)
+    )
+    assert [i["outcome"] for i in items] == ["RESET", "NOT_RUN", "NOT_RUN", "NOT_RUN", "SKIPPED"]
     resets = await raw_database.get_collection("audit_events").count_documents(
         {"incidentId": job.incident_id, "action": "RESET"}
     )
@@ -324,3 +331,92 @@ def test_the_pause_between_users_keeps_the_rate_and_half_the_process() -> None:
     assert pause_after(0.01, 20) == pytest.approx(0.04)  # quick users: the rate decides
     assert pause_after(0.08, 20) == pytest.approx(0.08)  # slow ones: at least as long again
     assert pause_after(0.08, 0) == 0.0  # unpaced
+
+
+async def assert_the_ended_job_tells_the_truth(database: Any, job: Started, status: str) -> None:
+    """An ended job's stored result list and counts say what happened to each user: RESET
+    exactly when the user has a RESET entry of the incident, NOT_RUN (nothing changed)
+    otherwise; none left PENDING; the end entry's counts agree."""
+    doc = await database.get_collection("bulk_reset_jobs").find_one({"_id": job.raw_id})
+    assert doc["status"] == status and "lease" not in doc
+    items = {
+        i["userId"]: i
+        for i in await database.get_collection("bulk_reset_items")
+        .find({"jobId": job.raw_id, "index": {"$lt": doc["total"]}})
+        .to_list(None)
+    }
+    resets = {
+        e["userId"]: e
+        for e in await database.get_collection("audit_events")
+        .find({"incidentId": job.incident_id, "action": "RESET", "outcome": "SUCCESS"})
+        .to_list(None)
+    }
+    for user_id in job.user_ids:
+        item = items[user_id]
+        if user_id in resets:
+            assert (item["outcome"], item.get("sequence")) == (
+                "RESET",
+                resets[user_id]["_id"],
+            ), f"{user_id} was reset by the incident, but its line says otherwise: {item}"
+        else:
+            assert item["outcome"] == "NOT_RUN", (user_id, item)
+    not_run = sum(1 for i in items.values() if i["outcome"] == "NOT_RUN")
+    assert (doc["done"], doc["failed"], doc["nextIndex"]) == (len(resets), 0, len(resets))
+    finished = await database.get_collection("audit_events").find_one(
+        {"incidentId": job.incident_id, "action": "BULK_RESET_FINISHED"}
+    )
+    assert finished["summary"] == (
+        f"{status} total={doc['total']} reset={len(resets)} failed=0 skipped={doc['skipped']} "
+        f"notRun={not_run}"
+    )
+    await assert_consistent(database)
+
+
+@pytest.mark.parametrize("step", list(Step))
+async def test_a_job_cancelled_after_its_process_died_mid_user_counts_that_user_right(
+    settings: Settings, raw_database: Any, step: Step
+) -> None:
+    """The process dies in the middle of user 2's change; the job is then cancelled from
+    another process. Whatever recovery makes of user 2's change (finished or undone), the
+    ended job counts it as it came out: RESET with its entry, or NOT_RUN."""
+    fast = quick(settings)
+    hook = StepHook()
+    first = await make_api(fast, raw_database, fault=hook)
+    job = await start_job(first, await selection_of(first, 4))
+    hook.arm(step, 2, dies(f"user 2 at {step.value}"))
+    with pytest.raises(ProcessDied):
+        await first.services.bulk.worker.run_once()
+    await asyncio.sleep(0.01)  # the dead process's lease and lock lapse
+    second = await make_api(fast, raw_database)
+    answer = await second.data(operation("CancelBulkReset"), {"jobId": job.id})
+    assert answer["cancelBulkReset"]["job"]["status"] == "CANCELLED"
+    await assert_the_ended_job_tells_the_truth(raw_database, job, "CANCELLED")
+    for api in (first, second):
+        await api.client.aclose()
+
+
+async def test_a_cancel_leaves_a_change_in_flight_to_the_worker(
+    settings: Settings, raw_database: Any
+) -> None:
+    """A cancel does not wait for a change a dead process left in flight (it is not stale
+    yet): the job stays RUNNING with `cancelRequested`, and a worker ends it once
+    recovery has finished or undone that change."""
+    patient = quick(settings, recovery_grace_seconds=600)
+    hook = StepHook()
+    first = await make_api(patient, raw_database, fault=hook)
+    job = await start_job(first, await selection_of(first, 4))
+    hook.arm(Step.COMMITTED, 2, dies("user 2 committed"))
+    with pytest.raises(ProcessDied):
+        await first.services.bulk.worker.run_once()
+    await asyncio.sleep(0.01)
+    second = await make_api(patient, raw_database)
+    answer = await second.data(operation("CancelBulkReset"), {"jobId": job.id})
+    state = answer["cancelBulkReset"]["job"]
+    assert (state["status"], state["cancelRequested"]) == ("RUNNING", True)
+    doc = await raw_database.get_collection("bulk_reset_jobs").find_one({"_id": job.raw_id})
+    assert "lease" not in doc and "ending" not in doc, "given back, not ended"
+    third = await make_api(quick(settings), raw_database)  # its recovery may repair at once
+    assert await third.services.bulk.worker.run_once()
+    await assert_the_ended_job_tells_the_truth(raw_database, job, "CANCELLED")
+    for api in (first, second, third):
+        await api.client.aclose()

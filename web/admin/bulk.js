@@ -74,7 +74,13 @@ const STATUS_WORDS = {
   CANCELLED: "Cancelled",
 };
 
-const OUTCOME_WORDS = { RESET: "Reset", SKIPPED: "Skipped", FAILED: "Refused", PENDING: "Waiting" };
+const OUTCOME_WORDS = {
+  RESET: "Reset",
+  SKIPPED: "Skipped",
+  FAILED: "Refused",
+  PENDING: "Waiting",
+  NOT_RUN: "Not run",
+};
 
 const SKIP_WORDS = {
   NOT_ENABLED: "Not enabled for audio conferencing: no ID to reset",
@@ -535,14 +541,7 @@ function renderJob(view) {
         h("dt", null, "Finished"),
         h("dd", null, job.finishedAt ? time(job.finishedAt) : "—"),
       ),
-      ended && job.done
-        ? h(
-            "p",
-            { class: "note" },
-            "The old IDs no longer work: meeting invites that carry them must be rescheduled. " +
-              "Each user was emailed the new ID (unless automatic emails are off).",
-          )
-        : null,
+      ended ? h("p", { id: "bulk-ending-note", class: "note" }, endingNote(job)) : null,
       h("h3", null, `Results (${view.totalLines ?? 0})`),
       resultsTable(view),
       view.linesError ? h("p", { class: "error" }, view.linesError) : null,
@@ -555,6 +554,36 @@ function renderJob(view) {
         : null,
     ),
   );
+}
+
+/** What an ended job did, in words: who has a new ID (and an email), who was not run. */
+function endingNote(job) {
+  const notRun = job.total - job.processed;
+  const sentences = [];
+  if (job.done) {
+    const users = job.done === 1 ? "1 user was reset" : `${job.done} users were reset`;
+    let emails = "No emails were sent (emails were off for this job).";
+    if (job.sendEmail) {
+      const only =
+        job.done === 1
+          ? "Only the user reset was emailed the new ID."
+          : `Only the ${job.done} users reset were emailed the new ID.`;
+      emails = job.done < job.total ? only : "Each was emailed the new ID.";
+    }
+    sentences.push(
+      `${users}: their old IDs no longer work, and meeting invites that carry them must be rescheduled.`,
+      emails,
+    );
+  }
+  if (job.failed) sentences.push(`${job.failed} refused: see their lines below.`);
+  if (notRun) {
+    const why = job.status === "CANCELLED" ? "cancelled" : "stopped";
+    sentences.push(
+      `${notRun} not run: the job was ${why} before it reached them, and nothing was changed for them.`,
+    );
+  }
+  if (!sentences.length) sentences.push("Nobody was reset.");
+  return sentences.join(" ");
 }
 
 function resultsTable(view) {
@@ -590,6 +619,7 @@ function details(line) {
     return [code(line.previousConferenceId), " → ", code(line.newConferenceId)];
   if (line.outcome === "SKIPPED") return SKIP_WORDS[line.skipReason] || line.skipReason;
   if (line.outcome === "FAILED") return `Refused: ${line.errorCodes.join(", ")}`;
+  if (line.outcome === "NOT_RUN") return "The job ended before this user: nothing was changed";
   return "Not reached yet";
 }
 
