@@ -278,7 +278,7 @@ def _role_map(env: Env) -> tuple[tuple[str, str], ...]:
 
 def _limits(env: Env) -> dict[str, Any]:
     return {
-        "max_query_cost": env.whole("CONFID_MAX_QUERY_COST", 1000, 10),
+        "max_query_cost": _max_query_cost(env),
         **{
             f"rate_limit_{role}": _rate_limit(
                 env, f"CONFID_RATE_LIMIT_{role.upper()}", DEFAULT_RATE_LIMITS[role]
@@ -332,6 +332,20 @@ def _metrics(env: Env, port: int) -> tuple[bool, int | None, str | None]:
             f"CONFID_METRICS_PORT must be a port of its own (not 0, not CONFID_PORT {port})"
         )
     return True, metrics_port, host
+
+
+# A change costs 100 points plus its payload (~110): below this, no mutation could run.
+MIN_QUERY_COST = 200
+
+
+def _max_query_cost(env: Env) -> int:
+    value = env.whole("CONFID_MAX_QUERY_COST", 1000, 1)
+    if value < MIN_QUERY_COST:
+        raise SettingsError(
+            f"CONFID_MAX_QUERY_COST must be at least {MIN_QUERY_COST}, not {value}: a change "
+            "with its payload costs about 110 points, so no mutation could run below that"
+        )
+    return value
 
 
 def _live(env: Env) -> dict[str, Any]:

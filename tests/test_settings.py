@@ -187,6 +187,10 @@ def test_rate_limit_settings() -> None:
     assert Settings.from_env({"CONFID_MAX_QUERY_COST": "500"}).max_query_cost == 500
     from app.settings import SettingsError
 
+    for low in ("10", "199"):
+        with pytest.raises(SettingsError, match="CONFID_MAX_QUERY_COST must be at least 200"):
+            Settings.from_env({"CONFID_MAX_QUERY_COST": low})
+    assert Settings.from_env({"CONFID_MAX_QUERY_COST": "200"}).max_query_cost == 200
     for bad in ("300", "x/5", "0/5", "300/0", "-1/1"):
         with pytest.raises(SettingsError, match="CONFID_RATE_LIMIT_AUDITOR"):
             Settings.from_env({"CONFID_RATE_LIMIT_AUDITOR": bad})

@@ -28,7 +28,16 @@ def filter_options(function: Any) -> Any:
         click.option("--user", metavar="USER", help="Only this user's entries (email or id)."),
         click.option("--action", type=_choice(AuditAction), help="Only this action."),
         click.option("--outcome", type=_choice(AuditOutcome), help="Only this outcome."),
-        click.option("--actor", metavar="NAME", help="Only entries by this token name."),
+        click.option(
+            "--actor",
+            metavar="NAME",
+            help="Only entries by this actor name (a token's name, or a person's username).",
+        ),
+        click.option(
+            "--actor-subject",
+            metavar="SUB",
+            help="Only entries by this signed-in person (their OpenID Connect subject, `sub`).",
+        ),
         click.option(
             "--from", "from_", metavar="TIME", help="From this ISO-8601 time (inclusive)."
         ),
@@ -52,6 +61,7 @@ def event_filters(session: Session, **given: str | None) -> dict[str, str | None
         "action": action.upper() if action else None,
         "outcome": outcome.upper() if outcome else None,
         "actor": given.get("actor"),
+        "actorSubject": given.get("actor_subject"),
         "from": given.get("from_"),
         "to": given.get("to"),
         "incidentId": given.get("incident"),

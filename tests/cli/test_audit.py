@@ -185,3 +185,29 @@ def test_keygen_never_overwrites(confid: Confid, tmp_path: Path) -> None:
     before = key.read_bytes()
     again = confid.run("audit", "keygen", "--out", str(key), role=None)
     assert again.code == 2 and key.read_bytes() == before
+
+
+def test_events_and_export_by_a_persons_subject(confid: Confid, tmp_path: Path) -> None:
+    """`--actor-subject` filters as GraphQL's `actorSubject` and the export's do (static
+    tokens have no subject: nothing matches a made-up one)."""
+    changed_user(confid, 4)
+    ran = confid.run(
+        "audit", "events", "--actor-subject", "no-such-subject", "--json", role="auditor"
+    )
+    assert ran.code == 0, ran
+    assert ran.json()["auditEvents"]["totalCount"] == 0
+    out = tmp_path / "person.jsonl"
+    summary = confid.run(
+        "audit",
+        "export",
+        "--actor-subject",
+        "no-such-subject",
+        "--out",
+        str(out),
+        "--json",
+        role="auditor",
+    )
+    assert summary.code == 0, summary
+    assert summary.json()["count"] == 0 and summary.json()["partial"] is True
+    manifest = json.loads(out.read_text().splitlines()[0])
+    assert manifest["filter"]["actorSubject"] == "no-such-subject"
