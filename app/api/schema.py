@@ -19,6 +19,7 @@ from app.api.queries import Query
 from app.api.scalars import DateTime
 from app.api.subscriptions import Subscription
 from app.api.types import AuditEvent, Bridge, Notification, User
+from app.services.feed import SubscriberDropped
 
 log = logging.getLogger("confid.api")
 
@@ -32,6 +33,8 @@ class ConfidSchema(strawberry.Schema):
         context: Any = execution_context.context if execution_context else None
         request_id = getattr(context, "request_id", "-")
         for error in errors:
+            if isinstance(error.original_error, SubscriberDropped):
+                continue  # expected: logged once as a warning when the socket is closed
             if code_of(error) == INTERNAL:
                 log.error(
                     "internal error in request %s at %s",
