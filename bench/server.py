@@ -23,6 +23,7 @@ from mongomock_motor import AsyncMongoMockClient
 from starlette.applications import Starlette
 
 from app.admission import ConnectionGate, Refusals
+from app.api.limits import MAX_BODY_BYTES
 from app.main import create_app
 from app.server import connection_cap, protocols
 from app.settings import Settings
@@ -57,6 +58,8 @@ async def _serve(kind: str, snapshot: Path, tokens: Path, port: int) -> None:
         lifespan="on",
         http=http,
         ws=ws,
+        proxy_headers=False,  # as app.__main__ serves it
+        ws_max_size=MAX_BODY_BYTES,
         timeout_keep_alive=settings.http_keepalive_seconds,
     )
     print(f"bench.server: {kind} listening on 127.0.0.1:{port}", file=sys.stderr, flush=True)

@@ -184,11 +184,12 @@ class AuditExport:
                 status_code=503,
                 headers={"Retry-After": str(BUSY_RETRY_SECONDS)},
             )
-        throttled = await self._charge(request, principal, request_id)
-        if throttled is not None:
-            return throttled
-        self.running += 1
+        self.running += 1  # taken before any wait, so exports arriving together count
         try:
+            throttled = await self._charge(request, principal, request_id)
+            if throttled is not None:
+                self.running -= 1
+                return throttled
             return await self._stream(request, principal, fmt, where, request_id)
         except BaseException:
             self.running -= 1
@@ -202,6 +203,9 @@ class AuditExport:
             return None
         limits = self.limits
         points = SCAN + scan_points(await limits.trail_length.get(), limits.max_query_cost)
+        status = limits.limiter.status(principal)
+        if status is not None:  # never more than the whole bucket, or it could never run
+            points = min(points, status.limit)
         wait = limits.limiter.take(principal, points)
         if wait <= 0:
             return None

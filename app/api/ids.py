@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 
 from app.domain.errors import BadRequest
 
 MAX_ID_LENGTH = 200
+# base64url, unpadded or padded: anything else (spaces, line breaks, ESC, `+` or `/`) is
+# not an id confid gave out, although a lenient decoder would skip over it.
+_ID_TEXT = re.compile(r"[A-Za-z0-9_-]+={0,2}")
+
+
+def _well_formed(global_id: str) -> bool:
+    return 0 < len(global_id) <= MAX_ID_LENGTH and _ID_TEXT.fullmatch(global_id) is not None
 
 
 def encode_id(type_name: str, raw: str | int) -> str:
@@ -17,7 +25,7 @@ def encode_id(type_name: str, raw: str | int) -> str:
 
 def decode_id(global_id: str, type_name: str) -> str | None:
     """The stored id inside a global id of `type_name`, or None when it is not one."""
-    if not global_id or len(global_id) > MAX_ID_LENGTH or not global_id.isascii():
+    if not _well_formed(global_id):
         return None
     try:
         text = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
@@ -39,7 +47,7 @@ def require_id(global_id: str, type_name: str, argument: str) -> str:
 
 def split_node_id(global_id: str) -> tuple[str, str] | None:
     """(type, stored id) of any global id, or None when malformed."""
-    if not global_id or len(global_id) > MAX_ID_LENGTH or not global_id.isascii():
+    if not _well_formed(global_id):
         return None
     try:
         text = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()

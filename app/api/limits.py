@@ -132,7 +132,7 @@ class RequestPipeline(SchemaExtension):
             wait = budget.limits.limiter.wait(budget.principal, 1)
             if wait > 0:  # an empty bucket: not even parsed
                 budget.retry_after = wait
-                raise Throttled(_throttled_message(budget), wait)
+                raise Throttled(throttled_message(budget), wait)
         context = self.execution_context
         try:
             yield
@@ -145,8 +145,11 @@ class RequestPipeline(SchemaExtension):
         context = self.execution_context
         try:
             context.graphql_document = _parse(context.query or "")
-        except GraphQLError:  # a syntax error, or over MAX_TOKENS: refused, for a point
+        except GraphQLError as exc:  # a syntax error, or over MAX_TOKENS: refused, for a point
             self._charge_refusal()
+            budget = self._budget()
+            if budget is not None:
+                _price_refusals([exc], None, _maximum(budget.limits, budget.principal))
             raise
         yield
 
@@ -201,7 +204,7 @@ class RequestPipeline(SchemaExtension):
             budget.actual = budget.charged
             context.pre_execution_errors = [_too_complex(budget.requested, maximum)]
         elif not budget.take(budget.requested):
-            message = _throttled_message(budget)
+            message = throttled_message(budget)
             context.pre_execution_errors = [
                 GraphQLError(message, original_error=Throttled(message, budget.retry_after or 1))
             ]
@@ -310,7 +313,7 @@ def _too_complex(requested: int, maximum: int, per: str = "per request") -> Grap
     return GraphQLError(message, original_error=QueryTooComplex(message), extensions={"cost": cost})
 
 
-def _throttled_message(budget: RequestBudget) -> str:
+def throttled_message(budget: RequestBudget) -> str:
     wanted = budget.requested or 1
     return (
         f"Rate limit: this token's bucket lacks the {wanted} point(s) this request costs; "

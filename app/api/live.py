@@ -45,8 +45,8 @@ from strawberry.types import ExecutionResult
 
 from app.api.auth import refuse_query_tokens, request_meta
 from app.api.context import Context
-from app.api.errors import BAD_REQUEST, THROTTLED, format_error
-from app.api.limits import MAX_BODY_BYTES, parsed
+from app.api.errors import BAD_REQUEST, QUERY_TOO_COMPLEX, THROTTLED, format_error
+from app.api.limits import parsed
 from app.api.live_context import (
     EXPIRED,
     FORBIDDEN,
@@ -60,7 +60,7 @@ from app.api.live_context import (
 )
 from app.api.live_limits import SocketPass
 from app.domain.access import Principal
-from app.domain.errors import Forbidden, IdentityUnavailable, Unauthenticated
+from app.domain.errors import Forbidden, IdentityUnavailable, QueryTooComplex, Unauthenticated
 
 __all__ = ["LiveContext", "LiveHandler", "LivePolicy", "is_subscription"]
 
@@ -300,33 +300,33 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
             return self._error(
                 THROTTLED, f"Rate limit: this token's bucket is empty; retry in {retry} s."
             )
-        reason = self._why_refused(message)
-        if reason is None:
+        refused = self._why_refused(message)
+        if refused is None:
             return None
         limits.limiter.take(principal, 1)
-        return self._error(BAD_REQUEST, reason)
+        return self._error(*refused)
 
     def _error(self, code: str, message: str) -> dict[str, Any]:
         return {"message": message, "extensions": {"code": code, "requestId": self.request_id}}
 
-    def _why_refused(self, message: SubscribeMessage) -> str | None:
+    def _why_refused(self, message: SubscribeMessage) -> tuple[str, str] | None:
+        """The code and message refusing this subscribe message before it starts."""
         limit = self.policy.per_connection
         if len(self.operations) >= limit:
-            return f"At most {limit} subscriptions may run on one connection."
+            return BAD_REQUEST, f"At most {limit} subscriptions may run on one connection."
         payload = message.get("payload")
         query = payload.get("query") if isinstance(payload, dict) else None
         if not isinstance(query, str):
             return None  # the protocol's own checks answer
-        if len(query) > MAX_BODY_BYTES:
-            return f"The document is larger than {MAX_BODY_BYTES} bytes."
         try:
-            document = parsed(query)  # cached, as over HTTP
-        except GraphQLError:
-            return None  # the pipeline takes its point; the protocol closes with 4400
+            document = parsed(query)  # cached, as over HTTP (messages are at most 1 MiB)
+        except GraphQLError as exc:  # a syntax error, or over the token limit
+            too_complex = isinstance(exc.original_error, QueryTooComplex)
+            return (QUERY_TOO_COMPLEX if too_complex else BAD_REQUEST), exc.message
         name = payload.get("operationName") if isinstance(payload, dict) else None
         operation = get_operation_ast(document, name if isinstance(name, str) else None)
         if operation is not None and operation.operation is not OperationType.SUBSCRIPTION:
-            return (
+            return BAD_REQUEST, (
                 "Only subscriptions run over the websocket: send queries and mutations "
                 "with POST /graphql."
             )

@@ -34,7 +34,7 @@ from app.api.errors import (
     unavailable_message,
 )
 from app.api.exchange import exchange_of, note_errors, note_throttled
-from app.api.limits import MAX_BODY_BYTES
+from app.api.limits import MAX_BODY_BYTES, throttled_message
 from app.api.live import LiveContext, LiveHandler, LivePolicy, is_subscription
 from app.api.media import GRAPHQL_RESPONSE, wants_graphql_response
 from app.api.schema import schema
@@ -205,9 +205,17 @@ class GraphQLView(GraphQL[Context, None]):
     ) -> Any:
         """Execute, then write the request's one access-log record of audit reads (also
         when execution failed halfway: what was read is recorded)."""
+        budget = context.budget
+        if budget is not None:  # an empty bucket: nothing is parsed, not even to refuse it
+            wait = budget.limits.limiter.wait(budget.principal, 1)
+            if wait > 0:
+                budget.retry_after = wait
+                raise Throttled(throttled_message(budget), wait)
         if not isinstance(request_data, list) and is_subscription(
             request_data.query, request_data.operation_name
         ):
+            if budget is not None:
+                budget.take(1)  # refused, for a point, like any refused document
             raise BadRequest(
                 "Subscriptions run over a websocket: open /graphql with the "
                 "graphql-transport-ws protocol (GraphiQL does)."

@@ -112,6 +112,13 @@ def show_preview(session: Session, preview: dict[str, Any]) -> None:
         )
 
 
+# confid's words for an empty selection (app.services.bulk_resets; a test holds them equal).
+NOTHING_TO_RESET = (
+    "Nobody in this selection would be reset: every ID or user in it is skipped "
+    "(see previewBulkReset for why)."
+)
+
+
 def _confirm(session: Session, count: int, yes: bool) -> None:
     if yes:
         return
@@ -201,8 +208,14 @@ def bulk_reset(
         show_preview(session, preview)
     if preview["count"]:
         _confirm(session, preview["count"], yes)
-    # With nobody to reset there is nothing to confirm: confid refuses the start itself
-    # (NOTHING_TO_RESET, in its own words, recorded in the trail like any refused start).
+    elif not yes:
+        # Nobody to reset: the start is not sent unconfirmed (by the time it ran, the same
+        # selection might reach someone). confid's own refusal, in its words; with --yes
+        # confid is asked and records it in the trail like any refused start.
+        raise Refused(
+            f"NOTHING_TO_RESET [input.selection]: {NOTHING_TO_RESET}",
+            details=["  (nothing was sent to confid; with --yes it records the refusal)"],
+        )
     started = session.mutate(
         "StartBulkReset",
         "startBulkReset",

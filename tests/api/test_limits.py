@@ -228,6 +228,8 @@ async def test_refused_subscribes_cost_a_point_and_an_empty_bucket_parses_nothin
     ],
 )
 async def test_refusals_by_shape_carry_the_cost_figures_too(api: Api, query: str) -> None:
+    """Like a refusal by points. (Over the token limit, the document is not priced at all:
+    `requestedQueryCost` is null there, see the next test.)"""
     body = await api.gql(query)
     (error,) = [e for e in body["errors"] if e["extensions"]["code"] == "QUERY_TOO_COMPLEX"]
     cost = error["extensions"]["cost"]
@@ -235,3 +237,43 @@ async def test_refusals_by_shape_carry_the_cost_figures_too(api: Api, query: str
     assert isinstance(cost["requestedQueryCost"], int) and cost["requestedQueryCost"] >= 1
     assert cost["requestedQueryCost"] <= 2**53 - 1
     assert body["extensions"]["cost"]["requestedQueryCost"] == cost["requestedQueryCost"]
+
+
+async def test_a_subscribe_that_does_not_parse_is_answered_and_charged(
+    serve: Any,
+    live_settings: Settings,
+    raw_database: Any,
+    live: Connect,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A syntax error gets an `error` naming it (BAD_REQUEST), for a point, and the socket
+    stays open; a document over the token limit is QUERY_TOO_COMPLEX. Nothing is logged as
+    an error: these are the client's mistakes."""
+    import logging
+
+    settings = replace(live_settings, rate_limit_auditor=RateLimit(1000, 0.001))
+    instance = await serve(settings, raw_database)
+    watcher: Live = await live(instance, "auditor")
+    before = await _remaining(instance)
+    broken = await watcher.first(await watcher.subscribe("subscription { auditEventAppended { "))
+    assert broken["type"] == "error", broken
+    assert broken["payload"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert "Syntax Error" in broken["payload"][0]["message"]
+    huge = "subscription { auditEventAppended { " + "sequence " * 2100 + "} }"
+    over = await watcher.first(await watcher.subscribe(huge))
+    assert over["payload"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert await _remaining(instance) == before - 1 - 1 - 1  # two refusals, this query
+    start = await head(instance)
+    sid = await watcher.subscribe(CHEAP)  # the socket is still open
+    users = await enabled_user_ids(instance)
+    await instance.data(operation("ResetConferenceId"), {"input": {"userId": users[0]}})
+    (event,) = await watcher.events(sid, 1)
+    assert event["data"]["auditEventAppended"]["sequence"] == start + 1
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+async def test_a_document_over_the_token_limit_carries_the_maximum(api: Api) -> None:
+    body = await api.gql("{ viewer { " + "name " * 2100 + "} }")
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert error["extensions"]["cost"] == {"requestedQueryCost": None, "maximumAvailable": 1000}

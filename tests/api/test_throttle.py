@@ -301,3 +301,22 @@ async def test_documents_that_do_not_parse_cost_a_point(limited: Api, document: 
         await limited.post({"query": document}, token="helpdesk")
     refused = await limited.post({"query": document}, token="helpdesk")
     assert refused.status_code == 429
+
+
+async def test_a_subscription_sent_over_http_costs_a_point(
+    limited: Api, clock: FrozenClock
+) -> None:
+    """Refused (use the websocket) for a point like any refused document; with the bucket
+    empty it is THROTTLED before it is parsed."""
+    subscription = {"query": "subscription { auditEventAppended { sequence } }"}
+    first = await limited.post(subscription, token="helpdesk")
+    assert first.status_code == 400 and "websocket" in first.text
+    status = await limited.post({"query": "{ rateLimit { remaining } }"}, token="helpdesk")
+    remaining = status.json()["data"]["rateLimit"]["remaining"]
+    assert remaining == DEFAULT_RATE_LIMITS["helpdesk"].points - 1 - 1  # the refusal, this
+    for n in range(int(remaining)):
+        await limited.post({"query": subscription["query"] + f" # {n}"}, token="helpdesk")
+    refused = await limited.post(subscription, token="helpdesk")
+    assert refused.status_code == 429 and refused.json()["errors"][0]["extensions"]["code"] == (
+        "THROTTLED"
+    )
