@@ -98,6 +98,15 @@ class Actor:
     subject: str | None = None
     display_name: str | None = None
 
+    @property
+    def owner(self) -> str:
+        """Whose idempotency keys these are: a signed-in person by their issuer and subject
+        (a static token named like their username never shares them), a static token by
+        its name."""
+        if self.issuer is not None and self.subject is not None:
+            return f"{self.issuer}\x1e{self.subject}"
+        return self.name
+
 
 SYSTEM_ACTOR = Actor(name="system", role=Role.SYSTEM)
 

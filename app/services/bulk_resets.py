@@ -107,7 +107,7 @@ class BulkResetService:
                     )
                 )
             else:
-                scoped = f"{meta.actor.name}\x1f{idempotency_key}"
+                scoped = f"{meta.actor.owner}\x1f{idempotency_key}"  # a person's are theirs
         fingerprint = _fingerprint(selection, reason, email)
         if scoped is not None and not problems:
             earlier = await self._replay(meta, reason, scoped, fingerprint)

@@ -33,12 +33,8 @@ class Admission:
 
 
 def _owner(request: ChangeRequest) -> str:
-    """Whose keys these are: a signed-in person by their issuer and subject (a static token
-    named like their username never shares their keys), a static token by its name."""
-    actor = request.meta.actor
-    if actor.issuer is not None and actor.subject is not None:
-        return f"{actor.issuer}\x1e{actor.subject}"
-    return actor.name
+    """Whose keys these are (`Actor.owner`)."""
+    return request.meta.actor.owner
 
 
 def _refused(code: UserErrorCode, message: str) -> Admission:

@@ -149,3 +149,24 @@ async def test_a_keyed_retry_finishes_the_first_change_instead_of_running_twice(
     assert (resets, emails) == (1, 1)
     await api.client.aclose()
     await assert_consistent(raw_database)
+
+
+async def test_bulk_reset_keys_of_a_person_and_a_token_of_the_same_name_are_apart(
+    api: Api,
+) -> None:
+    from app.domain.bulk import Selection
+    from app.domain.models import Actor, RequestMeta, Role
+
+    token_alice = RequestMeta(Actor("alice", Role.ADMIN))
+    person_alice = RequestMeta(Actor("alice", Role.ADMIN, issuer="https://id.test", subject="7"))
+    users = [u for u in (await api.services.directory.users_page(50, None, None))[0]]
+    enabled = [u[0] for u in users if u[0].audio is not None][:2]
+    bulk = api.services.bulk
+    first = await bulk.start(
+        token_alice, Selection.of(user_ids=[enabled[0].id]), "leak", False, "k"
+    )
+    second = await bulk.start(
+        person_alice, Selection.of(user_ids=[enabled[1].id]), "leak", False, "k"
+    )
+    assert first.job is not None and second.job is not None
+    assert not second.replayed and second.job.id != first.job.id
