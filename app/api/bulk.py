@@ -109,7 +109,12 @@ class BulkMutation:
         selection = input.selection.selection("input.selection")
         outcome = await asyncio.shield(
             ctx.services.bulk.start(
-                ctx.request_meta(), selection, input.reason, input.send_email, input.idempotency_key
+                ctx.request_meta(),
+                selection,
+                input.reason,
+                input.send_email,
+                input.idempotency_key,
+                expected_count=input.expected_count,
             )
         )
         return StartBulkResetPayload(

@@ -346,6 +346,13 @@ class StartBulkResetInput(MutationInput):
         default=None,
         description="Send each reset user CONFERENCE_ID_CHANGED; defaults to the tenant setting.",
     )
+    expected_count: int | None = strawberry.field(
+        default=None,
+        description="How many users the preview that was confirmed would reset (its "
+        "`count`). When given, and the selection now reaches another number (a user "
+        "enabled, reset or assigned a leaked ID meanwhile), the start is refused with "
+        "SELECTION_CHANGED and nothing starts: preview again.",
+    )
 
 
 @strawberry.type(description="Result of `startBulkReset`.")

@@ -58,6 +58,8 @@ graphql_enum(
         "(`resendNotification`).",
         UserErrorCode.NOTHING_TO_RESET: "A bulk reset's selection names nobody who would be "
         "reset (empty, or every ID or user in it is skipped).",
+        UserErrorCode.SELECTION_CHANGED: "A bulk reset's selection now reaches another "
+        "number of users than `expectedCount` (the preview that was confirmed): preview again.",
         UserErrorCode.REASON_REQUIRED: "A bulk reset needs a reason (kept in every audit "
         "entry of the incident).",
         UserErrorCode.JOB_FINISHED: "The bulk reset job has already ended; it cannot be "

@@ -112,13 +112,6 @@ def show_preview(session: Session, preview: dict[str, Any]) -> None:
         )
 
 
-# confid's words for an empty selection (app.services.bulk_resets; a test holds them equal).
-NOTHING_TO_RESET = (
-    "Nobody in this selection would be reset: every ID or user in it is skipped "
-    "(see previewBulkReset for why)."
-)
-
-
 def _confirm(session: Session, count: int, yes: bool) -> None:
     if yes:
         return
@@ -208,14 +201,9 @@ def bulk_reset(
         show_preview(session, preview)
     if preview["count"]:
         _confirm(session, preview["count"], yes)
-    elif not yes:
-        # Nobody to reset: the start is not sent unconfirmed (by the time it ran, the same
-        # selection might reach someone). confid's own refusal, in its words; with --yes
-        # confid is asked and records it in the trail like any refused start.
-        raise Refused(
-            f"NOTHING_TO_RESET [input.selection]: {NOTHING_TO_RESET}",
-            details=["  (nothing was sent to confid; with --yes it records the refusal)"],
-        )
+    # With nobody to reset there is nothing to confirm: confid is asked all the same, with
+    # the preview's count, so it refuses in its own words (NOTHING_TO_RESET, recorded in the
+    # trail), or SELECTION_CHANGED should the selection reach someone by now.
     started = session.mutate(
         "StartBulkReset",
         "startBulkReset",
@@ -224,6 +212,7 @@ def bulk_reset(
             "reason": reason,
             "sendEmail": send_email,
             "idempotencyKey": idempotency_key,
+            "expectedCount": preview["count"],  # what was confirmed
         },
     )
     payload = started["startBulkReset"]

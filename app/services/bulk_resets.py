@@ -86,9 +86,13 @@ class BulkResetService:
         reason: str,
         send_email: bool | None,
         idempotency_key: str | None,
+        *,
+        expected_count: int | None = None,
     ) -> StartOutcome:
         """Accept a job (QUEUED; a worker runs it) and write its start entry; or refuse,
-        with a REJECTED start entry. A key used before returns that job (`replayed`)."""
+        with a REJECTED start entry. A key used before returns that job (`replayed`).
+        With `expected_count` (the confirmed preview's count), a selection that now
+        reaches another number of users is refused (SELECTION_CHANGED)."""
         email = self._send_emails if send_email is None else send_email
         reason = reason.strip()
         problems = _reason_problems(reason) + _under(SELECTION, selection.problems())
@@ -125,6 +129,14 @@ class BulkResetService:
                 "Nobody in this selection would be reset: every ID or user in it is skipped "
                 "(see previewBulkReset for why).",
                 SELECTION,
+            )
+            return await self._refuse(meta, reason, [problem])
+        if expected_count is not None and expected_count != len(resolution.users):
+            problem = Problem(
+                UserErrorCode.SELECTION_CHANGED,
+                f"This selection now reaches {len(resolution.users)} users, not the "
+                f"{expected_count} of the preview that was confirmed: preview again.",
+                ("expectedCount",),
             )
             return await self._refuse(meta, reason, [problem])
         job = self._new_job(meta, resolution, reason, email)

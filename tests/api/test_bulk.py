@@ -174,6 +174,31 @@ async def test_start_refusals_are_audited_and_change_nothing(api: Api) -> None:
     assert jobs["bulkResetJobs"]["edges"] == []
 
 
+async def test_a_start_whose_selection_changed_since_the_preview_is_refused(api: Api) -> None:
+    """The preview showed 2 users and was confirmed; by the start a third matches (enabled
+    meanwhile): SELECTION_CHANGED, audited, nothing started. The right count starts."""
+    users = await enabled_users(api)
+    disabled = await api.disabled_user()
+    emails = [users[0]["email"], users[1]["email"], disabled["email"]]
+    assert (await preview(api, {"emails": emails}))["count"] == 2
+    await api.data(operation("EnableAudioConferencing"), {"input": {"userId": disabled["id"]}})
+    variables = {"input": {"selection": {"emails": emails}, "reason": "leak", "expectedCount": 2}}
+    payload = (await api.data(START, variables))["startBulkReset"]
+    assert payload["job"] is None
+    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
+        ("SELECTION_CHANGED", ["input", "expectedCount"])
+    ]
+    assert "now reaches 3 users, not the 2" in payload["userErrors"][0]["message"]
+    event = payload["auditEvent"]
+    assert (event["action"], event["outcome"], event["errorCodes"]) == (
+        "BULK_RESET_STARTED", "REJECTED", ["SELECTION_CHANGED"],
+    )  # fmt: skip
+    assert (await api.data(operation("ListBulkResetJobs")))["bulkResetJobs"]["edges"] == []
+    variables["input"]["expectedCount"] = 3
+    started = (await api.data(START, variables))["startBulkReset"]
+    assert started["userErrors"] == [] and started["job"]["total"] == 3
+
+
 async def test_an_idempotency_key_returns_the_same_job(api: Api) -> None:
     users = await enabled_users(api)
     variables = {

@@ -180,37 +180,30 @@ def latest_entry(confid: Confid) -> dict[str, Any]:
 
 
 def test_nothing_to_reset_is_the_servers_refusal(confid: Confid, tmp_path: Path) -> None:
-    """With nobody to reset, the command prints confid's refusal word for word. Without
-    --yes it sends nothing (an unconfirmed start could reach whoever the selection reaches
-    by then); with --yes confid refuses it and the trail records it like any refused
-    start."""
+    """The command does not refuse by itself: it asks confid to start with the preview's
+    count (0), and prints confid's refusal word for word, which the trail records like any
+    refused start. Nothing unconfirmed can start: had the selection reached someone by
+    then, confid would refuse SELECTION_CHANGED."""
     ids_file = write(tmp_path, "ids.txt", "5550002", "5550003")
     selection = {"conferenceIds": ["5550002", "5550003"]}
     api = confid.graphql("StartBulkReset", {"input": {"selection": selection, "reason": "leak"}})
     [error] = api["data"]["startBulkReset"]["userErrors"]
     words = f"confid: refused: NOTHING_TO_RESET [input.selection]: {error['message']}"
-    before, head = jobs_count(confid), latest_entry(confid)["sequence"]
-    unsent = confid.run("bulk-reset", "--ids-file", ids_file, "--reason", "leak")
-    assert unsent.code == 1, unsent
-    assert "Would reset 0 users; 2 skipped." in unsent.stdout
-    assert unsent.stderr.splitlines() == [
-        words,
-        "  (nothing was sent to confid; with --yes it records the refusal)",
-    ]
-    assert latest_entry(confid)["sequence"] == head  # nothing sent, nothing recorded
-    ran = confid.run("bulk-reset", "--ids-file", ids_file, "--reason", "leak", "--yes")
-    assert ran.code == 1, ran
-    entry = latest_entry(confid)
-    assert ran.stderr.splitlines() == [
-        words,
-        f"  (recorded in the audit trail as entry #{entry['sequence']})",
-    ]
-    assert (entry["action"], entry["outcome"], entry["errorCodes"], entry["reason"]) == (
-        "BULK_RESET_STARTED", "REJECTED", ["NOTHING_TO_RESET"], "leak",
-    )  # fmt: skip
-    as_json = confid.run(
-        "bulk-reset", "--ids-file", ids_file, "--reason", "leak", "--yes", "--json"
-    )
+    before = jobs_count(confid)
+    # No --yes and no terminal: with nobody to reset there is nothing to confirm.
+    for extra in ((), ("--yes",)):
+        ran = confid.run("bulk-reset", "--ids-file", ids_file, "--reason", "leak", *extra)
+        assert ran.code == 1, ran
+        assert "Would reset 0 users; 2 skipped." in ran.stdout
+        entry = latest_entry(confid)
+        assert ran.stderr.splitlines() == [
+            words,
+            f"  (recorded in the audit trail as entry #{entry['sequence']})",
+        ]
+        assert (entry["action"], entry["outcome"], entry["errorCodes"], entry["reason"]) == (
+            "BULK_RESET_STARTED", "REJECTED", ["NOTHING_TO_RESET"], "leak",
+        )  # fmt: skip
+    as_json = confid.run("bulk-reset", "--ids-file", ids_file, "--reason", "leak", "--json")
     assert as_json.code == 1
     payload = as_json.json()["startBulkReset"]
     assert payload["userErrors"] == [error] and payload["job"] is None

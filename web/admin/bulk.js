@@ -388,6 +388,9 @@ async function startJob(view) {
       input: {
         selection: view.selection,
         reason,
+        // What was confirmed: confid refuses (SELECTION_CHANGED) if the selection now
+        // reaches another number of users.
+        expectedCount: view.preview.count,
         idempotencyKey: `admin-page-${randomKey()}`,
       },
     });
