@@ -7,9 +7,9 @@ connections, websockets, a streamed answer on its way out, `/healthz` and `/read
 count for nothing. Past the limit a request is answered at once with HTTP 503,
 `Retry-After: 1` and the usual JSON error (`INTERNAL`, like a database outage: the
 service, not the client, is the problem), counted as `confid_throttled_requests_total
-{limit="concurrency"}` and named in its log line. uvicorn's own limit on open connections
-(CONFID_HTTP_MAX_CONNECTIONS) stays far above it, as a guard against running out of file
-descriptors.
+{limit="concurrency"}` and named in its log line. Open connections are capped apart,
+far above it (CONFID_HTTP_MAX_CONNECTIONS, and per address: `app.admission`, applied by the
+protocol classes of `app.server` when a connection is accepted).
 """
 
 from __future__ import annotations

@@ -148,8 +148,9 @@ class RequestPipeline(SchemaExtension):
         except GraphQLError as exc:  # a syntax error, or over MAX_TOKENS: refused, for a point
             self._charge_refusal()
             budget = self._budget()
-            if budget is not None:
-                _price_refusals([exc], None, _maximum(budget.limits, budget.principal))
+            if budget is not None and _too_complex_error(exc):
+                (priced,) = _price_refusals([exc], None, _maximum(budget.limits, budget.principal))
+                raise priced from None
             raise
         yield
 
@@ -188,7 +189,7 @@ class RequestPipeline(SchemaExtension):
             if budget is not None:
                 budget.take(1)  # a refused document still costs a point
                 budget.actual = budget.charged
-                _price_refusals(errors, figures, _maximum(budget.limits, budget.principal))
+                errors = _price_refusals(errors, figures, _maximum(budget.limits, budget.principal))
                 if figures is not None and any(_too_complex_error(e) for e in errors):
                     budget.requested = min(figures.cost.total(0), SAFE_INTEGER)
             context.pre_execution_errors = errors
@@ -246,9 +247,9 @@ class RequestPipeline(SchemaExtension):
         limiter = limits.limiter
         if errors or figures is None:
             limiter.take(principal, 1)
-            return errors
+            return _price_refusals(errors, figures, subscription_maximum(limits, principal))
         points, _ = await self._points(figures, limits)
-        maximum = min(SUBSCRIPTION_MAX_COST, _maximum(limits, principal))
+        maximum = subscription_maximum(limits, principal)
         if points > maximum:
             limiter.take(principal, 1)
             return [_too_complex(points, maximum, "per subscription (each event costs it)")]
@@ -287,21 +288,39 @@ def _maximum(limits: ApiLimits, principal: Principal) -> int:
     return min(limits.max_query_cost, status.limit if status else limits.max_query_cost)
 
 
+def subscription_maximum(limits: ApiLimits, principal: Principal) -> int:
+    """The most one subscription document of `principal` may cost."""
+    return min(SUBSCRIPTION_MAX_COST, _maximum(limits, principal))
+
+
 def _too_complex_error(error: GraphQLError) -> bool:
     return isinstance(error.original_error, QueryTooComplex)
 
 
 def _price_refusals(
     errors: list[GraphQLError], figures: OperationFigures | None, maximum: int
-) -> None:
-    """Refusals by depth, aliases or size carry `extensions.cost` too, as a refusal by
-    points does: what the operation would cost (null when it was not priced: too deep to
-    walk) and the most a request may cost."""
+) -> list[GraphQLError]:
+    """The errors, where refusals by depth, aliases, size or tokens carry
+    `extensions.cost` too, as a refusal by points does: what the operation would cost (null
+    when it was not priced: too deep to walk, or not parsed) and the most this caller's
+    request may cost. New errors: those given may be the validation cache's, shared by
+    every caller."""
     requested = min(figures.cost.total(0), SAFE_INTEGER) if figures is not None else None
+    priced: list[GraphQLError] = []
     for error in errors:
         if _too_complex_error(error) and "cost" not in (error.extensions or {}):
             cost = {"requestedQueryCost": requested, "maximumAvailable": maximum}
-            error.extensions = {**(error.extensions or {}), "cost": cost}
+            error = GraphQLError(
+                error.message,
+                error.nodes,
+                error.source,
+                error.positions,
+                error.path,
+                error.original_error,
+                {**(error.extensions or {}), "cost": cost},
+            )
+        priced.append(error)
+    return priced
 
 
 def _too_complex(requested: int, maximum: int, per: str = "per request") -> GraphQLError:

@@ -46,7 +46,7 @@ from strawberry.types import ExecutionResult
 from app.api.auth import refuse_query_tokens, request_meta
 from app.api.context import Context
 from app.api.errors import BAD_REQUEST, QUERY_TOO_COMPLEX, THROTTLED, format_error
-from app.api.limits import parsed
+from app.api.limits import parsed, subscription_maximum
 from app.api.live_context import (
     EXPIRED,
     FORBIDDEN,
@@ -304,7 +304,12 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if refused is None:
             return None
         limits.limiter.take(principal, 1)
-        return self._error(*refused)
+        error = self._error(*refused)
+        if refused[0] == QUERY_TOO_COMPLEX:  # over the token limit: not priced
+            maximum = subscription_maximum(limits, principal)
+            cost = {"requestedQueryCost": None, "maximumAvailable": maximum}
+            error["extensions"]["cost"] = cost
+        return error
 
     def _error(self, code: str, message: str) -> dict[str, Any]:
         return {"message": message, "extensions": {"code": code, "requestId": self.request_id}}

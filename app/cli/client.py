@@ -103,17 +103,30 @@ class Client:
 
     @contextmanager
     def stream(self, path: str, params: dict[str, str]) -> Iterator[httpx.Response]:
-        """GET a streamed resource (the audit export); refusals raise like GraphQL errors."""
+        """GET a streamed resource (the audit export); refusals raise like GraphQL errors.
+        THROTTLED (HTTP 429, nothing was read) is waited out as `execute` does."""
         try:
-            with self._http.stream(
-                "GET", path, params=params, timeout=httpx.Timeout(60, read=300)
-            ) as response:
-                if response.status_code != 200:
-                    response.read()
-                    body = _json_body(response, self.base_url)
-                    raise_for_errors(body.get("errors") or [], response, body)
-                    raise ServerError(f"{path} answered HTTP {response.status_code}")
-                yield response
+            for attempt in range(THROTTLE_RETRIES + 1):
+                with self._http.stream(
+                    "GET", path, params=params, timeout=httpx.Timeout(60, read=300)
+                ) as response:
+                    if response.status_code == 429 and attempt < THROTTLE_RETRIES:
+                        response.read()
+                        wait = _retry_after(response)
+                        print(
+                            f"confid: rate limited (THROTTLED); waiting {wait:.0f} s before "
+                            "asking again",
+                            file=sys.stderr,
+                        )
+                        self._sleep(wait)
+                        continue
+                    if response.status_code != 200:
+                        response.read()
+                        body = _json_body(response, self.base_url)
+                        raise_for_errors(body.get("errors") or [], response, body)
+                        raise ServerError(f"{path} answered HTTP {response.status_code}")
+                    yield response
+                    return
         except httpx.TransportError as exc:
             raise self._unreachable(exc) from None
 

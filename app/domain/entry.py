@@ -154,7 +154,7 @@ FIELDS: tuple[EntryField, ...] = (
                since=2),
     EntryField("summary", "summary", Kind.OPTIONAL_TEXT,
                "BULK_RESET_STARTED and BULK_RESET_FINISHED: the job's status and counts, e.g. "
-               "`SUCCEEDED total=48 reset=47 failed=1 skipped=2`; absent otherwise.",
+               "`SUCCEEDED total=48 reset=47 failed=1 skipped=2 notRun=0`; absent otherwise.",
                since=2),
     EntryField("hash", "hash", Kind.TEXT,
                "SHA-256 (hex) over the canonical encoding of every other field.", hashed=False),

@@ -262,7 +262,18 @@ async def test_a_subscribe_that_does_not_parse_is_answered_and_charged(
     huge = "subscription { auditEventAppended { " + "sequence " * 2100 + "} }"
     over = await watcher.first(await watcher.subscribe(huge))
     assert over["payload"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
-    assert await _remaining(instance) == before - 1 - 1 - 1  # two refusals, this query
+    unpriced = {"requestedQueryCost": None, "maximumAvailable": 100}
+    assert over["payload"][0]["extensions"]["cost"] == unpriced
+    aliases = (
+        "subscription { auditEventAppended { "
+        + " ".join(f"s{i}: sequence" for i in range(31))
+        + " } }"
+    )
+    shaped = await watcher.first(await watcher.subscribe(aliases))
+    (error,) = shaped["payload"]
+    assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert error["extensions"]["cost"]["maximumAvailable"] == 100
+    assert await _remaining(instance) == before - 1 - 1 - 1 - 1  # three refusals, this query
     start = await head(instance)
     sid = await watcher.subscribe(CHEAP)  # the socket is still open
     users = await enabled_user_ids(instance)
@@ -277,3 +288,22 @@ async def test_a_document_over_the_token_limit_carries_the_maximum(api: Api) -> 
     (error,) = body["errors"]
     assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
     assert error["extensions"]["cost"] == {"requestedQueryCost": None, "maximumAvailable": 1000}
+
+
+async def test_the_cost_figures_of_a_refusal_are_each_callers_own(
+    settings: Settings, raw_database: Any
+) -> None:
+    """The validation cache is shared: a refusal priced for a caller whose bucket is small
+    must not tell the next caller that small maximum."""
+    from tests.support.api import make_api
+
+    small = replace(settings, rate_limit_helpdesk=RateLimit(300, 1))
+    api = await make_api(small, raw_database)
+    try:
+        query = "{ " + " ".join(f"a{i}: viewer {{ name }}" for i in range(31)) + " }"
+        for token, maximum in (("helpdesk", 300), ("admin", 1000), ("helpdesk", 300)):
+            body = await api.gql(query, token=token)
+            (error,) = body["errors"]
+            assert error["extensions"]["cost"]["maximumAvailable"] == maximum, token
+    finally:
+        await api.client.aclose()

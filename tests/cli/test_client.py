@@ -32,3 +32,20 @@ def test_the_client_waits_out_a_throttled_answer() -> None:
     )
     assert client.execute("{ viewer { name } }").data == {"viewer": {"name": "a"}}
     assert len(sent) == 2 and waited == [7.0]
+
+
+def test_an_export_waits_out_a_throttled_answer_too() -> None:
+    """An export is priced like a verification: an auditor meets THROTTLED there first."""
+    throttled = {"data": None, "errors": [{"message": "x", "extensions": {"code": "THROTTLED"}}]}
+    answers = [
+        httpx.Response(429, headers={"Retry-After": "3"}, json=throttled),
+        httpx.Response(200, content=b'{"type": "manifest"}\n'),
+    ]
+    waited: list[float] = []
+    client = Client("http://confid.test", "token", sleep=waited.append)
+    client._http = httpx.Client(
+        base_url="http://confid.test", transport=httpx.MockTransport(lambda r: answers.pop(0))
+    )
+    with client.stream("/audit/export", {}) as response:
+        assert response.read() == b'{"type": "manifest"}\n'
+    assert waited == [3.0] and answers == []
