@@ -107,6 +107,8 @@ class BulkMutation:
     ) -> StartBulkResetPayload:
         ctx = info.context
         selection = input.selection.selection("input.selection")
+        if input.expected_count is not None and input.expected_count < 0:
+            raise BadRequest("`input.expectedCount` is a preview's `count`: 0 or more.")
         outcome = await asyncio.shield(
             ctx.services.bulk.start(
                 ctx.request_meta(),

@@ -351,7 +351,9 @@ class StartBulkResetInput(MutationInput):
         description="How many users the preview that was confirmed would reset (its "
         "`count`). When given, and the selection now reaches another number (a user "
         "enabled, reset or assigned a leaked ID meanwhile), the start is refused with "
-        "SELECTION_CHANGED and nothing starts: preview again.",
+        "SELECTION_CHANGED (NOTHING_TO_RESET when it reaches nobody) and nothing starts: "
+        "preview again. Only the number is compared. A retry with the same "
+        "`idempotencyKey` returns the job started first, whatever this count.",
     )
 
 

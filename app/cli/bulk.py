@@ -141,7 +141,9 @@ Lines starting with # are comments. At most 10,000 entries.
 \b
 Shows the preview (who would be reset, what is skipped and why), asks to confirm (unless
 --yes; without a terminal --yes is required; with nobody to reset there is nothing to
-confirm, and confid's NOTHING_TO_RESET refusal is printed), starts the job and follows
+confirm, and confid's NOTHING_TO_RESET refusal is printed), starts the job with the
+preview's count (confid refuses SELECTION_CHANGED should the selection reach another
+number of users by then) and follows
 it: a live bar on a terminal, a plain line per twentieth otherwise. Ctrl-C stops
 following, not the job. Exits 0 when every selected user was reset; 1 when some were
 refused, nothing would be reset, the job was cancelled or failed, or it was not

@@ -134,8 +134,8 @@ class BulkResetService:
         if expected_count is not None and expected_count != len(resolution.users):
             problem = Problem(
                 UserErrorCode.SELECTION_CHANGED,
-                f"This selection now reaches {len(resolution.users)} users, not the "
-                f"{expected_count} of the preview that was confirmed: preview again.",
+                f"This selection now reaches {_users(len(resolution.users))}, not the "
+                f"{expected_count} of `expectedCount`: preview it again.",
                 ("expectedCount",),
             )
             return await self._refuse(meta, reason, [problem])
@@ -266,3 +266,7 @@ def _items(job: BulkJob, resolution: Resolution) -> list[BulkItem]:
         for number, skip in enumerate(resolution.skipped)
     ]  # fmt: skip
     return items
+
+
+def _users(count: int) -> str:
+    return f"{count} user" if count == 1 else f"{count} users"

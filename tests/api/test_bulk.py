@@ -188,12 +188,19 @@ async def test_a_start_whose_selection_changed_since_the_preview_is_refused(api:
     assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
         ("SELECTION_CHANGED", ["input", "expectedCount"])
     ]
-    assert "now reaches 3 users, not the 2" in payload["userErrors"][0]["message"]
+    assert (
+        "now reaches 3 users, not the 2 of `expectedCount`" in payload["userErrors"][0]["message"]
+    )
     event = payload["auditEvent"]
     assert (event["action"], event["outcome"], event["errorCodes"]) == (
         "BULK_RESET_STARTED", "REJECTED", ["SELECTION_CHANGED"],
     )  # fmt: skip
     assert (await api.data(operation("ListBulkResetJobs")))["bulkResetJobs"]["edges"] == []
+    variables["input"]["expectedCount"] = -1  # not a count: a client's mistake, not audited
+    before = await trail_length(api)
+    body = await api.gql(START, variables)
+    assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert await trail_length(api) == before
     variables["input"]["expectedCount"] = 3
     started = (await api.data(START, variables))["startBulkReset"]
     assert started["userErrors"] == [] and started["job"]["total"] == 3

@@ -97,7 +97,13 @@ def test_admin_resets_leaked_ids_as_one_incident(visit: Visit, server: Server) -
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("3 users")
     expect(page.locator("#bulk-cancel-dialog")).to_be_focused()  # the safe choice first
-    dialog.get_by_role("button", name="Reset conference IDs").click()
+    with page.expect_request(
+        lambda r: r.method == "POST" and "startBulkReset" in (r.post_data or "")
+    ) as sent:
+        dialog.get_by_role("button", name="Reset conference IDs").click()
+    # The count confirmed goes with the start: confid refuses it should the selection have
+    # changed since the preview (SELECTION_CHANGED).
+    assert sent.value.post_data_json["variables"]["input"]["expectedCount"] == 3
 
     status = page.locator("#bulk-job-status")
     expect(status).to_have_text("Succeeded", timeout=30_000)
@@ -176,6 +182,35 @@ def test_admin_cancels_a_running_job(visit: Visit, server: Server) -> None:
         expect(note).to_contain_text("emailed the new ID")
         expect(note).to_contain_text("Only the")
     visit.shot("bulk-3-cancelled")
+    assert visit.problems == []
+
+
+def test_a_selection_that_changed_since_the_preview_is_previewed_again(
+    visit: Visit, server: Server
+) -> None:
+    """The preview showed 1 user; before the confirm, a second one in the selection is
+    enabled: confid refuses (SELECTION_CHANGED), the stale preview goes, nothing is reset."""
+    users = everyone(server)
+    enabled = [u for u in users if u["audioConferencing"]][20]
+    disabled = [u for u in users if not u["audioConferencing"]][-1]
+    page = visit.page
+    sign_in(visit, "admin")
+    page.get_by_role("button", name="Bulk reset").click()
+    page.get_by_label("Leaked conference IDs or email addresses").fill(
+        f"{enabled['email']}\n{disabled['email']}"
+    )
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator("#bulk-preview-summary")).to_contain_text("1 user would be reset")
+    server.gql(operation("EnableAudioConferencing"), {"input": {"userId": disabled["id"]}})
+    page.locator("#bulk-reason").fill("Leaked in a chat")
+    page.get_by_role("button", name="Reset 1 conference ID…").click()
+    page.get_by_role("dialog").get_by_role("button", name="Reset conference IDs").click()
+    refusal = page.locator("#bulk-job")
+    expect(refusal).to_contain_text("SELECTION_CHANGED")
+    expect(refusal).to_contain_text("Preview the selection again")
+    expect(page.locator("#bulk-preview-summary")).to_have_count(0)
+    after = {u["id"]: u for u in everyone(server)}
+    assert after[enabled["id"]]["audioConferencing"] == enabled["audioConferencing"]
     assert visit.problems == []
 
 

@@ -396,6 +396,8 @@ async function startJob(view) {
     });
     const payload = data.startBulkReset;
     if (payload.userErrors.length) {
+      const changed = payload.userErrors.some((e) => e.code === "SELECTION_CHANGED");
+      if (changed) fill(byId("bulk-preview")); // that preview is stale: preview again
       fill(
         byId("bulk-job"),
         h(
@@ -403,9 +405,10 @@ async function startJob(view) {
           { class: "flash failure", role: "alert" },
           h("p", null, "confid refused the bulk reset:"),
           errorList(payload.userErrors),
+          changed ? h("p", null, "Nothing was reset. Preview the selection again.") : null,
         ),
       );
-      button.disabled = false;
+      button.disabled = changed;
       return;
     }
     fill(byId("bulk-preview"));
