@@ -8,15 +8,13 @@ from typing import Annotated
 
 import strawberry
 
+from app.api.bulk_inputs import BulkResetSelectionInput, StartBulkResetInput, bad_request
 from app.api.bulk_types import (
     BulkResetJob,
     BulkResetJobConnection,
     BulkResetPreview,
-    BulkResetSelectionInput,
     CancelBulkResetPayload,
-    StartBulkResetInput,
     StartBulkResetPayload,
-    bad_request,
 )
 from app.api.connections import page
 from app.api.context import Info
