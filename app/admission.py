@@ -12,13 +12,11 @@ Refusals are reported by `Refusals`: counted per limit, logged at most once a mi
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
 
-from app.api.live_limits import address_key
-from app.env import Network
+from app.domain.addresses import Network, address_key, in_networks
 
 log = logging.getLogger("confid.server")
 
@@ -68,15 +66,7 @@ class ConnectionGate:
         return self._by_key[address_key(address)]
 
     def _exempt(self, address: str | None) -> bool:
-        if not self.exempt or not address:
-            return False
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        return any(ip in network for network in self.exempt)
+        return in_networks(address, self.exempt)
 
 
 Schedule = Callable[[float, Callable[[], None]], object]

@@ -6,7 +6,9 @@ import ipaddress
 from collections.abc import Mapping
 from pathlib import Path
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from app.domain.addresses import Network
+
+__all__ = ["Env", "Network", "SettingsError"]
 
 
 class SettingsError(ValueError):

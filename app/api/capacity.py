@@ -28,10 +28,21 @@ RETRY_AFTER_SECONDS = 1
 
 
 class Capacity:
-    """Requests in progress in this process, at most `limit` (None: unlimited)."""
+    """Requests in progress in this process, at most `limit` (None: unlimited); or, with
+    `what` and `label`, some other kind of work (audit exports streaming: `app.api.export`),
+    refused the same way and counted under `label`."""
 
-    def __init__(self, limit: int | None) -> None:
+    def __init__(
+        self,
+        limit: int | None,
+        what: str = "requests",
+        label: str = LIMIT,
+        retry_after: int = RETRY_AFTER_SECONDS,
+    ) -> None:
         self.limit = limit
+        self.what = what
+        self.label = label
+        self.retry_after = retry_after
         self.in_progress = 0
 
     def enter(self) -> bool:
@@ -46,16 +57,16 @@ class Capacity:
 
     def busy(self, scope: Scope) -> Response:
         """The answer to a request that found no place (counted as a refusal)."""
-        note_throttled(scope, LIMIT)
+        note_throttled(scope, self.label)
         request_id = scope.get("state", {}).get("request_id")
         message = (
-            f"confid is busy: {self.limit} requests are in progress in this process; "
-            f"retry in {RETRY_AFTER_SECONDS} s."
+            f"confid is busy: {self.limit} {self.what} are in progress in this process; "
+            f"retry in {self.retry_after} s."
         )
         return JSONResponse(
             top_level_error(INTERNAL, message, request_id),
             status_code=503,
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            headers={"Retry-After": str(self.retry_after)},
         )
 
 

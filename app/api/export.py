@@ -11,7 +11,6 @@ starts, and an export's work is in its answer."""
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -21,12 +20,13 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.types import Receive, Scope, Send
 
 from app.api.auth import authenticate, refusal, request_id_of, request_meta
+from app.api.capacity import Capacity
 from app.api.cost import scan_points
-from app.api.errors import BAD_REQUEST, FORBIDDEN, INTERNAL, THROTTLED, top_level_error
+from app.api.errors import BAD_REQUEST, FORBIDDEN, THROTTLED, top_level_error
 from app.api.exchange import note_throttled
 from app.api.field_costs import SCAN
 from app.api.ids import require_id
-from app.api.throttle import ApiLimits
+from app.api.throttle import ApiLimits, retry_seconds
 from app.domain.access import Capability, Principal
 from app.domain.errors import BadRequest, Forbidden, IdentityUnavailable, Unauthenticated
 from app.domain.export import (
@@ -152,8 +152,7 @@ class AuditExport:
         self.services = services
         self.authenticator = authenticator
         self.limits = limits
-        self.at_once = at_once
-        self.running = 0
+        self.exports = Capacity(at_once, "audit exports", "exports", BUSY_RETRY_SECONDS)
 
     async def export(self, request: Request) -> Response:
         request_id = request_id_of(request.scope)
@@ -173,26 +172,16 @@ class AuditExport:
             return refusal(exc, request_id)
         except BadRequest as exc:
             return JSONResponse(top_level_error(BAD_REQUEST, str(exc), request_id), status_code=400)
-        if self.running >= self.at_once:
-            message = (
-                f"{self.at_once} audit exports are running in this process; retry in "
-                f"{BUSY_RETRY_SECONDS} s."
-            )
-            note_throttled(request.scope, "exports")
-            return JSONResponse(
-                top_level_error(INTERNAL, message, request_id),
-                status_code=503,
-                headers={"Retry-After": str(BUSY_RETRY_SECONDS)},
-            )
-        self.running += 1  # taken before any wait, so exports arriving together count
+        if not self.exports.enter():  # taken before any wait: exports arriving together count
+            return self.exports.busy(request.scope)
         try:
             throttled = await self._charge(request, principal, request_id)
             if throttled is not None:
-                self.running -= 1
+                self.exports.leave()
                 return throttled
             return await self._stream(request, principal, fmt, where, request_id)
         except BaseException:
-            self.running -= 1
+            self.exports.leave()
             raise
 
     async def _charge(
@@ -210,7 +199,7 @@ class AuditExport:
         if wait <= 0:
             return None
         note_throttled(request.scope, "token_bucket")
-        retry = 60 if math.isinf(wait) else max(1, math.ceil(wait))
+        retry = retry_seconds(wait)
         message = (
             f"Rate limit: an export of this trail costs {points} points, which this "
             f"token's bucket lacks; retry in {retry} s (see `rateLimit`)."
@@ -220,9 +209,6 @@ class AuditExport:
             status_code=429,
             headers={"Retry-After": str(retry)},
         )
-
-    def _finished(self) -> None:
-        self.running -= 1
 
     async def _stream(
         self,
@@ -246,7 +232,7 @@ class AuditExport:
         )
         stamp = plan.exported_at.strftime("%Y%m%dT%H%M%SZ")
         return _Streamed(
-            self._finished,
+            self.exports.leave,
             self._lines(plan, header, head),
             media_type="text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson",
             headers={

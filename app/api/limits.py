@@ -10,7 +10,6 @@ SUBSCRIPTION_COST points from the token's bucket."""
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import AsyncIterator, Iterator
 from functools import lru_cache
 from typing import Any
@@ -41,7 +40,7 @@ from app.api.cost import (
 )
 from app.api.exchange import Exchange, note_operation
 from app.api.field_costs import SUBSCRIPTION
-from app.api.throttle import ApiLimits, RequestBudget
+from app.api.throttle import ApiLimits, RequestBudget, retry_seconds
 from app.domain.access import Principal
 from app.domain.errors import QueryTooComplex, Throttled
 
@@ -256,7 +255,7 @@ class RequestPipeline(SchemaExtension):
         wait = limiter.take(principal, SUBSCRIPTION_COST)
         if wait <= 0:
             return []
-        retry = 60 if math.isinf(wait) else max(1, math.ceil(wait))
+        retry = retry_seconds(wait)
         message = (
             f"Rate limit: this token's bucket lacks the {SUBSCRIPTION_COST} points a "
             f"subscription costs; retry in {retry} s (see `rateLimit`)."

@@ -27,7 +27,6 @@
 from __future__ import annotations
 
 import asyncio
-import math
 from typing import Any, cast
 
 from graphql import GraphQLError, OperationType, get_operation_ast
@@ -59,6 +58,7 @@ from app.api.live_context import (
     LivePolicy,
 )
 from app.api.live_limits import SocketPass
+from app.api.throttle import retry_seconds
 from app.domain.access import Principal
 from app.domain.errors import Forbidden, IdentityUnavailable, QueryTooComplex, Unauthenticated
 
@@ -296,7 +296,7 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
         wait = limits.limiter.wait(principal, 1)
         if wait > 0:
             self.refused("token_bucket")
-            retry = 60 if math.isinf(wait) else max(1, math.ceil(wait))
+            retry = retry_seconds(wait)
             return self._error(
                 THROTTLED, f"Rate limit: this token's bucket is empty; retry in {retry} s."
             )

@@ -14,30 +14,13 @@ balancer allow N times as much in all. `app.api.live` applies them:
 
 from __future__ import annotations
 
-import ipaddress
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from app.domain.access import Principal
+from app.domain.addresses import address_key
 from app.domain.errors import BadRequest
-
-UNKNOWN_ADDRESS = "-"
-
-
-def address_key(address: str | None) -> str:
-    """What an address limit counts by: the IPv4 address, or the IPv6 /64 holding it."""
-    if not address:
-        return UNKNOWN_ADDRESS
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network((ip, 64), strict=False))
-    return str(ip)
 
 
 class SocketGate:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from app.domain.addresses import Network, in_networks
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 MAX_FORWARDED = 2048  # a longer X-Forwarded-For is not read at all
@@ -41,11 +41,7 @@ def client_request_id(scope: Scope) -> str | None:
 
 
 def _trusted(address: str, trusted: Sequence[Network]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in trusted)
+    return in_networks(address, trusted)
 
 
 def client_ip(scope: Scope, trusted: Sequence[Network]) -> str | None:

@@ -186,6 +186,12 @@ class ApiLimits:
     trail_length: TrailLength
 
 
+def retry_seconds(wait: float) -> int:
+    """A limiter's wait as whole seconds for `Retry-After` and messages: at least 1; a
+    minute for a cost larger than the whole bucket (an infinite wait)."""
+    return 60 if math.isinf(wait) else max(1, math.ceil(wait))
+
+
 @dataclass(slots=True)
 class RequestBudget:
     """One request's cost figures, for `extensions.cost` and the `rateLimit` field."""
@@ -216,8 +222,7 @@ class RequestBudget:
 
     def retry_after_seconds(self) -> int:
         """Whole seconds for `Retry-After` (a cost over the bucket's size: a minute)."""
-        wait = self.retry_after or 1.0
-        return 60 if math.isinf(wait) else max(1, math.ceil(wait))
+        return retry_seconds(self.retry_after or 1.0)
 
     def extension(self) -> dict[str, Any]:
         """`extensions.cost`, Shopify's shape."""

@@ -261,22 +261,22 @@ async def test_at_most_a_few_exports_run_at_once(settings: Settings, raw_databas
     count: exports are counted apart (here 2), and a third waits for neither: 503."""
     hold = Hold("audit_events")  # pricing reads the trail's length first: it waits there
     api = await make_api(settings, WrappedDatabase(raw_database, hold=hold))
-    _exporter(api).at_once = 2
+    _exporter(api).exports.limit = 2
     try:
         hold.close()
         running = [asyncio.ensure_future(_export(api)) for _ in range(2)]
         for _ in range(1000):
-            if hold.waiting >= 1 and _exporter(api).running == 2:
+            if hold.waiting >= 1 and _exporter(api).exports.in_progress == 2:
                 break
             await asyncio.sleep(0.005)
-        assert _exporter(api).running == 2
+        assert _exporter(api).exports.in_progress == 2
         busy = await asyncio.wait_for(_export(api), 10)
         assert busy.status_code == 503 and busy.headers["Retry-After"] == "5"
-        assert "2 audit exports are running" in busy.json()["errors"][0]["message"]
+        assert "2 audit exports are in progress" in busy.json()["errors"][0]["message"]
         hold.release()
         for done in await asyncio.gather(*running):
             assert done.status_code == 200
-        assert _exporter(api).running == 0  # every place given back
+        assert _exporter(api).exports.in_progress == 0  # every place given back
         assert (await _export(api)).status_code == 200
     finally:
         hold.release()

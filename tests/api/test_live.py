@@ -322,19 +322,27 @@ def _expiring_tokens(folder: Path, expires: datetime) -> Path:
     return path
 
 
+async def _short_lived(
+    serve: Any, live_settings: Settings, raw_database: Any, folder: Path
+) -> tuple[Instance, Clock]:
+    """A confid whose SHORT_LIVED token expires in an hour by the returned clock."""
+    clock = Clock()
+    tokens = _expiring_tokens(folder, datetime.now(UTC) + timedelta(hours=1))
+    instance = await serve(
+        replace(live_settings, tokens_file=tokens),
+        raw_database,
+        identity_clock=IdentityClock(wall=clock.wall),
+    )
+    return instance, clock
+
+
 async def test_nothing_is_sent_once_the_token_has_expired(
     serve: Any, live_settings: Settings, raw_database: Any, live: Connect, tmp_path: Path
 ) -> None:
     """The clock passes the token's `expires` between two entries: the next entry is not
     sent, the socket closes with 4401 at once (not when the timer next looks, up to
     EXPIRY_RECHECK_SECONDS later), and HTTP refuses the token as well."""
-    clock = Clock()
-    tokens = _expiring_tokens(tmp_path, datetime.now(UTC) + timedelta(hours=1))
-    instance = await serve(
-        replace(live_settings, tokens_file=tokens),
-        raw_database,
-        identity_clock=IdentityClock(wall=clock.wall),
-    )
+    instance, clock = await _short_lived(serve, live_settings, raw_database, tmp_path)
     watcher: Live = await live(instance, SHORT_LIVED)
     start = await head(instance)
     sid = await watcher.subscribe(EVENTS, {"afterSequence": start})
@@ -394,15 +402,9 @@ async def test_an_expired_token_starts_nothing_before_the_timer_fires(
     serve: Any, live_settings: Settings, raw_database: Any, live: Connect, tmp_path: Path
 ) -> None:
     """The clock is stepped past `expires` while the timer sleeps (it looks again only
-    every EXPIRY_RECHECK_SECONDS): a subscribe sent now starts nothing, is charged nothing
-    and gets no answer but the socket's close with 4401."""
-    clock = Clock()
-    tokens = _expiring_tokens(tmp_path, datetime.now(UTC) + timedelta(hours=1))
-    instance = await serve(
-        replace(live_settings, tokens_file=tokens),
-        raw_database,
-        identity_clock=IdentityClock(wall=clock.wall),
-    )
+    every EXPIRY_RECHECK_SECONDS): a subscribe sent now starts nothing and gets no answer
+    but the socket's close with 4401."""
+    instance, clock = await _short_lived(serve, live_settings, raw_database, tmp_path)
     watcher: Live = await live(instance, SHORT_LIVED)
     clock.offset = 3600 + 1
     await watcher.subscribe(EVENTS)
@@ -420,13 +422,7 @@ async def test_a_static_tokens_socket_closes_on_the_timer_alone(
 ) -> None:
     """Nothing happens on the socket and nothing is appended: the timer closes it."""
     monkeypatch.setattr(live_module, "EXPIRY_RECHECK_SECONDS", 0.05)  # the test steps the clock
-    clock = Clock()
-    tokens = _expiring_tokens(tmp_path, datetime.now(UTC) + timedelta(hours=1))
-    instance = await serve(
-        replace(live_settings, tokens_file=tokens),
-        raw_database,
-        identity_clock=IdentityClock(wall=clock.wall),
-    )
+    instance, clock = await _short_lived(serve, live_settings, raw_database, tmp_path)
     watcher: Live = await live(instance, SHORT_LIVED)
     await watcher.subscribe(EVENTS)
     clock.offset = 3600 + 1

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from app.api.live_limits import SocketGate, TokenSlots, address_key
+from app.api.live_limits import SocketGate, TokenSlots
 from app.domain.access import Principal
+from app.domain.addresses import address_key
 from app.domain.errors import BadRequest
 from app.domain.models import Role
 from app.settings import Settings
